@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Overhead of probing, measured side by side in one run: the blocking-server
+# example under wrk, for two handlers (/hello: a few microseconds, the worst
+# case; /work?us=50: about 50us of CPU, a realistic request), each
+#   unprobed | under tokio-guard (default settings) | under a bpftrace script
+#   with the same entry and return uprobes on every raw::poll instance,
+# in interleaved rounds, reported as ratios to unprobed.
+#
+# usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
+# needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${1:-3}
+secs=${2:-5}
+guard=${TG_BIN:-build/tokio-guard}
+server=examples/target/release/blocking-server
+port=3390
+conns=32
+work=$(mktemp -d /tmp/tg-bench-XXXXXX)
+trap 'pkill -f "blocking-server --port $port" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+for t in wrk bpftrace "$guard" "$server"; do
+  command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || { echo "bench: $t missing" >&2; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
+
+# bpftrace attaches uprobes through tracefs, which a fresh machine lacks.
+if [ ! -e /sys/kernel/tracing/uprobe_events ]; then
+  mount -t tracefs nodev /sys/kernel/tracing
+fi
+
+wrk_rps() { awk '/^Requests\/sec:/ {print $2}'; }
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "bench: server did not start" >&2; return 1
+}
+
+run_plain() { # path
+  "$server" --port $port >/dev/null 2>&1 &
+  local pid=$!
+  wait_port
+  wrk -t1 -c$conns -d${secs}s "http://127.0.0.1:$port$1" | wrk_rps
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+run_guard() { # path
+  cat > "$work/guard.yaml" <<YAML
+version: 1
+name: bench
+target:
+  command: ["$PWD/$server", "--port", "$port"]
+  ready: { tcp: "127.0.0.1:$port", timeout: 10s }
+load:
+  - exec: ["wrk", "-t1", "-c$conns", "-d${secs}s", "http://127.0.0.1:$port$1"]
+    timeout: 2m
+YAML
+  "$guard" run "$work/guard.yaml" --out-dir "$work/out" >/dev/null 2>"$work/guard.log" || {
+    echo "bench: tokio-guard failed:" >&2; tail -5 "$work/guard.log" >&2; return 1; }
+  wrk_rps < "$work/guard.log"
+}
+
+run_bpftrace() { # path
+  "$server" --port $port >/dev/null 2>&1 &
+  local pid=$!
+  wait_port
+  local bin="$PWD/$server"
+  bpftrace -p $pid -e "
+    uprobe:$bin:*3raw4poll* { @start[tid] = nsecs; }
+    uretprobe:$bin:*3raw4poll* /@start[tid]/ { @poll_ns = hist(nsecs - @start[tid]); delete(@start[tid]); }
+  " >"$work/bt.log" 2>&1 &
+  local bt=$!
+  for _ in $(seq 200); do grep -q '^Attaching' "$work/bt.log" && break; sleep 0.05; done
+  sleep 1 # attaching is announced before it is done
+  wrk -t1 -c$conns -d${secs}s "http://127.0.0.1:$port$1" | wrk_rps
+  kill -INT $bt; wait $bt 2>/dev/null || true
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }'; }
+
+printf '%-8s %-6s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace
+for path in "/hello" "/work?us=50"; do
+  for r in $(seq "$rounds"); do
+    a=$(run_plain "$path"); b=$(run_guard "$path"); c=$(run_bpftrace "$path")
+    printf '%-8s %-6s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")"
+  done
+done

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Measures every Tokio task poll of one process.
+ *
+ * poll_enter/poll_exit sit on each tokio::runtime::task::raw::poll<T, S>
+ * instance (the attach cookie carries the site index and kind), and keep a
+ * per-thread stack of open polls in task storage. Every poll lands in its
+ * site's per-CPU histogram; only polls at or above the trace floor become
+ * events. While a runtime poll is open, sched_switch measures its voluntary
+ * off-CPU time (with the user stack at the switch-out: the blocking call site)
+ * and cpu-clock samples record on-CPU stacks. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define TG_INLINE static __always_inline
+#include "poll_probe.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 target_tgid = 0;
+const volatile __u64 trace_min_ns = 100000;     /* poll events at or above this */
+const volatile __u64 blocking_ns = 10000000;    /* blocking span threshold */
+const volatile __u64 stack_floor_ns = 100000;   /* stacks only from polls/intervals this long */
+const volatile __u32 stack_bytes = 64 * 8;      /* user stack depth * 8 */
+const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past this backlog */
+
+#define HEADER_VTABLE_OFF 0x10 /* Header { state, queue_next, vtable, ... }: repr(C) */
+#define VTABLE_ID_OFFSET_SLOT 9
+
+struct open_poll {
+	__u64 header;
+	__u64 start_ns;
+	__u64 off_ns;
+	__u64 runq_ns;
+	__u64 switch_ts; /* non-zero while switched out */
+	__u32 site;
+	__u32 seq;
+	__u32 samples;
+	__u16 offcpu_events;
+	__u8 kind;
+	__u8 voluntary;
+};
+
+struct thread_state {
+	__u32 depth;
+	__u32 seq;
+	struct open_poll polls[TG_MAX_NEST];
+	/* The stack taken at the last voluntary switch-out, sent at switch-in
+	 * only if the thread then stayed off-CPU for long enough. */
+	struct tg_stack_event pending;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1); /* set to the number of poll sites before load */
+	__type(key, __u32);
+	__type(value, struct tg_site_stats);
+} site_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized before load */
+} events SEC(".maps");
+
+/* The reader drains the ring on a timer; waking it for every event would
+ * cost a context switch per event on the target's CPUs. */
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* Going to sleep, as opposed to being preempted: a task preempted on its
+ * way back to user space switches out with preempt == false but is still
+ * TASK_RUNNING. */
+static __always_inline bool is_sleeping(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state) != 0;
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state) != 0;
+}
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		(*v)++;
+}
+
+/* The innermost open poll of a thread, if it is a runtime poll. */
+static __always_inline struct open_poll *top_runtime_poll(struct thread_state *ts)
+{
+	__u32 d;
+
+	if (!ts)
+		return NULL;
+	d = ts->depth;
+	if (d == 0 || d > TG_MAX_NEST)
+		return NULL;
+	d = (d - 1) & (TG_MAX_NEST - 1);
+	if (ts->polls[d].kind != TG_SITE_RUNTIME)
+		return NULL;
+	return &ts->polls[d];
+}
+
+SEC("uprobe")
+int BPF_KPROBE(poll_enter, void *header)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct thread_state *ts;
+	struct open_poll *p;
+	__u32 d;
+
+	ts = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		count(TG_STAT_NO_STORAGE);
+		return 0;
+	}
+	d = ts->depth++;
+	if (d >= TG_MAX_NEST) {
+		count(TG_STAT_NEST_OVERFLOW);
+		return 0;
+	}
+	p = &ts->polls[d & (TG_MAX_NEST - 1)];
+	p->header = (__u64)header;
+	p->site = (__u32)cookie;
+	p->kind = (__u8)(cookie >> 32);
+	p->seq = ++ts->seq;
+	p->off_ns = 0;
+	p->runq_ns = 0;
+	p->switch_ts = 0;
+	p->samples = 0;
+	p->offcpu_events = 0;
+	p->start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline __u64 read_task_id(__u64 header)
+{
+	__u64 vtable = 0, id_off = 0, id = 0;
+
+	bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(header + HEADER_VTABLE_OFF));
+	bpf_probe_read_user(&id_off, sizeof(id_off),
+			    (void *)(vtable + VTABLE_ID_OFFSET_SLOT * sizeof(__u64)));
+	/* Tokio before 1.23 has no id_offset slot: fall back to the header address. */
+	if (id_off == 0 || id_off > 4096 || (id_off & 7))
+		return header;
+	if (bpf_probe_read_user(&id, sizeof(id), (void *)(header + id_off)))
+		return header;
+	return id;
+}
+
+static __always_inline void account(struct open_poll *p, __u64 dur)
+{
+	struct tg_site_stats *s = bpf_map_lookup_elem(&site_stats, &p->site);
+	__u32 b;
+
+	if (!s)
+		return;
+	s->polls++;
+	s->busy_ns += dur;
+	if (dur > s->max_ns)
+		s->max_ns = dur;
+	if (p->kind == TG_SITE_RUNTIME && dur >= blocking_ns)
+		s->blocking_spans++;
+	b = tg_hist_bucket(dur);
+	if (b < TG_HIST_BUCKETS)
+		s->hist[b]++;
+}
+
+static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
+{
+	struct tg_poll_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(TG_STAT_RB_FULL_POLL);
+		return;
+	}
+	e->hdr.type = TG_EV_POLL;
+	e->hdr.tid = tid;
+	e->hdr.seq = p->seq;
+	e->hdr.site = p->site;
+	e->task_id = read_task_id(p->header);
+	e->start_ns = p->start_ns;
+	e->duration_ns = dur;
+	e->off_cpu_ns = p->off_ns;
+	e->runq_ns = p->runq_ns;
+	e->samples = p->samples;
+	e->offcpu_events = p->offcpu_events;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(poll_exit)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_state *ts;
+	struct open_poll *p;
+	__u64 dur;
+	__u32 d;
+
+	ts = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!ts || ts->depth == 0) {
+		count(TG_STAT_UNMATCHED_EXIT);
+		return 0;
+	}
+	d = --ts->depth;
+	if (d >= TG_MAX_NEST)
+		return 0;
+	p = &ts->polls[d & (TG_MAX_NEST - 1)];
+	dur = bpf_ktime_get_ns() - p->start_ns;
+	account(p, dur);
+	if (p->kind == TG_SITE_RUNTIME && dur >= trace_min_ns)
+		emit_poll(p, (__u32)bpf_get_current_pid_tgid(), dur);
+	return 0;
+}
+
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
+{
+	struct thread_state *ts = bpf_task_storage_get(&threads, prev, 0, 0);
+	struct open_poll *p = top_runtime_poll(ts);
+	long n;
+
+	if (!p)
+		return;
+	p->switch_ts = now;
+	p->voluntary = !preempt && is_sleeping(prev);
+	if (!p->voluntary)
+		return;
+	count(TG_STAT_OFFCPU);
+	/* prev is still current here: its user stack is the blocking call site. */
+	n = bpf_get_stack(ctx, ts->pending.ips, stack_bytes, BPF_F_USER_STACK);
+	if (n <= 0) {
+		count(TG_STAT_STACK_FAIL);
+		ts->pending.nr = 0;
+		return;
+	}
+	ts->pending.nr = n / sizeof(__u64);
+	ts->pending.hdr.seq = p->seq;
+	ts->pending.ts_ns = now;
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u64 now)
+{
+	struct thread_state *ts = bpf_task_storage_get(&threads, next, 0, 0);
+	struct open_poll *p = top_runtime_poll(ts);
+	__u64 delta, size;
+
+	if (!p || !p->switch_ts)
+		return;
+	delta = now - p->switch_ts;
+	p->switch_ts = 0;
+	if (!p->voluntary) {
+		p->runq_ns += delta;
+		return;
+	}
+	p->off_ns += delta;
+	if (delta < stack_floor_ns || !ts->pending.nr || ts->pending.hdr.seq != p->seq)
+		return;
+	ts->pending.hdr.type = TG_EV_OFFCPU;
+	ts->pending.hdr.tid = next->pid;
+	ts->pending.hdr.site = p->site;
+	ts->pending.duration_ns = delta;
+	size = offsetof(struct tg_stack_event, ips) + ts->pending.nr * sizeof(__u64);
+	if (size > sizeof(ts->pending))
+		size = sizeof(ts->pending);
+	if (bpf_ringbuf_output(&events, &ts->pending, size, rb_flags()))
+		count(TG_STAT_RB_FULL_OFFCPU);
+	else
+		p->offcpu_events++;
+	ts->pending.nr = 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now;
+
+	if (prev->tgid != target_tgid && next->tgid != target_tgid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (prev->tgid == target_tgid)
+		switch_out(ctx, prev, preempt, now);
+	if (next->tgid == target_tgid)
+		switch_in(next, now);
+	return 0;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_state *ts;
+	struct tg_stack_event *e;
+	struct open_poll *p;
+	__u64 now;
+	long n;
+
+	if (BPF_CORE_READ(task, tgid) != target_tgid)
+		return 0;
+	ts = bpf_task_storage_get(&threads, task, 0, 0);
+	p = top_runtime_poll(ts);
+	if (!p)
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* Short polls are not worth a stack: a span is at least blocking_ns long. */
+	if (now - p->start_ns < stack_floor_ns)
+		return 0;
+	count(TG_STAT_SAMPLES);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(TG_STAT_RB_FULL_SAMPLE);
+		return 0;
+	}
+	n = bpf_get_stack(ctx, e->ips, stack_bytes, BPF_F_USER_STACK);
+	if (n < 0) {
+		count(TG_STAT_STACK_FAIL);
+		n = 0;
+	}
+	e->hdr.type = TG_EV_SAMPLE;
+	e->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	e->hdr.seq = p->seq;
+	e->hdr.site = p->site;
+	e->ts_ns = now;
+	e->duration_ns = 0;
+	e->nr = n / sizeof(__u64);
+	bpf_ringbuf_submit(e, rb_flags());
+	p->samples++;
+	return 0;
+}

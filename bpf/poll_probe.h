@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structs shared by poll_probe.bpf.c and the user-space side (probe/, record/).
+ * Only fixed-width types: this header is compiled by clang -target bpf too. */
+#ifndef TG_POLL_PROBE_H
+#define TG_POLL_PROBE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* the BPF side gets __u32/__u64 from vmlinux.h */
+#endif
+
+#define TG_MAX_STACK_DEPTH 127 /* kernel.perf_event_max_stack on this class of machine */
+#define TG_MAX_NEST 8          /* open polls per thread (LocalSet and worker launch nest) */
+
+/* Log-linear poll-duration histogram: values below 2^TG_HIST_SUB_BITS ns are
+ * exact; above, each power of two is split into 2^TG_HIST_SUB_BITS buckets, so
+ * a bucket's midpoint is within 1/64 (1.6%) of any value it holds. */
+#define TG_HIST_SUB_BITS 5
+#define TG_HIST_SUB (1u << TG_HIST_SUB_BITS)
+#define TG_HIST_MAX_EXP 40 /* 2^40 ns = 18 minutes; longer polls land in the last bucket */
+#define TG_HIST_BUCKETS ((TG_HIST_MAX_EXP - TG_HIST_SUB_BITS + 2) * TG_HIST_SUB)
+
+/* What raw::poll<T, S> instance a site is; S decides it. */
+enum tg_site_kind {
+	TG_SITE_RUNTIME = 0,  /* a runtime worker or current-thread poll: can block */
+	TG_SITE_BLOCKING = 1, /* blocking pool (spawn_blocking, worker launch): never a span */
+};
+
+struct tg_site_info {
+	__u32 kind;      /* enum tg_site_kind */
+	__u32 id_offset; /* cached vtable id_offset, 0 until first read, ~0 if unusable */
+};
+
+/* Per site, per CPU: summed by user space. */
+struct tg_site_stats {
+	__u64 polls;
+	__u64 busy_ns;
+	__u64 max_ns;
+	__u64 blocking_spans;
+	__u64 hist[TG_HIST_BUCKETS];
+};
+
+enum tg_stat {
+	TG_STAT_RB_FULL_POLL,    /* ring buffer reserve failed for a poll event */
+	TG_STAT_RB_FULL_SAMPLE,  /* ... for an on-CPU sample */
+	TG_STAT_RB_FULL_OFFCPU,  /* ... for an off-CPU interval */
+	TG_STAT_NEST_OVERFLOW,   /* more than TG_MAX_NEST polls open on one thread */
+	TG_STAT_UNMATCHED_EXIT,  /* a return with no open poll (probe attached mid-poll) */
+	TG_STAT_NO_STORAGE,      /* task storage could not be created */
+	TG_STAT_STACK_FAIL,      /* bpf_get_stack failed */
+	TG_STAT_SAMPLES,         /* on-CPU samples taken inside runtime polls */
+	TG_STAT_OFFCPU,          /* voluntary switch-outs inside runtime polls */
+	TG_STAT__COUNT
+};
+
+enum tg_event_type {
+	TG_EV_POLL = 1,   /* a poll at or above the trace floor ended */
+	TG_EV_SAMPLE = 2, /* an on-CPU sample inside an open runtime poll */
+	TG_EV_OFFCPU = 3, /* a voluntary off-CPU interval inside an open runtime poll */
+};
+
+/* Every event starts with this; seq ties samples and off-CPU intervals to
+ * the poll they happened in: (tid, seq) is unique for the session. */
+struct tg_event_hdr {
+	__u32 type;
+	__u32 tid;
+	__u32 seq;
+	__u32 site;
+};
+
+struct tg_poll_event {
+	struct tg_event_hdr hdr;
+	__u64 task_id;
+	__u64 start_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 duration_ns;
+	__u64 off_cpu_ns;  /* voluntary sleeps: I/O, locks, thread::sleep */
+	__u64 runq_ns;     /* preempted, waiting for a CPU: not the poll's fault */
+	__u32 samples;
+	__u32 offcpu_events;
+};
+
+/* Sample and off-CPU events carry their stack inline, truncated to nr frames. */
+struct tg_stack_event {
+	struct tg_event_hdr hdr;
+	__u64 ts_ns;
+	__u64 duration_ns; /* off-CPU interval length; 0 for samples */
+	__u32 nr;          /* frames in ips[] */
+	__u32 pad;
+	__u64 ips[TG_MAX_STACK_DEPTH];
+};
+
+#ifndef TG_INLINE
+#define TG_INLINE static inline
+#endif
+
+/* floor(log2(v)) for v > 0, branch-only: BPF has no clz instruction. */
+TG_INLINE __u32 tg_log2(__u64 v)
+{
+	__u32 r = 0;
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+TG_INLINE __u32 tg_hist_bucket(__u64 ns)
+{
+	__u32 e;
+	if (ns < TG_HIST_SUB)
+		return (__u32)ns;
+	e = tg_log2(ns);
+	if (e > TG_HIST_MAX_EXP)
+		return TG_HIST_BUCKETS - 1;
+	return (e - TG_HIST_SUB_BITS + 1) * TG_HIST_SUB +
+	       (__u32)((ns >> (e - TG_HIST_SUB_BITS)) & (TG_HIST_SUB - 1));
+}
+
+#endif

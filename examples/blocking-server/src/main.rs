@@ -1,0 +1,587 @@
+//! blocking-server: a hyper 0.14 HTTP server with deliberately blocking endpoints, each paired with a
+//! well-behaved twin. It is the target of tokio-guard's end-to-end tests and benchmark.
+//!
+//! ```text
+//! blocking-server [--port P] [--workers N | --current-thread]
+//!
+//! GET /hello            "hello\n"
+//! GET /work?us=N        ~N us of CPU inline in the handler (a normal request, not blocking)
+//! GET /cpu?ms=D         blocking: CPU spin on the worker          burn_cpu      (marker cpu)
+//! GET /sleep?ms=D       blocking: std::thread::sleep              sleepy        (marker sleep)
+//! GET /file?ms=D        blocking: std::fs write + fdatasync       sync_file_io  (marker file)
+//! GET /mutex?ms=D       blocking: std::sync::Mutex held elsewhere lock_shared   (marker mutex)
+//! GET /cpu-ok?ms=D      burn_cpu inside spawn_blocking
+//! GET /sleep-ok?ms=D    tokio::time::sleep
+//! GET /file-ok?ms=D     the same file work through tokio::fs
+//! GET /mutex-ok?ms=D    tokio::sync::Mutex held by another task across an .await
+//! ```
+//!
+//! Every blocking kind and twin runs in its own spawned task (`tokio::spawn(cpu_task(ms)).await`),
+//! so each has its own task type (`blocking_server::cpu_task`, ...). A blocking kind does all of its
+//! blocking in ONE poll of that task; the line holding the blocking call ends with a marker comment,
+//! `guard:` followed by the kind, which the tests grep for (exactly one line per kind in this file:
+//! never write a marker anywhere else).
+//!
+//! Ground truth: with GUARD_EXAMPLE_LOG=PATH, each blocking/twin request appends one line
+//!   `kind=<kind> ms=<requested> wall_us=<wall time of the section> cpu_us=<CPU time> tid=<tid>`
+//! (flushed), and the response body is the same line. For blocking kinds the section is the
+//! synchronous call, measured with CLOCK_THREAD_CPUTIME_ID on the worker that runs it; for
+//! `cpu-ok` it is the closure on the blocking-pool thread (tid = that thread); for the async twins
+//! (`sleep-ok`, `file-ok`, `mutex-ok`) cpu_us sums the thread CPU time of each poll of the section
+//! and tid is the thread of its first poll.
+//! Files for /file and /file-ok go to GUARD_EXAMPLE_DIR (default: the system temp dir).
+
+use std::convert::Infallible;
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use hyper::service::{make_service_fn, service_fn};
+use hyper::{Body, Method, Request, Response, Server, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::{oneshot, Notify};
+
+/// Largest duration an endpoint accepts, in ms.
+const MAX_MS: u64 = 60_000;
+/// Size of one write/read round of the file kinds.
+const FILE_CHUNK: usize = 256 * 1024;
+/// Hash rounds between two clock reads in burn_cpu (a few microseconds of work).
+const SPIN_ROUNDS: u64 = 4096;
+/// Hash rounds between two clock reads in /work (finer grained).
+const WORK_ROUNDS: u64 = 256;
+
+// This file builds with Rust 1.63 (Debian bookworm's rustc) as well as with current rustup
+// toolchains: no OnceLock, std::hint::black_box or std::future::poll_fn.
+
+/// Keeps a value (and the work that produced it) from being optimized away.
+#[inline(always)]
+fn black_box<T: Copy>(x: T) -> T {
+    // SAFETY: reads a valid, initialized local.
+    unsafe { std::ptr::read_volatile(&x) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn gettid() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as i64 }
+}
+
+/// Wall and thread-CPU time of a synchronous section on the current thread.
+struct Meter {
+    wall: Instant,
+    cpu_ns: u64,
+    tid: i64,
+}
+
+impl Meter {
+    fn start() -> Meter {
+        Meter { wall: Instant::now(), cpu_ns: thread_cpu_ns(), tid: gettid() }
+    }
+
+    fn finish(self, kind: &str, ms: u64) -> String {
+        let wall_us = self.wall.elapsed().as_micros() as u64;
+        let cpu_us = thread_cpu_ns().saturating_sub(self.cpu_ns) / 1000;
+        format_line(kind, ms, wall_us, cpu_us, self.tid)
+    }
+}
+
+fn format_line(kind: &str, ms: u64, wall_us: u64, cpu_us: u64, tid: i64) -> String {
+    format!("kind={kind} ms={ms} wall_us={wall_us} cpu_us={cpu_us} tid={tid}\n")
+}
+
+/// Polls an async section, adding up the thread CPU time spent inside each of its polls.
+struct PollMeter<'a, F> {
+    section: Pin<&'a mut F>,
+    cpu_ns: u64,
+    tid: Option<i64>,
+}
+
+impl<F: Future> Future for PollMeter<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        this.tid.get_or_insert_with(gettid);
+        let c0 = thread_cpu_ns();
+        let r = this.section.as_mut().poll(cx);
+        this.cpu_ns += thread_cpu_ns().saturating_sub(c0);
+        r
+    }
+}
+
+/// Runs an async section, measuring its wall time and the thread CPU time spent inside its polls.
+async fn measure_async<F: Future>(kind: &str, ms: u64, section: F) -> (F::Output, String) {
+    let wall = Instant::now();
+    tokio::pin!(section);
+    let mut meter = PollMeter { section, cpu_ns: 0, tid: None };
+    let out = (&mut meter).await;
+    let wall_us = wall.elapsed().as_micros() as u64;
+    (out, format_line(kind, ms, wall_us, meter.cpu_ns / 1000, meter.tid.unwrap_or(0)))
+}
+
+/// GUARD_EXAMPLE_LOG, opened once at startup.
+static LOG: StdMutex<Option<File>> = StdMutex::new(None);
+
+fn open_log() -> io::Result<()> {
+    if let Some(p) = std::env::var_os("GUARD_EXAMPLE_LOG").filter(|p| !p.is_empty()) {
+        let f = OpenOptions::new().create(true).append(true).open(&p).map_err(|e| {
+            io::Error::new(e.kind(), format!("GUARD_EXAMPLE_LOG={}: {e}", PathBuf::from(&p).display()))
+        })?;
+        *LOG.lock().unwrap_or_else(PoisonError::into_inner) = Some(f);
+    }
+    Ok(())
+}
+
+fn log_line(line: &str) {
+    if let Some(f) = LOG.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+        let _ = f.write_all(line.as_bytes());
+        let _ = f.flush();
+    }
+}
+
+fn example_dir() -> PathBuf {
+    match std::env::var_os("GUARD_EXAMPLE_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => std::env::temp_dir(),
+    }
+}
+
+fn scratch_path(kind: &str) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    example_dir().join(format!("tokio-guard-example-{}-{kind}-{n}.dat", std::process::id()))
+}
+
+/// Removes a scratch file however the section ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The blocking functions: each holds its culprit line, with the marker comment. Keep them
+// #[inline(never)] (their own frame) and never end them with a tail call to the blocking
+// operation (that would drop their frame from the stack). #[rustfmt::skip] keeps each marked
+// line whole.
+
+// The hash uses plain operators only (a u128 product instead of wrapping_mul, shifts instead of
+// rotate_left): no inlined core function, so every instruction of the inner loop has line
+// the marker line in the line table itself, even for a symbolizer that does not expand inlined frames.
+#[inline(never)]
+#[rustfmt::skip]
+#[allow(clippy::manual_rotate)]
+fn burn_cpu(d: Duration) -> u64 {
+    let start = Instant::now();
+    let rounds = black_box(SPIN_ROUNDS);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    loop {
+        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } // guard:cpu
+        if start.elapsed() >= d {
+            return black_box(h);
+        }
+    }
+}
+
+#[inline(never)]
+#[rustfmt::skip]
+fn sleepy(d: Duration) -> u64 {
+    std::thread::sleep(d); // guard:sleep
+    black_box(d.as_micros() as u64)
+}
+
+#[inline(never)]
+#[rustfmt::skip]
+fn sync_file_io(d: Duration) -> io::Result<u64> {
+    let path = scratch_path("file");
+    let _cleanup = RemoveOnDrop(path.clone());
+    let mut f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+    let mut chunk = vec![0xa5u8; FILE_CHUNK];
+    let mut back = vec![0u8; FILE_CHUNK];
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    loop {
+        chunk[0] = rounds as u8;
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&chunk)?; f.sync_data()?; // guard:file
+        f.seek(SeekFrom::Start(0))?;
+        f.read_exact(&mut back)?;
+        rounds += 1;
+        if start.elapsed() >= d {
+            return Ok(black_box(rounds));
+        }
+    }
+}
+
+#[inline(never)]
+#[rustfmt::skip]
+fn lock_shared(m: &StdMutex<u64>) -> u64 {
+    let mut g = m.lock().unwrap_or_else(PoisonError::into_inner); // guard:mutex
+    *g += 1;
+    black_box(*g)
+}
+
+/// Holder side of /mutex (runs on its own OS thread): takes the mutex, says so, holds it for `d`.
+/// Each request has its own mutex, so concurrent requests each wait about `d`.
+fn hold_shared(m: Arc<StdMutex<u64>>, d: Duration, held: oneshot::Sender<()>) {
+    let g = m.lock().unwrap_or_else(PoisonError::into_inner);
+    let _ = held.send(());
+    std::thread::sleep(d);
+    drop(g);
+}
+
+/// The CPU work of /work: a realistic, short request.
+#[inline(never)]
+fn do_work(us: u64) -> u64 {
+    let d = Duration::from_micros(us);
+    let start = Instant::now();
+    let rounds = black_box(WORK_ROUNDS);
+    let mut h: u64 = 0x8422_2325_cbf2_9ce4;
+    loop {
+        let mut i = 0;
+        while i < rounds {
+            h = (h ^ i).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17);
+            i += 1;
+        }
+        if start.elapsed() >= d {
+            return black_box(h);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks: one spawned task per request of each kind (distinct task type names).
+
+async fn cpu_task(ms: u64) -> String {
+    let m = Meter::start();
+    black_box(burn_cpu(Duration::from_millis(ms)));
+    m.finish("cpu", ms)
+}
+
+async fn sleep_task(ms: u64) -> String {
+    let m = Meter::start();
+    black_box(sleepy(Duration::from_millis(ms)));
+    m.finish("sleep", ms)
+}
+
+async fn file_task(ms: u64) -> io::Result<String> {
+    let m = Meter::start();
+    black_box(sync_file_io(Duration::from_millis(ms))?);
+    Ok(m.finish("file", ms))
+}
+
+async fn mutex_task(ms: u64, shared: Arc<StdMutex<u64>>) -> String {
+    let m = Meter::start();
+    black_box(lock_shared(&shared));
+    m.finish("mutex", ms)
+}
+
+async fn cpu_ok_task(ms: u64) -> String {
+    tokio::task::spawn_blocking(move || {
+        let m = Meter::start();
+        black_box(burn_cpu(Duration::from_millis(ms)));
+        m.finish("cpu-ok", ms)
+    })
+    .await
+    .unwrap_or_else(|e| format!("kind=cpu-ok error={e}\n"))
+}
+
+async fn sleep_ok_task(ms: u64) -> String {
+    measure_async("sleep-ok", ms, tokio::time::sleep(Duration::from_millis(ms))).await.1
+}
+
+async fn async_file_io(d: Duration) -> io::Result<u64> {
+    let path = scratch_path("file-ok");
+    let _cleanup = RemoveOnDrop(path.clone());
+    let mut f = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).await?;
+    let mut chunk = vec![0x5au8; FILE_CHUNK];
+    let mut back = vec![0u8; FILE_CHUNK];
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    loop {
+        chunk[0] = rounds as u8;
+        f.seek(SeekFrom::Start(0)).await?;
+        f.write_all(&chunk).await?;
+        f.sync_data().await?;
+        f.seek(SeekFrom::Start(0)).await?;
+        f.read_exact(&mut back).await?;
+        rounds += 1;
+        if start.elapsed() >= d {
+            return Ok(rounds);
+        }
+    }
+}
+
+async fn file_ok_task(ms: u64) -> io::Result<String> {
+    let (res, line) = measure_async("file-ok", ms, async_file_io(Duration::from_millis(ms))).await;
+    res?;
+    Ok(line)
+}
+
+/// Holder side of /mutex-ok: a task that holds the (per-request) tokio Mutex across an .await.
+async fn mutex_ok_holder(m: Arc<tokio::sync::Mutex<u64>>, d: Duration, held: oneshot::Sender<()>) {
+    let g = m.lock().await;
+    let _ = held.send(());
+    tokio::time::sleep(d).await;
+    drop(g);
+}
+
+async fn mutex_ok_task(ms: u64, shared: Arc<tokio::sync::Mutex<u64>>) -> String {
+    let section = async {
+        let mut g = shared.lock().await;
+        *g += 1;
+    };
+    measure_async("mutex-ok", ms, section).await.1
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+fn reply(status: StatusCode, body: impl Into<Body>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(body.into())
+        .expect("static response parts")
+}
+
+fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then_some(v)
+    })
+}
+
+/// `key` as an integer in 0..=max, `default` when absent, Err(message) when malformed.
+fn int_param(query: Option<&str>, key: &str, default: u64, max: u64) -> Result<u64, String> {
+    match query_param(query, key) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(format!("bad {key}={v:?}: want an integer 0..={max}\n")),
+        },
+    }
+}
+
+/// Awaits a kind's task and turns its record line into the response (and the log line).
+async fn finish_kind<E: std::fmt::Display>(
+    kind: &str,
+    joined: Result<Result<String, E>, tokio::task::JoinError>,
+) -> Response<Body> {
+    match joined {
+        Ok(Ok(line)) => {
+            log_line(&line);
+            reply(StatusCode::OK, line)
+        }
+        Ok(Err(e)) => reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind={kind} error={e}\n")),
+        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind={kind} error={e}\n")),
+    }
+}
+
+fn ok(s: String) -> Result<String, Infallible> {
+    Ok(s)
+}
+
+async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"));
+    }
+    let path = req.uri().path();
+    let query = req.uri().query();
+
+    if path == "/hello" {
+        return Ok(reply(StatusCode::OK, "hello\n"));
+    }
+    if path == "/work" {
+        let us = match query_param(query, "ms") {
+            Some(_) => int_param(query, "ms", 0, MAX_MS).map(|ms| ms * 1000),
+            None => int_param(query, "us", 50, MAX_MS * 1000),
+        };
+        return Ok(match us {
+            Ok(us) => reply(StatusCode::OK, format!("work us={us} checksum={:016x}\n", do_work(us))),
+            Err(msg) => reply(StatusCode::BAD_REQUEST, msg),
+        });
+    }
+
+    let kind = path.trim_start_matches('/');
+    let ms = match int_param(query, "ms", 20, MAX_MS) {
+        Ok(ms) => ms,
+        Err(msg) => return Ok(reply(StatusCode::BAD_REQUEST, msg)),
+    };
+    let resp = match kind {
+        "cpu" => finish_kind(kind, tokio::spawn(cpu_task(ms)).await.map(ok)).await,
+        "sleep" => finish_kind(kind, tokio::spawn(sleep_task(ms)).await.map(ok)).await,
+        "file" => finish_kind(kind, tokio::spawn(file_task(ms)).await).await,
+        "mutex" => {
+            // The holder takes the std Mutex on its own thread; the blocking task starts only
+            // once it is held, so lock_shared waits about ms.
+            let shared = Arc::new(StdMutex::new(0u64));
+            let (tx, rx) = oneshot::channel();
+            let (holder_m, d) = (shared.clone(), Duration::from_millis(ms));
+            let spawned = std::thread::Builder::new().name("mutex-holder".into()).spawn(move || hold_shared(holder_m, d, tx));
+            if let Err(e) = spawned {
+                return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind=mutex error={e}\n")));
+            }
+            let _ = rx.await;
+            finish_kind(kind, tokio::spawn(mutex_task(ms, shared)).await.map(ok)).await
+        }
+        "cpu-ok" => finish_kind(kind, tokio::spawn(cpu_ok_task(ms)).await.map(ok)).await,
+        "sleep-ok" => finish_kind(kind, tokio::spawn(sleep_ok_task(ms)).await.map(ok)).await,
+        "file-ok" => finish_kind(kind, tokio::spawn(file_ok_task(ms)).await).await,
+        "mutex-ok" => {
+            let shared = Arc::new(tokio::sync::Mutex::new(0u64));
+            let (tx, rx) = oneshot::channel();
+            tokio::spawn(mutex_ok_holder(shared.clone(), Duration::from_millis(ms), tx));
+            let _ = rx.await;
+            finish_kind(kind, tokio::spawn(mutex_ok_task(ms, shared)).await.map(ok)).await
+        }
+        _ => reply(StatusCode::NOT_FOUND, format!("no such endpoint: {path}\n")),
+    };
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup and shutdown
+
+struct Config {
+    port: u16,
+    workers: usize,
+    current_thread: bool,
+}
+
+const USAGE: &str = "usage: blocking-server [--port P] [--workers N | --current-thread]
+  --port P          listen on 127.0.0.1:P (default 3000; 0 picks a free port)
+  --workers N       multi-thread runtime with N worker threads (default 2)
+  --current-thread  current_thread runtime (everything on the main thread)
+env: GUARD_EXAMPLE_LOG=PATH  append one measurement line per blocking/twin request
+     GUARD_EXAMPLE_DIR=DIR   scratch files of /file and /file-ok (default: temp dir)
+";
+
+fn parse_args() -> Result<Config, String> {
+    let mut cfg = Config { port: 3000, workers: 2, current_thread: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs {what}"));
+        match name.as_str() {
+            "--port" | "-p" => {
+                let v = value("a port")?;
+                cfg.port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
+            }
+            "--workers" | "-w" => {
+                let v = value("a count")?;
+                cfg.workers = match v.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(format!("bad worker count {v:?}")),
+                };
+            }
+            "--current-thread" => cfg.current_thread = true,
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {a:?}")),
+        }
+    }
+    Ok(cfg)
+}
+
+async fn wait_for_signal(
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+    stopping: Arc<Notify>,
+) {
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    eprintln!("blocking-server: {name}, shutting down");
+    stopping.notify_one();
+}
+
+async fn serve(cfg: &Config) -> Result<(), String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Handlers go in before "listening on" is printed: a stop right after readiness is clean.
+    let term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
+    let builder = Server::try_bind(&addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    let make_svc = make_service_fn(|_conn| async { Ok::<_, Infallible>(service_fn(handle)) });
+    let server = builder.tcp_nodelay(true).serve(make_svc);
+    println!("listening on {}", server.local_addr());
+    let _ = io::stdout().flush();
+
+    let stopping = Arc::new(Notify::new());
+    let graceful = server.with_graceful_shutdown(wait_for_signal(term, int, stopping.clone()));
+    tokio::select! {
+        res = graceful => res.map_err(|e| format!("server: {e}")),
+        _ = async { stopping.notified().await; tokio::time::sleep(Duration::from_secs(1)).await } => {
+            eprintln!("blocking-server: connections still open 1s after the signal, exiting anyway");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cfg = match parse_args() {
+        Ok(c) => c,
+        Err(msg) => {
+            eprint!("blocking-server: {msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = open_log() {
+        eprintln!("blocking-server: {e}");
+        return ExitCode::from(1);
+    }
+    let mut builder = if cfg.current_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(cfg.workers);
+        b
+    };
+    let rt = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("blocking-server: runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let res = rt.block_on(serve(&cfg));
+    // Do not wait for blocking-pool work (a long /cpu-ok) at exit.
+    rt.shutdown_timeout(Duration::from_millis(500));
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("blocking-server: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/* Finds every tokio::runtime::task::raw::poll<T, S> instance in a Tokio ELF
+ * binary, names T, and tells runtime polls from blocking-pool polls by S. */
+#ifndef TG_POLL_SITES_H
+#define TG_POLL_SITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_poll_site {
+	uint64_t addr;      /* ELF virtual address */
+	uint64_t offset;    /* file offset, what a uprobe attaches to */
+	char *symbol;       /* as in the symbol table (mangled) */
+	char *future_type;  /* T, demangled; NULL when it could not be found */
+	char *scheduler;    /* S, demangled; NULL when unknown */
+	char *task_name;    /* simplified T, or "tokio::task@0x<addr>" when unknown */
+	int kind;           /* enum tg_site_kind */
+	const char *named_by; /* "dwarf", "symbol", "drop_in_place" or "none" */
+};
+
+struct tg_poll_sites {
+	struct tg_poll_site *v;
+	size_t n;
+	bool has_symtab;    /* a .symtab (not only .dynsym) was present */
+	bool has_dwarf;
+	char tokio_version[32]; /* "1.24.2" when the DWARF paths tell, else "" */
+};
+
+/* Returns 0 with at least one site, -ENOENT when the binary has none (with
+ * the likely reason in ERR), or another -errno when it cannot be read. */
+int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen);
+void tg_poll_sites_free(struct tg_poll_sites *sites);
+
+#endif

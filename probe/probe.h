@@ -1,0 +1,49 @@
+/* The eBPF probe session: loads poll_probe.bpf.c, attaches it to one target
+ * process, and hands its events to a callback. */
+#ifndef TG_PROBE_H
+#define TG_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "poll_probe.h"
+
+struct tg_poll_sites;
+
+struct tg_probe_opts {
+	pid_t pid;                   /* the target; may still be waiting at its exec gate */
+	const char *exe;             /* the binary the sites were found in */
+	const struct tg_poll_sites *sites;
+	uint64_t trace_min_ns;       /* polls at or above this become events */
+	uint64_t blocking_ns;        /* the blocking span threshold */
+	uint32_t sample_rate;        /* on-CPU samples per second per CPU; 0: none */
+	uint32_t stack_depth;        /* user frames per stack, at most TG_MAX_STACK_DEPTH */
+	uint32_t ringbuf_mb;         /* 0: 16 */
+	/* Called from tg_probe_poll for every event; return non-zero to stop. */
+	int (*on_event)(void *ctx, void *data, size_t size);
+	void *ctx;
+};
+
+struct tg_probe;
+
+/* Loads and attaches everything. Returns 0, or -errno with one line in ERR
+ * saying what failed and what to do (no permission, no BTF, ...). */
+int tg_probe_open(const struct tg_probe_opts *opts, struct tg_probe **out, char *err, size_t errlen);
+
+/* Consumes ready events, waiting up to TIMEOUT_MS. Returns events handled or -errno. */
+int tg_probe_poll(struct tg_probe *p, int timeout_ms);
+
+/* Counters from the stats map, summed over CPUs. */
+void tg_probe_read_stats(struct tg_probe *p, uint64_t stats[TG_STAT__COUNT]);
+
+/* One site's per-CPU statistics summed into OUT. */
+int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *out);
+
+/* Number of probes attached (two per site plus samplers and the switch hook). */
+size_t tg_probe_attached(const struct tg_probe *p);
+
+/* Detaches and unloads. Safe with NULL. */
+void tg_probe_close(struct tg_probe *p);
+
+#endif

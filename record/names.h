@@ -1,0 +1,45 @@
+/* Rust symbol demangling and task-name simplification. */
+#ifndef TG_NAMES_H
+#define TG_NAMES_H
+
+#include <stdbool.h>
+
+/* Demangles a legacy (_ZN...) or v0 (_R...) Rust symbol, or a C++ one, without
+ * hash suffixes (::h0123456789abcdef) and without .llvm.N suffixes. Returns a
+ * malloc'd string; a name that is not mangled is returned copied as it is. */
+char *tg_demangle(const char *sym);
+
+/* Removes top-level "::<...>" generic arguments in place, as v0 demangling
+ * spells them ("demo::poll::<demo::S>" -> "demo::poll"), so that frame names
+ * read the same whatever the mangling; other brackets are kept. */
+void tg_strip_turbofish(char *name);
+
+/* Removes "::h<16 hex>" hash segments and [hash] crate disambiguators in place. */
+void tg_strip_hashes(char *name);
+
+/* Simplifies a future type name into a task name:
+ *   demo::process_request::{async_fn_env#0}      -> demo::process_request
+ *   demo::process_request::{{closure}}           -> demo::process_request
+ *   demo::main::{async_block_env#0}              -> demo::main::{async_block#0}
+ *   core::pin::Pin<alloc::boxed::Box<T>>          -> simplified T
+ *   tracing::instrument::Instrumented<T>         -> simplified T
+ *   hyper::server::server::new_svc::NewSvcTask<I, N, S, E, W> -> hyper::server::server::new_svc::NewSvcTask
+ * Returns a malloc'd string. */
+char *tg_simplify_task_name(const char *type_name);
+
+/* Splits "poll<T, S>" (or any "name<A, B>") at its top-level comma into malloc'd
+ * *t and *s. Returns 0, or -EINVAL when the name has not exactly two arguments. */
+int tg_split_generic_pair(const char *name, char **t, char **s);
+
+/* True when S names the blocking pool's scheduler (spawn_blocking tasks). */
+bool tg_is_blocking_schedule(const char *s_type);
+
+/* True when a frame belongs to the target's own code: not the Rust standard
+ * library, not a crate from a registry (cargo's or Debian's), not a system
+ * library. FILE may be NULL (no debug info): then FUNCTION's crate decides. */
+bool tg_is_own_code(const char *function, const char *file);
+
+/* Glob match with * and ?, as used by task and function selectors. */
+bool tg_glob_match(const char *pattern, const char *name);
+
+#endif

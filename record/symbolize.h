@@ -1,0 +1,34 @@
+/* Address to function/file/line with libdw, for the target and its shared libraries. */
+#ifndef TG_SYMBOLIZE_H
+#define TG_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tg_frame {
+	uint64_t addr;
+	char *function; /* demangled, no hash; "[unknown]" plus module when not found */
+	char *file;     /* absolute source path, or NULL */
+	int line;       /* 0 when unknown */
+	bool inlined;   /* an inlined call inside the next (outer) frame */
+	bool own;       /* tg_is_own_code() */
+};
+
+struct tg_symbolizer;
+
+/* Snapshot PID's mappings (/proc/PID/maps) so that addresses can still be
+ * symbolized after the process has exited. NULL and errno on failure. */
+struct tg_symbolizer *tg_symbolizer_new(pid_t pid);
+/* Re-reads the mappings (libraries loaded since); keeps the old ones on failure. */
+int tg_symbolizer_refresh(struct tg_symbolizer *sz, pid_t pid);
+void tg_symbolizer_free(struct tg_symbolizer *sz);
+
+/* Symbolizes ADDR into up to MAX frames, innermost (deepest inlined) first.
+ * RETADDR: ADDR is a return address, look up ADDR-1 so the call's line is found.
+ * Returns the number of frames written (at least 1 when MAX >= 1); the
+ * strings are owned by the symbolizer's cache and live until it is freed. */
+int tg_symbolize(struct tg_symbolizer *sz, uint64_t addr, bool retaddr,
+		 struct tg_frame *out, int max);
+
+#endif

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "results_json.h"
+#include "load.h"
+#include "record.h"
+#include "spec.h"
+
+const char *tg_display_path(const char *file, const char *base, char *buf, size_t len)
+{
+	size_t n = base ? strlen(base) : 0;
+
+	if (!file)
+		return NULL;
+	while (n > 1 && base[n - 1] == '/')
+		n--;
+	if (n && strncmp(file, base, n) == 0 && file[n] == '/') {
+		snprintf(buf, len, "%s", file + n + 1);
+		return buf;
+	}
+	return file;
+}
+
+uint64_t tg_results_lost_events(const struct tg_results *r)
+{
+	uint64_t lost = r->bpf_stats[TG_STAT_RB_FULL_POLL] + r->bpf_stats[TG_STAT_RB_FULL_SAMPLE] +
+			r->bpf_stats[TG_STAT_RB_FULL_OFFCPU] + r->bpf_stats[TG_STAT_NEST_OVERFLOW];
+
+	return lost + (r->record ? tg_record_dropped(r->record) : 0);
+}
+
+static cJSON *strings(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; v && v[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static cJSON *target_json(const struct tg_results *r)
+{
+	cJSON *t = cJSON_CreateObject(), *ex = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(t, "command", strings(r->spec->target.argv));
+	cJSON_AddStringToObject(t, "executable", r->exe ? r->exe : "");
+	cJSON_AddNumberToObject(t, "pid", r->pid);
+	if (r->exited && !r->exit_signal)
+		cJSON_AddNumberToObject(ex, "code", r->exit_code);
+	else
+		cJSON_AddNullToObject(ex, "code");
+	if (r->exit_signal)
+		cJSON_AddNumberToObject(ex, "signal", r->exit_signal);
+	else
+		cJSON_AddNullToObject(ex, "signal");
+	cJSON_AddItemToObject(t, "exit", ex);
+	return t;
+}
+
+static const char *const stat_names[TG_STAT__COUNT] = {
+	[TG_STAT_RB_FULL_POLL] = "ringbuf_full_poll",
+	[TG_STAT_RB_FULL_SAMPLE] = "ringbuf_full_sample",
+	[TG_STAT_RB_FULL_OFFCPU] = "ringbuf_full_offcpu",
+	[TG_STAT_NEST_OVERFLOW] = "nest_overflow",
+	[TG_STAT_UNMATCHED_EXIT] = "unmatched_exit",
+	[TG_STAT_NO_STORAGE] = "no_task_storage",
+	[TG_STAT_STACK_FAIL] = "stack_failed",
+	[TG_STAT_SAMPLES] = "samples",
+	[TG_STAT_OFFCPU] = "offcpu_switches",
+};
+
+static cJSON *probe_json(const struct tg_results *r)
+{
+	cJSON *p = cJSON_CreateObject(), *s = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "poll_sites", (double)r->poll_sites);
+	cJSON_AddNumberToObject(p, "probes_attached", (double)r->probes_attached);
+	cJSON_AddNumberToObject(p, "polls", r->record ? (double)tg_record_total_polls(r->record) : 0);
+	cJSON_AddNumberToObject(p, "lost_events", (double)tg_results_lost_events(r));
+	cJSON_AddNumberToObject(p, "duration_s", r->duration_s);
+	cJSON_AddNumberToObject(p, "blocking_threshold_ns", (double)r->spec->probe.blocking_threshold_ns);
+	cJSON_AddNumberToObject(p, "sample_rate", r->spec->probe.sample_rate);
+	cJSON_AddStringToObject(p, "tokio_version", r->tokio_version ? r->tokio_version : "");
+	for (int i = 0; i < TG_STAT__COUNT; i++)
+		cJSON_AddNumberToObject(s, stat_names[i], (double)r->bpf_stats[i]);
+	if (r->record)
+		cJSON_AddNumberToObject(s, "user_dropped", (double)tg_record_dropped(r->record));
+	cJSON_AddItemToObject(p, "stats", s);
+	return p;
+}
+
+static cJSON *tasks_json(const struct tg_results *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	const struct tg_task_summary *t;
+	size_t n = 0;
+
+	t = r->record ? tg_record_tasks(r->record, &n) : NULL;
+	for (size_t i = 0; t && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!t[i].polls)
+			continue;
+		cJSON_AddStringToObject(o, "name", t[i].name);
+		cJSON_AddStringToObject(o, "kind", t[i].blocking_pool ? "blocking_pool" : "runtime");
+		cJSON_AddNumberToObject(o, "polls", (double)t[i].polls);
+		cJSON_AddNumberToObject(o, "busy_ns", (double)t[i].busy_ns);
+		cJSON_AddNumberToObject(o, "max_poll_ns", (double)t[i].max_ns);
+		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)t[i].p50_ns);
+		cJSON_AddNumberToObject(o, "p90_poll_ns", (double)t[i].p90_ns);
+		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)t[i].p99_ns);
+		cJSON_AddNumberToObject(o, "p999_poll_ns", (double)t[i].p999_ns);
+		cJSON_AddNumberToObject(o, "blocking_spans", (double)t[i].blocking_spans);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *frame_json(const struct tg_frame *f, const char *base)
+{
+	cJSON *o = cJSON_CreateObject();
+	char buf[4096];
+
+	cJSON_AddStringToObject(o, "function", f->function ? f->function : "[unknown]");
+	if (f->file)
+		cJSON_AddStringToObject(o, "file", tg_display_path(f->file, base, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(o, "file");
+	cJSON_AddNumberToObject(o, "line", f->line);
+	if (f->inlined)
+		cJSON_AddBoolToObject(o, "inlined", 1);
+	return o;
+}
+
+static const char *span_kind(const struct tg_span *s)
+{
+	return s->poll.off_cpu_ns > s->on_cpu_ns ? "off_cpu" : "on_cpu";
+}
+
+static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
+{
+	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateArray();
+	const char *base = r->spec->dir;
+
+	cJSON_AddStringToObject(o, "task", tg_record_site_name(r->record, s->poll.site));
+	cJSON_AddNumberToObject(o, "task_id", (double)s->poll.task_id);
+	cJSON_AddNumberToObject(o, "tid", s->poll.tid);
+	cJSON_AddNumberToObject(o, "start_ns", (double)(s->poll.start_ns - r->t0_ns));
+	cJSON_AddNumberToObject(o, "duration_ns", (double)s->poll.duration_ns);
+	cJSON_AddNumberToObject(o, "on_cpu_ns", (double)s->on_cpu_ns);
+	cJSON_AddNumberToObject(o, "off_cpu_ns", (double)s->poll.off_cpu_ns);
+	cJSON_AddNumberToObject(o, "runqueue_ns", (double)s->poll.runq_ns);
+	cJSON_AddStringToObject(o, "kind", span_kind(s));
+	cJSON_AddNumberToObject(o, "samples", s->samples);
+	cJSON_AddNumberToObject(o, "stacks", (double)s->nstacks);
+	cJSON_AddBoolToObject(o, "allowed", s->allowed);
+	if (s->culprit >= 0)
+		cJSON_AddItemToObject(o, "culprit", frame_json(&s->frames[s->culprit], base));
+	else
+		cJSON_AddNullToObject(o, "culprit");
+	for (int i = 0; i < s->nframes; i++)
+		cJSON_AddItemToArray(st, frame_json(&s->frames[i], base));
+	cJSON_AddItemToObject(o, "stack", st);
+	return o;
+}
+
+static cJSON *spans_json(const struct tg_results *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	const struct tg_span *s;
+	size_t n = 0;
+
+	s = r->record ? tg_record_spans(r->record, &n) : NULL;
+	for (size_t i = 0; s && i < n; i++)
+		cJSON_AddItemToArray(a, span_json(r, &s[i]));
+	return a;
+}
+
+static cJSON *load_json(const struct tg_results *r)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct tg_step_result *s = &r->steps[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", s->name);
+		cJSON_AddBoolToObject(o, "ok", s->ok);
+		cJSON_AddNumberToObject(o, "start_ns", s->start_ns > r->t0_ns ? (double)(s->start_ns - r->t0_ns) : 0);
+		cJSON_AddNumberToObject(o, "duration_ns", s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) : 0);
+		if (!s->ok)
+			cJSON_AddStringToObject(o, "error", s->error);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *results_json(const struct tg_results *r)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "tokio_guard", TG_VERSION);
+	cJSON_AddStringToObject(root, "spec", r->spec->path);
+	cJSON_AddStringToObject(root, "name", r->spec->name);
+	cJSON_AddNumberToObject(root, "exit_code", r->status);
+	if (r->error)
+		cJSON_AddStringToObject(root, "error", r->error);
+	else
+		cJSON_AddNullToObject(root, "error");
+	cJSON_AddItemToObject(root, "target", target_json(r));
+	cJSON_AddItemToObject(root, "probe", probe_json(r));
+	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
+	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
+	cJSON_AddItemToObject(root, "load", load_json(r));
+	cJSON_AddItemToObject(root, "assertions", cJSON_CreateArray());
+	return root;
+}
+
+int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen)
+{
+	cJSON *root = results_json(r);
+	char *text = cJSON_Print(root);
+	FILE *f;
+	int e = 0;
+
+	cJSON_Delete(root);
+	if (!text) {
+		snprintf(err, errlen, "cannot build %s: out of memory", path);
+		return -ENOMEM;
+	}
+	f = fopen(path, "we");
+	if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
+		e = errno ? errno : EIO;
+	if (f && fclose(f) && !e)
+		e = errno;
+	free(text);
+	if (e)
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+	return -e;
+}

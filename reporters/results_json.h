@@ -1,0 +1,45 @@
+/* results.json: everything needed to re-check assertions or compare runs. */
+#ifndef TG_RESULTS_JSON_H
+#define TG_RESULTS_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "poll_probe.h"
+
+struct tg_spec;
+struct tg_record;
+struct tg_step_result;
+
+struct tg_results {
+	const struct tg_spec *spec;
+	const char *exe;            /* resolved target binary */
+	pid_t pid;
+	bool exited;                /* the target's own end, if it came before the stop */
+	int exit_code;              /* valid when exited and not signalled */
+	int exit_signal;            /* 0 when none */
+	size_t poll_sites;
+	size_t probes_attached;
+	const char *tokio_version;  /* "" when unknown */
+	uint64_t t0_ns;             /* CLOCK_MONOTONIC origin of every *_ns timestamp */
+	double duration_s;
+	uint64_t bpf_stats[TG_STAT__COUNT];
+	struct tg_record *record;   /* NULL when the probes never ran */
+	const struct tg_step_result *steps;
+	size_t nsteps;
+	int status;                 /* tokio-guard's exit code */
+	const char *error;          /* the run's error line, or NULL */
+};
+
+/* Events lost anywhere: ring buffer full, nesting overflow, user-side caps. */
+uint64_t tg_results_lost_events(const struct tg_results *r);
+
+/* Writes the JSON document to PATH. 0 or -errno with one line in ERR. */
+int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen);
+
+/* FILE relative to BASE when it lies below it, else FILE itself. */
+const char *tg_display_path(const char *file, const char *base, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,1694 @@
+/* Spec file (YAML) parsing and validation. Contract: /work/shared/spec.md.
+ *
+ * The file is loaded whole into a libyaml document. Every mapping of the spec is
+ * described by a `struct table`: its known keys, each with a handler and, for the
+ * generic handlers (string, duration, integer, sub-mapping), where the value goes and
+ * its limits. walk_map() checks a mapping's keys against its table (wrong type,
+ * unknown, duplicate, defined by spec.md but not implemented yet) and calls the
+ * handlers in document order, so the first error reported is the first one in the
+ * file; the table's `check` hook then applies cross-field rules (required keys,
+ * exactly one of) using the key nodes walk_map saw.
+ *
+ * Adding a key is one line in its table (LATER(...) -> a real entry), plus a handler
+ * when none of the generic ones fits.
+ *
+ * Every error is one line: "FILE:LINE:COLUMN: field.path: what is wrong", LINE and
+ * COLUMN 1-based from the libyaml mark of the offending node. Values echoed in messages
+ * are quoted with control characters escaped and long ones truncated.
+ */
+#define _GNU_SOURCE
+#include "spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+#define NS_PER_US 1000ull
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+#define NS_PER_M (60ull * NS_PER_S)
+#define NS_PER_H (3600ull * NS_PER_S)
+
+#define MAX_SPEC_BYTES (4u << 20) /* a spec is a few KiB; refuse to read /dev/zero */
+#define PATH_LEN 512              /* field paths like load[12].exec[3] */
+#define QUOTE_LEN 256             /* a quoted value in a message */
+#define QUOTE_SRC 60              /* bytes of the value shown before "..." */
+#define MAX_FIELDS 24             /* keys per table */
+
+/* ------------------------------------------------------------------ strings */
+
+void tg_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* A growable NULL-terminated vector of malloc'd strings. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static int strv_push(struct strv *sv, char *s)
+{
+	if (!s)
+		return -ENOMEM;
+	if (sv->n + 2 > sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 8;
+		char **v = realloc(sv->v, cap * sizeof *v);
+		if (!v) {
+			free(s);
+			return -ENOMEM;
+		}
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+/* Hands the vector over, NULL-terminated even when empty. */
+static char **strv_take(struct strv *sv)
+{
+	if (!sv->v && strv_push(sv, strdup("")) == 0) { /* allocate the terminator */
+		free(sv->v[0]);
+		sv->v[0] = NULL;
+		sv->n = 0;
+	}
+	char **v = sv->v;
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+	return v;
+}
+
+static void strv_drop(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+/* A growable byte buffer. */
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static int sbuf_putc(struct sbuf *b, char ch)
+{
+	if (b->n + 2 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 32;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	b->p[b->n++] = ch;
+	b->p[b->n] = '\0';
+	return 0;
+}
+
+/* Writes S (LEN bytes) as a double-quoted, escaped, possibly truncated string. */
+static void quote(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t o = 0, cut = len;
+	bool more = false;
+#define PUT(ch) do { if (o + 1 < outlen) out[o++] = (ch); } while (0)
+	if (len > QUOTE_SRC) {
+		cut = QUOTE_SRC;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--; /* do not split a UTF-8 sequence */
+		more = true;
+	}
+	PUT('"');
+	for (size_t i = 0; i < cut; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		const char *esc = NULL;
+		char hex[8];
+		switch (ch) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\t': esc = "\\t"; break;
+		case '\r': esc = "\\r"; break;
+		default:
+			if (ch < 0x20 || ch == 0x7f) {
+				snprintf(hex, sizeof hex, "\\x%02x", ch);
+				esc = hex;
+			}
+		}
+		if (esc)
+			for (; *esc; esc++)
+				PUT(*esc);
+		else
+			PUT((char)ch);
+	}
+	if (more) {
+		PUT('.');
+		PUT('.');
+		PUT('.');
+	}
+	PUT('"');
+	if (outlen)
+		out[o] = '\0';
+#undef PUT
+}
+
+/* Messages are one line, whatever a file name or key holds. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/* ---------------------------------------------------------------- durations */
+
+static const struct {
+	const char *name;
+	uint64_t ns;
+} dur_units[] = {
+	{ "ns", 1 },
+	{ "us", NS_PER_US },
+	{ "\xc2\xb5s", NS_PER_US }, /* µs, MICRO SIGN */
+	{ "\xce\xbcs", NS_PER_US }, /* μs, GREEK SMALL LETTER MU */
+	{ "ms", NS_PER_MS },
+	{ "s", NS_PER_S },
+	{ "m", NS_PER_M },
+	{ "h", NS_PER_H },
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int tg_parse_duration_msg(const char *s, uint64_t *ns, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	char dummy[8];
+	if (!why || !whylen) {
+		why = dummy;
+		whylen = sizeof dummy;
+	}
+	why[0] = '\0';
+	if (!s) {
+		snprintf(why, whylen, "expected a duration like 250ms, got nothing");
+		return -EINVAL;
+	}
+	size_t len = strlen(s);
+	quote(q, sizeof q, s, len);
+
+	const char *p = s;
+	if (*p == '-' && (is_digit(p[1]) || p[1] == '.')) {
+		snprintf(why, whylen, "a duration cannot be negative, got %s", q);
+		return -EINVAL;
+	}
+	if (!is_digit(*p) && !(*p == '.' && is_digit(p[1]))) {
+		snprintf(why, whylen, "expected a duration like 250ms, got %s", q);
+		return -EINVAL;
+	}
+
+	unsigned __int128 total = 0;
+	bool overflow = false, first = true;
+	for (; *p; first = false) {
+		if (!is_digit(*p) && !(*p == '.' && is_digit(p[1]))) {
+			snprintf(why, whylen, "expected a duration like 250ms or 1m30s, got %s", q);
+			return -EINVAL;
+		}
+		unsigned __int128 ip = 0, frac = 0, scale = 1;
+		for (; is_digit(*p); p++) {
+			if (ip <= UINT64_MAX)
+				ip = ip * 10 + (unsigned)(*p - '0');
+		}
+		if (*p == '.') {
+			p++;
+			if (!is_digit(*p)) {
+				snprintf(why, whylen, "expected a duration like 1.5s, got %s", q);
+				return -EINVAL;
+			}
+			for (; is_digit(*p); p++) {
+				if (scale < 1000000000000000000ull) { /* 18 digits: far below 1ns */
+					frac = frac * 10 + (unsigned)(*p - '0');
+					scale *= 10;
+				}
+			}
+		}
+		const char *u = p;
+		while (*p && !is_digit(*p) && *p != '.')
+			p++;
+		size_t ulen = (size_t)(p - u);
+		if (ulen == 0 && *p == '.') {
+			snprintf(why, whylen, "expected a duration like 1.5s, got %s", q);
+			return -EINVAL;
+		}
+		if (ulen == 0) {
+			if (first)
+				snprintf(why, whylen,
+					 "a duration needs a unit (ns, us, ms, s, m or h), got %s (write %sms or %ss)",
+					 q, len < 24 ? s : "N", len < 24 ? s : "N");
+			else
+				snprintf(why, whylen,
+					 "a duration needs a unit after every number (ns, us, ms, s, m or h), got %s",
+					 q);
+			return -EINVAL;
+		}
+		uint64_t unit = 0;
+		for (size_t i = 0; i < N(dur_units); i++)
+			if (strlen(dur_units[i].name) == ulen && !memcmp(dur_units[i].name, u, ulen))
+				unit = dur_units[i].ns;
+		if (!unit) {
+			char uq[QUOTE_LEN];
+			quote(uq, sizeof uq, u, ulen);
+			if (isspace((unsigned char)*u))
+				snprintf(why, whylen,
+					 "expected a duration like 250ms (no space before the unit), got %s", q);
+			else
+				snprintf(why, whylen,
+					 "unknown duration unit %s in %s (expected ns, us, \xc2\xb5s, ms, s, m or h)",
+					 uq, q);
+			return -EINVAL;
+		}
+		if (ip > UINT64_MAX) {
+			overflow = true;
+			break;
+		}
+		total += ip * unit + frac * unit / scale;
+		if (total > UINT64_MAX) {
+			overflow = true;
+			break;
+		}
+	}
+	if (overflow) {
+		snprintf(why, whylen, "duration %s is too large", q);
+		return -EINVAL;
+	}
+	if (ns)
+		*ns = (uint64_t)total;
+	return 0;
+}
+
+int tg_parse_duration(const char *s, uint64_t *ns)
+{
+	return tg_parse_duration_msg(s, ns, NULL, 0);
+}
+
+static uint64_t div_round(unsigned __int128 a, uint64_t b)
+{
+	return (uint64_t)((a + b / 2) / b);
+}
+
+void tg_format_duration(uint64_t ns, char *buf, size_t len)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ns;
+	} units[] = { { "us", NS_PER_US }, { "ms", NS_PER_MS }, { "s", NS_PER_S } };
+
+	if (!buf || !len)
+		return;
+	if (ns < NS_PER_US) {
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+		return;
+	}
+	if (ns < NS_PER_M - NS_PER_S / 2) { /* below what rounds to a whole minute */
+		for (size_t i = 0; i < N(units); i++) {
+			uint64_t u = units[i].ns, r;
+			if ((r = div_round((unsigned __int128)ns * 100, u)) < 1000) {
+				snprintf(buf, len, "%llu.%02llu%s", (unsigned long long)(r / 100),
+					 (unsigned long long)(r % 100), units[i].suffix);
+				return;
+			}
+			if ((r = div_round((unsigned __int128)ns * 10, u)) < 1000) {
+				snprintf(buf, len, "%llu.%llu%s", (unsigned long long)(r / 10),
+					 (unsigned long long)(r % 10), units[i].suffix);
+				return;
+			}
+			if ((r = div_round(ns, u)) < 1000) {
+				snprintf(buf, len, "%llu%s", (unsigned long long)r, units[i].suffix);
+				return;
+			}
+		}
+	}
+	uint64_t secs = div_round(ns, NS_PER_S);
+	if (secs < 3600)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)(secs / 60),
+			 (unsigned long long)(secs % 60));
+	else
+		snprintf(buf, len, "%lluh%02llum%02llus", (unsigned long long)(secs / 3600),
+			 (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
+}
+
+/* ------------------------------------------------------------------ signals */
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{ "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
+#ifdef SIGSTKFLT
+	{ "STKFLT", SIGSTKFLT },
+#endif
+	{ "CHLD", SIGCHLD },   { "CONT", SIGCONT },     { "STOP", SIGSTOP },   { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },     { "URG", SIGURG },     { "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },   { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },       { "POLL", SIGPOLL },     { "PWR", SIGPWR },     { "SYS", SIGSYS },
+};
+
+int tg_parse_signal(const char *s)
+{
+	if (!s || !*s)
+		return -EINVAL;
+	if (is_digit(*s)) {
+		long v = 0;
+		for (const char *p = s; *p; p++) {
+			if (!is_digit(*p) || v > 1000)
+				return -EINVAL;
+			v = v * 10 + (*p - '0');
+		}
+		return v >= 1 && v <= SIGRTMAX ? (int)v : -EINVAL;
+	}
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < N(signal_names); i++)
+		if (!strcasecmp(s, signal_names[i].name))
+			return signal_names[i].sig;
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------- command splitting */
+
+/* Shell-like word splitting; on error WHY gets the reason and *ERR_OFF the byte offset
+ * in S of the offending character. */
+static int split_words(const char *s, char ***argv, char *why, size_t whylen, size_t *err_off)
+{
+	struct strv words = { 0 };
+	struct sbuf cur = { 0 };
+	bool in_word = false, in_dq = false;
+	size_t i = 0, quote_start = 0;
+	int rc = 0;
+	const char *msg = NULL;
+
+#define ADD(ch) do { if (sbuf_putc(&cur, (ch))) { rc = -ENOMEM; goto out; } } while (0)
+	*argv = NULL;
+	while (s[i]) {
+		char ch = s[i];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+			if (in_word) {
+				if (strv_push(&words, strdup(cur.p ? cur.p : ""))) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				cur.n = 0;
+				if (cur.p)
+					cur.p[0] = '\0';
+				in_word = false;
+			}
+			i++;
+		} else if (ch == '\\') {
+			if (!s[i + 1]) {
+				msg = "a backslash at the end of the command escapes nothing";
+				goto bad;
+			}
+			if (s[i + 1] != '\n') { /* backslash-newline: a line continuation */
+				ADD(s[i + 1]);
+				in_word = true;
+			}
+			i += 2;
+		} else if (ch == '\'') {
+			quote_start = i++;
+			in_word = true;
+			while (s[i] && s[i] != '\'')
+				ADD(s[i++]);
+			if (!s[i]) {
+				i = quote_start;
+				msg = "unterminated single quote (')";
+				goto bad;
+			}
+			i++;
+		} else if (ch == '"') {
+			quote_start = i++;
+			in_word = true;
+			while (s[i] && s[i] != '"') {
+				if (s[i] == '\\' && s[i + 1] && strchr("$`\"\\\n", s[i + 1])) {
+					if (s[i + 1] != '\n')
+						ADD(s[i + 1]);
+					i += 2;
+				} else if (s[i] == '$' || s[i] == '`') {
+					in_dq = true;
+					msg = "a shell would expand this inside double quotes, but the command "
+					      "is not run through a shell: escape it with a backslash, use single "
+					      "quotes, or a list like [\"sh\", \"-c\", \"...\"]";
+					goto bad;
+				} else {
+					ADD(s[i++]);
+				}
+			}
+			if (!s[i]) {
+				i = quote_start;
+				msg = "unterminated double quote (\")";
+				goto bad;
+			}
+			i++;
+		} else if (strchr("|&;<>()$`", ch) || (!in_word && (ch == '#' || ch == '~'))) {
+			msg = "the command is not run through a shell: quote this character, or use a "
+			      "list like [\"sh\", \"-c\", \"...\"]";
+			goto bad;
+		} else {
+			ADD(ch);
+			in_word = true;
+			i++;
+		}
+	}
+	if (in_word && strv_push(&words, strdup(cur.p ? cur.p : ""))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*argv = strv_take(&words);
+	if (!*argv)
+		rc = -ENOMEM;
+	goto out;
+bad:
+	if (why && whylen) {
+		if (s[i] == '\'' || s[i] == '"' || s[i] == '\\')
+			snprintf(why, whylen, "%s", msg);
+		else
+			snprintf(why, whylen, "%s'%c': %s", in_dq ? "" : "unquoted ", s[i], msg);
+	}
+	if (err_off)
+		*err_off = i;
+	rc = -EINVAL;
+out:
+#undef ADD
+	free(cur.p);
+	strv_drop(&words);
+	return rc;
+}
+
+int tg_split_command(const char *s, char ***argv, char *err, size_t errlen)
+{
+	size_t off = 0;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!s) {
+		*argv = NULL;
+		return -EINVAL;
+	}
+	return split_words(s, argv, err, errlen, &off);
+}
+
+/* ------------------------------------------------------------------- paths */
+
+/* BASE (absolute) joined with REL unless REL is absolute; "." components, repeated and
+ * trailing slashes dropped. ".." is kept: resolving it lexically is wrong across
+ * symlinks, and the kernel resolves it right. */
+static char *abs_join(const char *base, const char *rel)
+{
+	size_t bl = rel[0] == '/' ? 0 : strlen(base);
+	char *tmp = malloc(bl + strlen(rel) + 2);
+	if (!tmp)
+		return NULL;
+	if (bl)
+		snprintf(tmp, bl + strlen(rel) + 2, "%s/%s", base, rel);
+	else
+		strcpy(tmp, rel);
+
+	char *out = malloc(strlen(tmp) + 2), *o = out;
+	if (!out) {
+		free(tmp);
+		return NULL;
+	}
+	for (char *p = tmp; *p;) {
+		while (*p == '/')
+			p++;
+		char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n && !(n == 1 && *p == '.')) {
+			*o++ = '/';
+			memcpy(o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = '\0';
+	free(tmp);
+	return out;
+}
+
+static char *spec_folder(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return NULL;
+	char *d = dirname(copy);
+	char *r = realpath(d, NULL);
+	if (!r) {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof cwd))
+			r = abs_join(cwd, d);
+	}
+	free(copy);
+	return r;
+}
+
+static char *default_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	size_t n = strlen(b);
+	static const char *const exts[] = { ".yaml", ".yml" };
+	for (size_t i = 0; i < N(exts); i++) {
+		size_t el = strlen(exts[i]);
+		if (n > el && !strcmp(b + n - el, exts[i])) {
+			n -= el;
+			break;
+		}
+	}
+	return strndup(b, n);
+}
+
+/* ------------------------------------------------------------ parse context */
+
+struct ctx {
+	yaml_document_t *doc;
+	const char *file;
+	char *err;
+	size_t errlen;
+	struct tg_spec *spec;
+};
+
+static int vfail_at(struct ctx *c, size_t line0, size_t col0, const char *path, const char *fmt,
+		    va_list ap)
+{
+	if (c->err && c->errlen) {
+		size_t n = 0;
+		int w = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->file, line0 + 1, col0 + 1);
+		n = w < 0 ? 0 : (size_t)w;
+		if (path && *path && n < c->errlen) {
+			w = snprintf(c->err + n, c->errlen - n, "%s: ", path);
+			n += w < 0 ? 0 : (size_t)w;
+		}
+		if (n < c->errlen)
+			vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+		one_line(c->err);
+	}
+	return -EINVAL;
+}
+
+__attribute__((format(printf, 5, 6))) static int fail_at(struct ctx *c, size_t line0, size_t col0,
+							  const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail_at(c, line0, col0, path, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct ctx *c, const yaml_node_t *n,
+						       const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail_at(c, n->start_mark.line, n->start_mark.column, path, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int oom(struct ctx *c)
+{
+	if (c->err && c->errlen) {
+		snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+		one_line(c->err);
+	}
+	return -ENOMEM;
+}
+
+static yaml_node_t *node(struct ctx *c, int idx)
+{
+	return yaml_document_get_node(c->doc, idx);
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+/* "nothing", "a list", "a mapping" or the quoted scalar. */
+static const char *describe(const yaml_node_t *n, char *buf, size_t len)
+{
+	if (is_null(n))
+		return "nothing";
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		quote(buf, len, (const char *)n->data.scalar.value, n->data.scalar.length);
+		return buf;
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static int fail_type(struct ctx *c, const yaml_node_t *n, const char *path, const char *what)
+{
+	char q[QUOTE_LEN];
+	return fail(c, n, path, "expected %s, got %s", what, describe(n, q, sizeof q));
+}
+
+/* The text of a non-null scalar (no embedded NUL), or an error naming WHAT was expected. */
+static int scalar(struct ctx *c, const yaml_node_t *n, const char *path, const char *what,
+		  const char **out)
+{
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail_type(c, n, path, what);
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return fail(c, n, path, "expected %s, got a string holding a NUL character", what);
+	*out = (const char *)n->data.scalar.value;
+	return 0;
+}
+
+/* The column of byte OFF of scalar N's value when it can be known exactly (one line,
+ * ASCII, no escapes), else the scalar's own column. */
+static size_t scalar_col(const yaml_node_t *n, size_t off)
+{
+	const yaml_mark_t *s = &n->start_mark, *e = &n->end_mark;
+	size_t len = n->data.scalar.length, quotes;
+	switch (n->data.scalar.style) {
+	case YAML_PLAIN_SCALAR_STYLE: quotes = 0; break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: quotes = 1; break;
+	default: return s->column;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)n->data.scalar.value[i] >= 0x80)
+			return s->column;
+	if (s->line != e->line || e->column - s->column != len + 2 * quotes)
+		return s->column;
+	return s->column + quotes + off;
+}
+
+static void join_key(char *out, const char *path, const char *key)
+{
+	snprintf(out, PATH_LEN, "%s%s%s", path, *path ? "." : "", key);
+}
+
+static void join_index(char *out, const char *path, size_t i)
+{
+	snprintf(out, PATH_LEN, "%s[%zu]", path, i);
+}
+
+/* ------------------------------------------------------------ tables, walker */
+
+struct field;
+typedef int (*field_fn)(struct ctx *c, const struct field *f, yaml_node_t *val, const char *path,
+			void *obj);
+
+struct table {
+	const struct field *fields;
+	size_t n;
+	/* cross-field rules, after every key was handled; SEEN[i] is the key node of
+	 * fields[i] or NULL; NODE is the mapping (or null scalar) */
+	int (*check)(struct ctx *c, yaml_node_t *node, const char *path, void *obj,
+		     yaml_node_t *const *seen);
+};
+
+struct field {
+	const char *key;
+	field_fn fn;               /* NULL: defined by spec.md, not implemented yet */
+	size_t off;                /* generic handlers write at (char *)obj + off */
+	uint64_t min, max;         /* limits of the generic handlers */
+	const struct table *sub;   /* h_section: the mapping's table */
+};
+
+static int h_str(struct ctx *, const struct field *, yaml_node_t *, const char *, void *);
+static int h_dur(struct ctx *, const struct field *, yaml_node_t *, const char *, void *);
+static int h_u32(struct ctx *, const struct field *, yaml_node_t *, const char *, void *);
+static int h_section(struct ctx *, const struct field *, yaml_node_t *, const char *, void *);
+
+#define TABLE(fields, check) { fields, N(fields), check }
+#define FIELD(k, fn) { k, fn, 0, 0, 0, NULL }
+#define LATER(k) { k, NULL, 0, 0, 0, NULL }
+#define STR(k, T, m) { k, h_str, offsetof(T, m), 0, 0, NULL }
+#define DUR(k, T, m, min) { k, h_dur, offsetof(T, m), min, UINT64_MAX, NULL }
+#define U32(k, T, m, lo, hi) { k, h_u32, offsetof(T, m), lo, hi, NULL }
+#define SECTION(k, table) { k, h_section, 0, 0, 0, &table }
+
+static size_t field_index(const struct table *t, const char *key)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->fields[i].key, key))
+			return i;
+	return t->n;
+}
+
+static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *path, const struct table *t)
+{
+	char q[QUOTE_LEN], list[512];
+	size_t o = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < t->n; i++) {
+		if (!t->fields[i].fn)
+			continue;
+		int w = snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", t->fields[i].key);
+		if (w < 0 || (size_t)w >= sizeof list - o)
+			break;
+		o += (size_t)w;
+	}
+	quote(q, sizeof q, (const char *)k->data.scalar.value, k->data.scalar.length);
+	if (!strcmp((const char *)k->data.scalar.value, "<<"))
+		return fail(c, k, path, "unknown key %s (YAML merge keys are not supported; expected one of: %s)",
+			    q, list);
+	return fail(c, k, path, "unknown key %s (expected one of: %s)", q, list);
+}
+
+/* Checks NODE's keys against T and runs their handlers in document order. A null value
+ * reads as an empty mapping. SEEN (MAX_FIELDS entries) gets each field's key node. */
+static int walk_map(struct ctx *c, yaml_node_t *n, const char *path, const struct table *t,
+		    void *obj, yaml_node_t **seen)
+{
+	for (size_t i = 0; i < MAX_FIELDS; i++)
+		seen[i] = NULL;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_type(c, n, path, "a mapping");
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		char q[QUOTE_LEN], sub[PATH_LEN];
+		if (!k || !v)
+			return fail(c, n, path, "malformed YAML mapping");
+		if (k->type != YAML_SCALAR_NODE)
+			return fail(c, k, path, "expected a key name, got %s", describe(k, q, sizeof q));
+		const char *name = (const char *)k->data.scalar.value;
+		size_t i = strlen(name) == k->data.scalar.length ? field_index(t, name) : t->n;
+		if (i == t->n)
+			return unknown_key(c, k, path, t);
+		const struct field *f = &t->fields[i];
+		join_key(sub, path, f->key);
+		if (seen[i])
+			return fail(c, k, sub, "duplicate key (first given on line %zu)",
+				    seen[i]->start_mark.line + 1);
+		seen[i] = k;
+		if (!f->fn)
+			return fail(c, k, sub, "not supported yet by this version of tokio-guard");
+		int rc = f->fn(c, f, v, sub, obj);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int h_section(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		     void *obj)
+{
+	yaml_node_t *seen[MAX_FIELDS];
+	int rc = walk_map(c, v, path, f->sub, obj, seen);
+	if (!rc && f->sub->check)
+		rc = f->sub->check(c, v, path, obj, seen);
+	return rc;
+}
+
+static int require(struct ctx *c, yaml_node_t *n, const char *path, const struct table *t,
+		   yaml_node_t *const *seen, const char *key)
+{
+	char sub[PATH_LEN];
+	if (seen[field_index(t, key)])
+		return 0;
+	join_key(sub, path, key);
+	return fail(c, n, sub, "required field is missing");
+}
+
+/* Exactly one of the keys in KINDS (NULL-terminated) must be present. */
+static int exactly_one(struct ctx *c, yaml_node_t *n, const char *path, const struct table *t,
+		       yaml_node_t *const *seen, const char *const *kinds)
+{
+	char list[256], sub[PATH_LEN];
+	size_t o = 0;
+	const char *first = NULL;
+	yaml_node_t *first_key = NULL;
+
+	list[0] = '\0';
+	for (const char *const *k = kinds; *k; k++) {
+		int w = snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", *k);
+		if (w > 0 && (size_t)w < sizeof list - o)
+			o += (size_t)w;
+	}
+	for (const char *const *k = kinds; *k; k++) {
+		yaml_node_t *key = seen[field_index(t, *k)];
+		if (!key)
+			continue;
+		if (!first_key || key->start_mark.index < first_key->start_mark.index) {
+			first_key = key;
+			first = *k;
+		}
+	}
+	if (!first_key)
+		return fail(c, n, path, "expected exactly one of: %s", list);
+	for (const char *const *k = kinds; *k; k++) {
+		yaml_node_t *key = seen[field_index(t, *k)];
+		if (key && key != first_key) {
+			join_key(sub, path, *k);
+			return fail(c, key, sub, "only one of %s can be given (\"%s\" is on line %zu)",
+				    list, first, first_key->start_mark.line + 1);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ generic handlers */
+
+static int h_str(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	const char *s;
+	int rc = scalar(c, v, path, "a string", &s);
+	if (rc)
+		return rc;
+	if (!*s)
+		return fail(c, v, path, "must not be empty");
+	char **dst = (char **)((char *)obj + f->off);
+	free(*dst);
+	if (!(*dst = strdup(s)))
+		return oom(c);
+	return 0;
+}
+
+static int h_dur(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	const char *s;
+	char why[2 * QUOTE_LEN], q[QUOTE_LEN], lim[32];
+	uint64_t ns;
+	int rc = scalar(c, v, path, "a duration like 250ms", &s);
+	if (rc)
+		return rc;
+	if (tg_parse_duration_msg(s, &ns, why, sizeof why))
+		return fail(c, v, path, "%s", why);
+	if (ns < f->min) {
+		quote(q, sizeof q, s, strlen(s));
+		if (f->min == 1)
+			return fail(c, v, path, "must be more than 0, got %s", q);
+		tg_format_duration(f->min, lim, sizeof lim);
+		return fail(c, v, path, "must be at least %s, got %s", lim, q);
+	}
+	*(uint64_t *)((char *)obj + f->off) = ns;
+	return 0;
+}
+
+/* A decimal integer from LO to HI. */
+static int parse_uint(struct ctx *c, yaml_node_t *v, const char *path, uint64_t lo, uint64_t hi,
+		      uint64_t *out)
+{
+	char what[96], q[QUOTE_LEN];
+	const char *s;
+	snprintf(what, sizeof what, "an integer from %llu to %llu", (unsigned long long)lo,
+		 (unsigned long long)hi);
+	int rc = scalar(c, v, path, what, &s);
+	if (rc)
+		return rc;
+	uint64_t x = 0;
+	bool ok = is_digit(*s);
+	for (const char *p = s; ok && *p; p++) {
+		if (!is_digit(*p) || x > (UINT64_MAX - 9) / 10)
+			ok = false;
+		else
+			x = x * 10 + (uint64_t)(*p - '0');
+	}
+	if (!ok || x < lo || x > hi)
+		return fail(c, v, path, "expected %s, got %s", what, describe(v, q, sizeof q));
+	*out = x;
+	return 0;
+}
+
+static int h_u32(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	uint64_t x;
+	int rc = parse_uint(c, v, path, f->min, f->max, &x);
+	if (!rc)
+		*(uint32_t *)((char *)obj + f->off) = (uint32_t)x;
+	return rc;
+}
+
+/* An argv: a list of strings, or one string split like a shell would. */
+static int parse_argv(struct ctx *c, yaml_node_t *v, const char *path, char ***out)
+{
+	char why[512], sub[PATH_LEN];
+	const char *s;
+	int rc;
+
+	tg_strv_free(*out);
+	*out = NULL;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		struct strv sv = { 0 };
+		size_t i = 0;
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+		     it++, i++) {
+			yaml_node_t *item = node(c, *it);
+			if (!item)
+				continue;
+			join_index(sub, path, i);
+			if ((rc = scalar(c, item, sub, "a string", &s))) {
+				strv_drop(&sv);
+				return rc;
+			}
+			if (i == 0 && !*s) {
+				strv_drop(&sv);
+				return fail(c, item, sub, "the program name is empty");
+			}
+			if (strv_push(&sv, strdup(s))) {
+				strv_drop(&sv);
+				return oom(c);
+			}
+		}
+		if (sv.n == 0)
+			return fail(c, v, path, "the command is empty");
+		if (!(*out = strv_take(&sv)))
+			return oom(c);
+		return 0;
+	}
+	if ((rc = scalar(c, v, path, "a command (a list like [\"./server\", \"--port\", \"3000\"] or a string)",
+			 &s)))
+		return rc;
+	size_t off = 0;
+	rc = split_words(s, out, why, sizeof why, &off);
+	if (rc == -ENOMEM)
+		return oom(c);
+	if (rc)
+		return fail_at(c, v->start_mark.line, scalar_col(v, off), path, "%s", why);
+	if (!(*out)[0])
+		return fail(c, v, path, "the command is empty");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ target */
+
+static int h_version(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		     void *obj)
+{
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "1", &s);
+	if (rc)
+		return rc;
+	if (strcmp(s, "1"))
+		return fail(c, v, path, "expected 1 (the only spec version this tokio-guard reads), got %s",
+			    describe(v, q, sizeof q));
+	((struct tg_spec *)obj)->version = 1;
+	return 0;
+}
+
+static int h_command(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		     void *obj)
+{
+	return parse_argv(c, v, path, &((struct tg_spec *)obj)->target.argv);
+}
+
+static int h_cwd(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_spec *s = obj;
+	const char *dir;
+	int rc = scalar(c, v, path, "a folder", &dir);
+	if (rc)
+		return rc;
+	if (!*dir)
+		return fail(c, v, path, "must not be empty (write . for the spec's folder)");
+	free(s->target.cwd);
+	if (!(s->target.cwd = abs_join(s->dir, dir)))
+		return oom(c);
+	return 0;
+}
+
+struct env_entry {
+	const char *key;
+	yaml_node_t *node;
+	size_t i;
+};
+
+static int env_cmp(const void *a, const void *b)
+{
+	const struct env_entry *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_spec *s = obj;
+	char q[QUOTE_LEN], sub[PATH_LEN];
+	int rc = 0;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail_type(c, v, path, "a mapping of variable names to values");
+	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	struct env_entry *ent = calloc(n + 1, sizeof *ent);
+	struct strv sv = { 0 };
+	if (!ent)
+		return oom(c);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+		yaml_node_t *k = node(c, p->key), *val = node(c, p->value);
+		const char *name, *value;
+		if (!k || !val) {
+			rc = fail(c, v, path, "malformed YAML mapping");
+			goto out;
+		}
+		if (k->type != YAML_SCALAR_NODE || is_null(k)) {
+			rc = fail(c, k, path, "expected a variable name, got %s", describe(k, q, sizeof q));
+			goto out;
+		}
+		if ((rc = scalar(c, k, path, "a variable name", &name)))
+			goto out;
+		join_key(sub, path, name);
+		if (strchr(name, '=')) {
+			rc = fail(c, k, sub, "a variable name cannot hold '='");
+			goto out;
+		}
+		if (is_null(val)) {
+			rc = fail(c, val, sub, "expected a value, got nothing (write %s: \"\" for an empty value)",
+				  name);
+			goto out;
+		}
+		if ((rc = scalar(c, val, sub, "a string", &value)))
+			goto out;
+		size_t len = strlen(name) + strlen(value) + 2;
+		char *kv = malloc(len);
+		if (!kv) {
+			rc = oom(c);
+			goto out;
+		}
+		snprintf(kv, len, "%s=%s", name, value);
+		if (strv_push(&sv, kv)) {
+			rc = oom(c);
+			goto out;
+		}
+		ent[i] = (struct env_entry){ name, k, i };
+	}
+	qsort(ent, n, sizeof *ent, env_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (!strcmp(ent[i].key, ent[i - 1].key)) {
+			join_key(sub, path, ent[i].key);
+			rc = fail(c, ent[i].node, sub, "duplicate key (first given on line %zu)",
+				  ent[i - 1].node->start_mark.line + 1);
+			goto out;
+		}
+	}
+	tg_strv_free(s->target.env);
+	if (!(s->target.env = strv_take(&sv)))
+		rc = oom(c);
+out:
+	strv_drop(&sv);
+	free(ent);
+	return rc;
+}
+
+static int h_ready_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		       void *obj)
+{
+	struct tg_spec *s = obj;
+	char q[QUOTE_LEN];
+	const char *a, *host, *port;
+	size_t hl;
+	int rc = scalar(c, v, path, "an address like 127.0.0.1:3000", &a);
+	if (rc)
+		return rc;
+	quote(q, sizeof q, a, strlen(a));
+	if (a[0] == '[') {
+		const char *e = strchr(a, ']');
+		if (!e || e == a + 1 || e[1] != ':')
+			return fail(c, v, path, "expected an address like [::1]:3000, got %s", q);
+		host = a + 1;
+		hl = (size_t)(e - host);
+		port = e + 2;
+	} else {
+		const char *colon = strrchr(a, ':');
+		if (!colon || colon == a)
+			return fail(c, v, path,
+				    "expected host:port like 127.0.0.1:3000 or [::1]:3000, got %s", q);
+		host = a;
+		hl = (size_t)(colon - a);
+		port = colon + 1;
+		if (memchr(host, ':', hl))
+			return fail(c, v, path, "an IPv6 address needs brackets, like [::1]:3000, got %s", q);
+	}
+	unsigned long p = 0;
+	bool ok = *port && strlen(port) <= 5;
+	for (const char *x = port; ok && *x; x++)
+		ok = is_digit(*x);
+	if (ok)
+		p = strtoul(port, NULL, 10);
+	if (!ok || p < 1 || p > 65535)
+		return fail(c, v, path, "expected a port from 1 to 65535 after the host, got %s", q);
+	free(s->target.ready.tcp_host);
+	free(s->target.ready.tcp_port);
+	s->target.ready.tcp_host = strndup(host, hl);
+	s->target.ready.tcp_port = strdup(port);
+	if (!s->target.ready.tcp_host || !s->target.ready.tcp_port)
+		return oom(c);
+	s->target.ready.kind = TG_READY_TCP;
+	return 0;
+}
+
+static int h_ready_delay(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+			 void *obj)
+{
+	int rc = h_dur(c, f, v, path, obj);
+	if (!rc)
+		((struct tg_spec *)obj)->target.ready.kind = TG_READY_DELAY;
+	return rc;
+}
+
+static int h_signal(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		    void *obj)
+{
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "a signal like SIGTERM", &s);
+	if (rc)
+		return rc;
+	int sig = tg_parse_signal(s);
+	if (sig < 0)
+		return fail(c, v, path, "unknown signal %s (expected a name like SIGTERM, TERM or INT, or a number like 15)",
+			    describe(v, q, sizeof q));
+	((struct tg_spec *)obj)->target.stop.signal = sig;
+	return 0;
+}
+
+static const char *const ready_kinds[] = { "tcp", "delay", NULL };
+
+static const struct field ready_fields[] = {
+	FIELD("tcp", h_ready_tcp),
+	LATER("http"),
+	LATER("log"),
+	{ "delay", h_ready_delay, offsetof(struct tg_spec, target.ready.delay_ns), 0, UINT64_MAX, NULL },
+	DUR("timeout", struct tg_spec, target.ready.timeout_ns, 1),
+};
+
+static int ready_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		       yaml_node_t *const *seen);
+static const struct table ready_table = TABLE(ready_fields, ready_check);
+
+static int ready_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		       yaml_node_t *const *seen)
+{
+	return exactly_one(c, n, path, &ready_table, seen, ready_kinds);
+}
+
+static const struct field stop_fields[] = {
+	FIELD("signal", h_signal),
+	DUR("grace", struct tg_spec, target.stop.grace_ns, 0),
+};
+static const struct table stop_table = TABLE(stop_fields, NULL);
+
+static const struct field target_fields[] = {
+	FIELD("command", h_command),
+	FIELD("cwd", h_cwd),
+	FIELD("env", h_env),
+	LATER("user"),
+	SECTION("ready", ready_table),
+	SECTION("stop", stop_table),
+};
+
+static int target_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+			yaml_node_t *const *seen);
+static const struct table target_table = TABLE(target_fields, target_check);
+
+static int target_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+			yaml_node_t *const *seen)
+{
+	return require(c, n, path, &target_table, seen, "command");
+}
+
+/* ------------------------------------------------------------ probe, report */
+
+static const struct field probe_fields[] = {
+	DUR("blocking_threshold", struct tg_spec, probe.blocking_threshold_ns, 1),
+	U32("sample_rate", struct tg_spec, probe.sample_rate, 0, 100000),
+	U32("stack_depth", struct tg_spec, probe.stack_depth, 1, 127),
+};
+static const struct table probe_table = TABLE(probe_fields, NULL);
+
+static const struct field report_fields[] = {
+	STR("dir", struct tg_spec, report.dir),
+	STR("junit", struct tg_spec, report.junit),
+	STR("trace", struct tg_spec, report.trace),
+	STR("results", struct tg_spec, report.results),
+	DUR("trace_min_poll", struct tg_spec, report.trace_min_poll_ns, 0),
+};
+static const struct table report_table = TABLE(report_fields, NULL);
+
+/* -------------------------------------------------------------------- load */
+
+static const char *const step_kinds[] = { "exec", "sleep", NULL };
+
+const char *tg_step_kind_name(enum tg_step_kind kind)
+{
+	switch (kind) {
+	case TG_STEP_EXEC: return "exec";
+	case TG_STEP_SLEEP: return "sleep";
+	}
+	return "step";
+}
+
+static int h_exec(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_step *st = obj;
+	int rc = parse_argv(c, v, path, &st->argv);
+	if (!rc)
+		st->kind = TG_STEP_EXEC;
+	return rc;
+}
+
+static int h_sleep(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	int rc = h_dur(c, f, v, path, obj);
+	if (!rc)
+		((struct tg_step *)obj)->kind = TG_STEP_SLEEP;
+	return rc;
+}
+
+static const struct field step_fields[] = {
+	STR("name", struct tg_step, name),
+	FIELD("exec", h_exec),
+	{ "sleep", h_sleep, offsetof(struct tg_step, sleep_ns), 0, UINT64_MAX, NULL },
+	DUR("timeout", struct tg_step, timeout_ns, 1),
+	LATER("http"),
+	LATER("tcp"),
+	LATER("parallel"),
+	LATER("rate"),
+	LATER("concurrency"),
+	LATER("duration"),
+	LATER("requests"),
+};
+
+static int step_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen);
+static const struct table step_table = TABLE(step_fields, step_check);
+
+static int step_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen)
+{
+	struct tg_step *st = obj;
+	char sub[PATH_LEN];
+	int rc = exactly_one(c, n, path, &step_table, seen, step_kinds);
+	if (rc)
+		return rc;
+	yaml_node_t *t = seen[field_index(&step_table, "timeout")];
+	if (t && st->kind != TG_STEP_EXEC) {
+		join_key(sub, path, "timeout");
+		return fail(c, t, sub, "only exec steps take a timeout");
+	}
+	return 0;
+}
+
+struct step_name {
+	const char *name;
+	size_t i;
+};
+
+static int step_name_cmp(const void *a, const void *b)
+{
+	const struct step_name *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+static int h_load(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_spec *s = obj;
+	char sub[PATH_LEN];
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_type(c, v, path, "a list of steps");
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n)
+		return 0;
+	if (!(s->steps = calloc(n, sizeof *s->steps)))
+		return oom(c);
+	yaml_node_t **where = calloc(n, sizeof *where);
+	if (!where)
+		return oom(c);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = node(c, v->data.sequence.items.start[i]), *seen[MAX_FIELDS];
+		struct tg_step *st = &s->steps[i];
+		s->nsteps = i + 1;
+		join_index(sub, path, i);
+		if (!item) {
+			rc = fail(c, v, sub, "malformed YAML list");
+			goto out;
+		}
+		st->line = (int)item->start_mark.line + 1;
+		st->column = (int)item->start_mark.column + 1;
+		st->timeout_ns = 5 * NS_PER_M;
+		if (item->type != YAML_MAPPING_NODE) {
+			rc = fail_type(c, item, sub, "a step (a mapping like {sleep: 2s})");
+			goto out;
+		}
+		if ((rc = walk_map(c, item, sub, &step_table, st, seen)) ||
+		    (rc = step_check(c, item, sub, st, seen)))
+			goto out;
+		yaml_node_t *name = seen[field_index(&step_table, "name")];
+		where[i] = item;
+		if (name) {
+			/* point at the name's value */
+			for (yaml_node_pair_t *p = item->data.mapping.pairs.start;
+			     p < item->data.mapping.pairs.top; p++)
+				if (node(c, p->key) == name)
+					where[i] = node(c, p->value);
+		}
+		if (!st->name) {
+			char buf[64];
+			snprintf(buf, sizeof buf, "%s #%zu", tg_step_kind_name(st->kind), i + 1);
+			if (!(st->name = strdup(buf))) {
+				rc = oom(c);
+				goto out;
+			}
+		}
+	}
+	/* assertions select steps by name: names must be unique */
+	struct step_name *names = calloc(n, sizeof *names);
+	if (!names) {
+		rc = oom(c);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = (struct step_name){ s->steps[i].name, i };
+	qsort(names, n, sizeof *names, step_name_cmp);
+	rc = 0;
+	for (size_t i = 1; i < n && !rc; i++) {
+		if (strcmp(names[i].name, names[i - 1].name))
+			continue;
+		char q[QUOTE_LEN];
+		size_t a = names[i - 1].i, b = names[i].i;
+		join_index(sub, path, b);
+		quote(q, sizeof q, names[i].name, strlen(names[i].name));
+		rc = fail(c, where[b], sub, "duplicate step name %s (also the name of load[%zu] on line %d)",
+			  q, a, s->steps[a].line);
+	}
+	free(names);
+out:
+	free(where);
+	return rc;
+}
+
+/* -------------------------------------------------------------------- root */
+
+static const struct field root_fields[] = {
+	FIELD("version", h_version),
+	STR("name", struct tg_spec, name),
+	SECTION("target", target_table),
+	SECTION("probe", probe_table),
+	FIELD("load", h_load),
+	SECTION("report", report_table),
+	LATER("allow"),
+	LATER("assertions"),
+};
+
+static int root_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen);
+static const struct table root_table = TABLE(root_fields, root_check);
+
+static int root_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen)
+{
+	return require(c, n, path, &root_table, seen, "target");
+}
+
+_Static_assert(N(root_fields) <= MAX_FIELDS && N(target_fields) <= MAX_FIELDS &&
+		       N(ready_fields) <= MAX_FIELDS && N(stop_fields) <= MAX_FIELDS &&
+		       N(probe_fields) <= MAX_FIELDS && N(report_fields) <= MAX_FIELDS &&
+		       N(step_fields) <= MAX_FIELDS,
+	       "raise MAX_FIELDS");
+
+static int set_default(struct ctx *c, char **dst, const char *value)
+{
+	if (*dst)
+		return 0;
+	return (*dst = strdup(value)) ? 0 : oom(c);
+}
+
+static int build(struct ctx *c, struct tg_spec *s)
+{
+	s->version = 1;
+	s->target.ready.kind = TG_READY_NONE;
+	s->target.ready.timeout_ns = 30 * NS_PER_S;
+	s->target.stop.signal = SIGTERM;
+	s->target.stop.grace_ns = 5 * NS_PER_S;
+	s->probe.blocking_threshold_ns = 10 * NS_PER_MS;
+	s->probe.sample_rate = 999;
+	s->probe.stack_depth = 64;
+	s->report.trace_min_poll_ns = 100 * NS_PER_US;
+	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))
+		return oom(c);
+
+	yaml_node_t *root = yaml_document_get_root_node(c->doc), *seen[MAX_FIELDS];
+	if (!root || is_null(root))
+		return fail_at(c, root ? root->start_mark.line : 0, root ? root->start_mark.column : 0,
+			       "", "the spec is empty (it needs at least a target with a command)");
+	int rc = walk_map(c, root, "", &root_table, s, seen);
+	if (!rc)
+		rc = root_check(c, root, "", s, seen);
+	if (rc)
+		return rc;
+
+	char *name = default_name(c->file);
+	if (!name)
+		return oom(c);
+	if (!s->name)
+		s->name = name;
+	else
+		free(name);
+	if (!s->target.cwd && !(s->target.cwd = strdup(s->dir)))
+		return oom(c);
+	if (!s->target.env && !(s->target.env = calloc(1, sizeof(char *))))
+		return oom(c);
+	if ((rc = set_default(c, &s->report.dir, "tokio-guard-out")) ||
+	    (rc = set_default(c, &s->report.junit, "junit.xml")) ||
+	    (rc = set_default(c, &s->report.trace, "trace.json")) ||
+	    (rc = set_default(c, &s->report.results, "results.json")))
+		return rc;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static int read_all(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	/* O_NONBLOCK: opening a FIFO nobody writes to must not hang */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int e;
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		one_line(err);
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(EISDIR));
+		one_line(err);
+		return -EISDIR;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > MAX_SPEC_BYTES) {
+				close(fd);
+				free(buf);
+				snprintf(err, errlen, "%s: too large for a spec (more than %u MiB)", path,
+					 MAX_SPEC_BYTES >> 20);
+				one_line(err);
+				return -EINVAL;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				close(fd);
+				free(buf);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			close(fd);
+			free(buf);
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+			one_line(err);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+static int yaml_error(struct ctx *c, yaml_parser_t *p, const char *buf, size_t len)
+{
+	size_t line = 0, col = 0;
+	if (p->error == YAML_MEMORY_ERROR)
+		return oom(c);
+	if (p->error == YAML_READER_ERROR) {
+		/* no mark: count up to the offending byte */
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			if (buf[i] == '\n') {
+				line++;
+				col = 0;
+			} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		if (p->problem_value >= 0)
+			return fail_at(c, line, col, "", "invalid YAML: %s (byte 0x%02x)",
+				       p->problem ? p->problem : "unreadable input",
+				       (unsigned)p->problem_value & 0xff);
+		return fail_at(c, line, col, "", "invalid YAML: %s",
+			       p->problem ? p->problem : "unreadable input");
+	}
+	line = p->problem_mark.line;
+	col = p->problem_mark.column;
+	if (p->context)
+		return fail_at(c, line, col, "", "invalid YAML: %s (%s at line %zu, column %zu)",
+			       p->problem ? p->problem : "syntax error", p->context,
+			       p->context_mark.line + 1, p->context_mark.column + 1);
+	return fail_at(c, line, col, "", "invalid YAML: %s", p->problem ? p->problem : "syntax error");
+}
+
+int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen)
+{
+	char dummy[8];
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	err[0] = '\0';
+	if (!spec)
+		return -EINVAL;
+	memset(spec, 0, sizeof *spec);
+	if (!path || !*path) {
+		snprintf(err, errlen, "no spec file given");
+		return -EINVAL;
+	}
+
+	char *buf;
+	size_t len;
+	int rc = read_all(path, &buf, &len, err, errlen);
+	if (rc)
+		return rc;
+
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen, .spec = spec };
+	if (!yaml_parser_initialize(&parser)) {
+		free(buf);
+		return oom(&c);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = yaml_error(&c, &parser, buf, len);
+		goto out_parser;
+	}
+	/* one document per spec: a second one would be silently ignored otherwise */
+	if (yaml_document_get_root_node(&doc)) {
+		if (!yaml_parser_load(&parser, &extra)) {
+			rc = yaml_error(&c, &parser, buf, len);
+		} else {
+			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+			if (r2)
+				rc = fail_at(&c, extra.start_mark.line, extra.start_mark.column, "",
+					     "a spec is one YAML document, but a second one starts here");
+			yaml_document_delete(&extra);
+		}
+	}
+	if (!rc)
+		rc = build(&c, spec);
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	free(buf);
+	if (rc)
+		tg_spec_free(spec);
+	return rc;
+}
+
+void tg_spec_free(struct tg_spec *spec)
+{
+	if (!spec)
+		return;
+	free(spec->path);
+	free(spec->dir);
+	free(spec->name);
+	tg_strv_free(spec->target.argv);
+	free(spec->target.cwd);
+	tg_strv_free(spec->target.env);
+	free(spec->target.ready.tcp_host);
+	free(spec->target.ready.tcp_port);
+	for (size_t i = 0; i < spec->nsteps; i++) {
+		free(spec->steps[i].name);
+		tg_strv_free(spec->steps[i].argv);
+	}
+	free(spec->steps);
+	free(spec->report.dir);
+	free(spec->report.junit);
+	free(spec->report.trace);
+	free(spec->report.results);
+	memset(spec, 0, sizeof *spec);
+}

@@ -1,0 +1,91 @@
+/* Spec file (YAML) parsing and validation. Contract: ../shared/spec.md. */
+#ifndef TG_SPEC_H
+#define TG_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tg_ready_kind { TG_READY_NONE = 0, TG_READY_TCP, TG_READY_DELAY };
+enum tg_step_kind { TG_STEP_EXEC = 1, TG_STEP_SLEEP };
+
+struct tg_step {
+	char *name;          /* given, or "<kind> #<n>" (n counts from 1 over all steps) */
+	enum tg_step_kind kind;
+	char **argv;         /* exec: NULL-terminated */
+	uint64_t timeout_ns; /* exec: default 5m */
+	uint64_t sleep_ns;   /* sleep */
+	int line, column;    /* where the step starts in the spec */
+};
+
+struct tg_spec {
+	char *path;    /* as given */
+	char *dir;     /* absolute folder of the spec file */
+	int version;   /* always 1 */
+	char *name;    /* default: spec file base name without .yaml/.yml */
+
+	struct {
+		char **argv; /* NULL-terminated; a string command is split like a shell would */
+		char *cwd;   /* absolute; default: spec folder */
+		char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment */
+		struct {
+			enum tg_ready_kind kind;
+			char *tcp_host, *tcp_port; /* "127.0.0.1", "3000"; [::1]:3000 gives "::1" */
+			uint64_t delay_ns;
+			uint64_t timeout_ns;       /* default 30s */
+		} ready;
+		struct {
+			int signal;         /* default SIGTERM; names with or without SIG, or numbers */
+			uint64_t grace_ns;  /* default 5s */
+		} stop;
+	} target;
+
+	struct {
+		uint64_t blocking_threshold_ns; /* default 10ms */
+		uint32_t sample_rate;           /* default 999; 0 turns sampling off */
+		uint32_t stack_depth;           /* default 64, at most 127 */
+	} probe;
+
+	struct tg_step *steps;
+	size_t nsteps;
+
+	struct {
+		char *dir;      /* default "tokio-guard-out", relative to the working directory */
+		char *junit, *trace, *results; /* file names inside dir */
+		uint64_t trace_min_poll_ns;    /* default 100us */
+	} report;
+};
+
+/* Parses and validates PATH into SPEC. On error returns -EINVAL (or -errno when
+ * the file cannot be read) and writes one line to ERR: "file:line:column: field.path: what".
+ * (Errors about the file itself have no position: "file: cannot open: No such file or
+ * directory".) On error SPEC is left empty; tg_spec_free is safe on it either way. */
+int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen);
+void tg_spec_free(struct tg_spec *spec);
+
+/* "250us", "10ms", "1.5s", "2m", "1h", "µs", "ns", also compound "1m30s": 0 and *ns on
+ * success, -EINVAL on a bare number, unknown unit, negative value or overflow.
+ * Fractions below a nanosecond are truncated. */
+int tg_parse_duration(const char *s, uint64_t *ns);
+/* The same, writing why S is not a duration to WHY (one line, quoting S), e.g.
+ * `a duration needs a unit, got "10" (write 10ms or 10s)`. */
+int tg_parse_duration_msg(const char *s, uint64_t *ns, char *why, size_t whylen);
+
+/* Formats NS the way a human reads it back: "23.4ms", "1.50s", "250us", "12ns",
+ * "2m03s", "1h02m03s". Three significant digits below a minute. */
+void tg_format_duration(uint64_t ns, char *buf, size_t len);
+
+/* "SIGTERM", "TERM", "sigterm" or "15": the signal number, or -EINVAL. */
+int tg_parse_signal(const char *s);
+
+/* Splits S into words like a POSIX shell would (blanks separate, '...' and "..." quote,
+ * backslash escapes) without running one: anything a shell would expand or interpret
+ * (unquoted | & ; < > ( ) $ `, # or ~ starting a word) is refused. On success *ARGV is
+ * a NULL-terminated malloc'd vector (possibly empty: *ARGV[0] == NULL), free it with
+ * tg_strv_free. -EINVAL with one line in ERR, or -ENOMEM. */
+int tg_split_command(const char *s, char ***argv, char *err, size_t errlen);
+void tg_strv_free(char **v);
+
+/* "exec", "sleep": the kind as the spec names it, used in default step names. */
+const char *tg_step_kind_name(enum tg_step_kind kind);
+
+#endif

@@ -1,0 +1,563 @@
+/* End-to-end: the real tokio-guard binary, real eBPF in this kernel, the real
+ * blocking-server example under real HTTP requests (curl as an exec step).
+ *
+ * Ground truth comes from the example itself: it measures every blocking
+ * section's wall and thread-CPU time (GUARD_EXAMPLE_LOG), and marks each
+ * blocking statement with a `// guard:<kind>` comment whose line the culprit
+ * must name. Needs root; skips otherwise. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+extern char **environ;
+
+#define SERVER TG_SOURCE_DIR "/examples/target/release/blocking-server"
+#define SERVER_SRC TG_SOURCE_DIR "/examples/blocking-server/src/main.rs"
+#define THRESHOLD_MS 3
+
+static const char *const kinds[] = { "cpu", "sleep", "file", "mutex" };
+static const char *const culprit_fn[] = { "burn_cpu", "sleepy", "sync_file_io", "lock_shared" };
+static const int block_ms[][3] = { { 5, 30, 100 }, { 5, 30, 100 }, { 30, 0, 0 }, { 30, 0, 0 } };
+
+struct run {
+	char dir[64];
+	int status;    /* tokio-guard's exit code, or 128+signal */
+	cJSON *results;
+	char *log;     /* the example's own measurements */
+};
+
+static struct run multi, current;
+static bool have_root;
+
+/* ---- helpers */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Runs tokio-guard with ARGS; returns its exit code (128+sig if killed).
+ * With INTERRUPT_AFTER_MS, sends SIGINT after that long. */
+static int run_guard(const char *const *args, int interrupt_after_ms)
+{
+	char *argv[16] = { (char *)TG_EXE };
+	pid_t pid;
+	int st, i;
+
+	for (i = 0; args[i]; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[i + 1] = NULL;
+	if (posix_spawn(&pid, TG_EXE, NULL, NULL, argv, environ))
+		return -1;
+	if (interrupt_after_ms > 0) {
+		usleep((useconds_t)interrupt_after_ms * 1000);
+		kill(pid, SIGINT);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* A spec driving the example with curl. TARGET_ARGS are extra server flags,
+ * LOAD is the YAML list of steps (already indented). */
+static void write_spec(const char *dir, int port, const char *target_args, const char *load)
+{
+	char *text, path[128];
+
+	assert_true(asprintf(&text,
+		"version: 1\n"
+		"name: e2e\n"
+		"target:\n"
+		"  command: [\"%s\", \"--port\", \"%d\"%s]\n"
+		"  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\", GUARD_EXAMPLE_DIR: \"%s\" }\n"
+		"  ready: { tcp: \"127.0.0.1:%d\", timeout: 20s }\n"
+		"  stop: { signal: SIGTERM, grace: 5s }\n"
+		"probe:\n"
+		"  blocking_threshold: %dms\n"
+		"load:\n%s",
+		SERVER, port, target_args, dir, dir, port, THRESHOLD_MS, load) > 0);
+	snprintf(path, sizeof(path), "%s/guard.yaml", dir);
+	write_file(path, text);
+	free(text);
+}
+
+/* One exec step: sequential curl requests to PATHS on PORT. */
+static char *curl_step(int port, const char *const *paths, size_t n)
+{
+	char *s = NULL, *t;
+
+	assert_true(asprintf(&s, "  - exec: [\"curl\", \"-fsS\"") > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(asprintf(&t, "%s, \"-o\", \"/dev/null\", \"http://127.0.0.1:%d%s\"", s, port, paths[i]) > 0);
+		free(s);
+		s = t;
+	}
+	assert_true(asprintf(&t, "%s]\n    timeout: 60s\n", s) > 0);
+	free(s);
+	return t;
+}
+
+static void do_run(struct run *r, const char *target_args, const char *const *paths, size_t n)
+{
+	int port = free_port();
+	char *load = curl_step(port, paths, n), out[128], path[160];
+	const char *args[] = { "run", NULL, "--out-dir", out, "--quiet", NULL };
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/tg-e2e-XXXXXX");
+	assert_non_null(mkdtemp(r->dir));
+	write_spec(r->dir, port, target_args, load);
+	free(load);
+	snprintf(path, sizeof(path), "%s/guard.yaml", r->dir);
+	snprintf(out, sizeof(out), "%s/out", r->dir);
+	args[1] = path;
+	r->status = run_guard(args, 0);
+	snprintf(path, sizeof(path), "%s/out/results.json", r->dir);
+	char *text = slurp(path);
+	r->results = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	snprintf(path, sizeof(path), "%s/example.log", r->dir);
+	r->log = slurp(path);
+}
+
+static int setup(void **state)
+{
+	static const char *const all[] = {
+		"/hello", "/work?us=50",
+		"/cpu?ms=5", "/cpu?ms=30", "/cpu?ms=100",
+		"/sleep?ms=5", "/sleep?ms=30", "/sleep?ms=100",
+		"/file?ms=30", "/mutex?ms=30",
+		"/cpu-ok?ms=30", "/sleep-ok?ms=30", "/file-ok?ms=30", "/mutex-ok?ms=30",
+		"/hello", "/work?us=50",
+	};
+	static const char *const few[] = { "/cpu?ms=30", "/sleep?ms=30", "/sleep-ok?ms=30", "/cpu-ok?ms=30" };
+
+	have_root = geteuid() == 0 && access(SERVER, X_OK) == 0;
+	if (!have_root)
+		return 0;
+	do_run(&multi, "", all, sizeof(all) / sizeof(all[0]));
+	do_run(&current, ", \"--current-thread\"", few, sizeof(few) / sizeof(few[0]));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	cJSON_Delete(multi.results);
+	cJSON_Delete(current.results);
+	free(multi.log);
+	free(current.log);
+	return 0;
+}
+
+#define NEED_ROOT()                                                                  \
+	do {                                                                         \
+		if (!have_root) {                                                    \
+			fprintf(stderr, "skipped: needs root and the built example\n"); \
+			skip();                                                      \
+		}                                                                    \
+	} while (0)
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	assert_non_null(v);
+	return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The line of `// guard:KIND` in the example's source. */
+static int marker_line(const char *kind)
+{
+	char *src = slurp(SERVER_SRC), needle[32];
+	int line = 1;
+
+	assert_non_null(src);
+	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
+	char *hit = strstr(src, needle);
+	assert_non_null(hit);
+	for (char *p = src; p < hit; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+/* The example's own wall/CPU measurements of KIND, in microseconds. */
+static size_t ground_truth(const char *log, const char *kind, long wall[], long cpu[], size_t max)
+{
+	char needle[32];
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "kind=%s ", kind);
+	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
+		if (p != log && p[-1] != '\n')
+			continue;
+		assert_int_equal(sscanf(strstr(p, "wall_us="), "wall_us=%ld cpu_us=%ld", &wall[n], &cpu[n]), 2);
+		n++;
+	}
+	return n;
+}
+
+static const cJSON *spans_of(const struct run *r, const char *task, const cJSON **out, size_t max, size_t *n)
+{
+	const cJSON *s;
+
+	*n = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r->results, "blocking_spans")) {
+		if (strcmp(str(s, "task"), task) == 0 && *n < max)
+			out[(*n)++] = s;
+	}
+	return *n ? out[0] : NULL;
+}
+
+/* The span closest in duration to WALL_US that is not used yet. */
+static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall_us)
+{
+	double best = 1e18;
+	size_t bi = n;
+
+	for (size_t i = 0; i < n; i++) {
+		double d = num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
+
+		if (!used[i] && (d < 0 ? -d : d) < best) {
+			best = d < 0 ? -d : d;
+			bi = i;
+		}
+	}
+	if (bi == n)
+		return NULL;
+	used[bi] = true;
+	return spans[bi];
+}
+
+static void check_span(const cJSON *span, size_t k, long wall_us, long cpu_us)
+{
+	double dur_us = num(span, "duration_ns") / 1000.0;
+	double tol = wall_us * 0.10 > 500 ? wall_us * 0.10 : 500;
+	const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(span, "culprit");
+	bool on_cpu = cpu_us * 2 > wall_us;
+
+	fprintf(stderr, "  %-5s truth %6ldus (cpu %6ldus)  span %8.0fus on %8.0f off %8.0f  %s:%d %s\n",
+		kinds[k], wall_us, cpu_us, dur_us, num(span, "on_cpu_ns") / 1000, num(span, "off_cpu_ns") / 1000,
+		culprit && str(culprit, "file") ? str(culprit, "file") : "?",
+		culprit ? (int)num(culprit, "line") : 0, culprit ? str(culprit, "function") : "?");
+	assert_true(dur_us >= wall_us - tol && dur_us <= wall_us + tol);
+	assert_string_equal(str(span, "kind"), on_cpu ? "on_cpu" : "off_cpu");
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(span, "allowed")));
+	assert_true(cJSON_IsObject(culprit));
+	assert_non_null(strstr(str(culprit, "function"), culprit_fn[k]));
+	assert_non_null(str(culprit, "file"));
+	assert_non_null(strstr(str(culprit, "file"), "blocking-server/src/main.rs"));
+	assert_int_equal((int)num(culprit, "line"), marker_line(kinds[k]));
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(span, "stack")) >= 2);
+}
+
+static void check_kinds(const struct run *r, size_t nkinds)
+{
+	for (size_t k = 0; k < nkinds; k++) {
+		long wall[16], cpu[16];
+		const cJSON *spans[32];
+		bool used[32] = { 0 };
+		size_t nt = ground_truth(r->log, kinds[k], wall, cpu, 16), ns;
+		char task[64];
+
+		if (!nt)
+			continue;
+		snprintf(task, sizeof(task), "blocking_server::%s_task", kinds[k]);
+		spans_of(r, task, spans, 32, &ns);
+		/* Every request blocked once; blocks under the threshold are not spans. */
+		for (size_t i = 0; i < nt; i++) {
+			const cJSON *s;
+
+			if (wall[i] < THRESHOLD_MS * 1000)
+				continue;
+			s = closest(spans, used, ns, wall[i]);
+			assert_non_null(s);
+			check_span(s, k, wall[i], cpu[i]);
+		}
+	}
+}
+
+/* ---- tests */
+
+static void test_run_succeeds_and_sees_polls(void **state)
+{
+	const cJSON *probe;
+
+	NEED_ROOT();
+	assert_int_equal(multi.status, 0);
+	assert_non_null(multi.results);
+	probe = cJSON_GetObjectItemCaseSensitive(multi.results, "probe");
+	assert_true(num(probe, "polls") > 10);
+	assert_true(num(probe, "poll_sites") > 10);
+	assert_int_equal((int)num(probe, "lost_events"), 0);
+	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(multi.results, "target"), "pid") > 0, 1);
+}
+
+static void test_every_kind_found_timed_attributed(void **state)
+{
+	NEED_ROOT();
+	assert_non_null(multi.log);
+	/* All four kinds, each at every duration asked for. */
+	for (size_t k = 0; k < 4; k++) {
+		long wall[16], cpu[16];
+
+		assert_int_equal(ground_truth(multi.log, kinds[k], wall, cpu, 16),
+				 block_ms[k][1] ? 3 : 1);
+	}
+	check_kinds(&multi, 4);
+}
+
+static void test_well_behaved_twins_not_reported(void **state)
+{
+	const cJSON *s, *t;
+	size_t ok_tasks = 0;
+
+	NEED_ROOT();
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(multi.results, "blocking_spans")) {
+		const char *task = str(s, "task");
+
+		assert_null(strstr(task, "_ok_"));
+		assert_null(strstr(task, "BlockingTask"));
+		assert_null(strstr(task, "NewSvcTask"));
+	}
+	/* The twins were polled (so probed), and quickly. */
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(multi.results, "tasks")) {
+		if (!strstr(str(t, "name"), "_ok_") || strcmp(str(t, "kind"), "runtime"))
+			continue;
+		ok_tasks++;
+		assert_true(num(t, "polls") >= 1);
+		assert_true(num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
+		assert_int_equal((int)num(t, "blocking_spans"), 0);
+	}
+	assert_true(ok_tasks >= 4);
+}
+
+static void test_task_statistics(void **state)
+{
+	const cJSON *t;
+	bool seen = false;
+
+	NEED_ROOT();
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(multi.results, "tasks")) {
+		if (strcmp(str(t, "name"), "blocking_server::sleep_task"))
+			continue;
+		seen = true;
+		/* Three requests: 5, 30 and 100 ms, each one poll over the 3ms threshold. */
+		assert_true(num(t, "polls") >= 3);
+		assert_int_equal((int)num(t, "blocking_spans"), 3);
+		assert_true(num(t, "max_poll_ns") >= 100e6 && num(t, "max_poll_ns") < 110e6);
+		assert_true(num(t, "p50_poll_ns") <= num(t, "p99_poll_ns"));
+		assert_true(num(t, "p99_poll_ns") <= num(t, "max_poll_ns"));
+	}
+	assert_true(seen);
+}
+
+static void test_current_thread_runtime(void **state)
+{
+	NEED_ROOT();
+	assert_int_equal(current.status, 0);
+	assert_non_null(current.results);
+	check_kinds(&current, 2);
+}
+
+/* ---- failure modes: one line, the contract's exit code, nothing left behind */
+
+static void test_missing_target_exits_4(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64];
+	const char *args[] = { "run", spec, "--quiet", NULL };
+
+	NEED_ROOT();
+	assert_non_null(mkdtemp(dir));
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	write_file(spec, "version: 1\ntarget:\n  command: [\"./no-such-server\"]\n  ready: { delay: 10ms }\n");
+	assert_int_equal(run_guard(args, 0), 4);
+}
+
+static void test_not_a_tokio_binary_exits_3(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64];
+	const char *args[] = { "run", spec, "--quiet", NULL };
+
+	NEED_ROOT();
+	assert_non_null(mkdtemp(dir));
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	write_file(spec, "version: 1\ntarget:\n  command: [\"/bin/sleep\", \"5\"]\n  ready: { delay: 10ms }\n");
+	assert_int_equal(run_guard(args, 0), 3);
+}
+
+static void test_target_exiting_early_exits_4(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = free_port();
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64];
+	const char *args[] = { "run", spec, "--quiet", NULL };
+
+	NEED_ROOT();
+	/* Hold the port so the server cannot bind and exits at once. */
+	a.sin_port = htons((uint16_t)port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_non_null(mkdtemp(dir));
+	write_spec(dir, port, "", "  - sleep: 1s\n");
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	assert_int_equal(run_guard(args, 0), 4);
+	close(fd);
+}
+
+static void test_no_polls_observed_exits_3(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], *text;
+	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
+
+	NEED_ROOT();
+	assert_non_null(mkdtemp(dir));
+	/* Ready by delay, no load: nothing connects, so not one task is spawned
+	 * (a TCP readiness check would itself start a connection task). */
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	assert_true(asprintf(&text, "version: 1\ntarget:\n  command: [\"%s\", \"--port\", \"%d\"]\n"
+			     "  ready: { delay: 300ms }\nload:\n  - sleep: 100ms\n", SERVER, free_port()) > 0);
+	write_file(spec, text);
+	free(text);
+	snprintf(results, sizeof(results), "%s/results.json", dir);
+	assert_int_equal(run_guard(args, 0), 3);
+	text = slurp(results);
+	assert_non_null(text); /* reports are still written */
+	free(text);
+}
+
+static void test_failed_load_step_exits_4_with_reports(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], load[256];
+	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
+	int port = free_port();
+	cJSON *doc;
+	char *text;
+
+	NEED_ROOT();
+	assert_non_null(mkdtemp(dir));
+	snprintf(load, sizeof(load),
+		 "  - exec: [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:%d/cpu?ms=20\"]\n"
+		 "  - exec: [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:%d/no-such-page\"]\n",
+		 port, port);
+	write_spec(dir, port, "", load);
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	snprintf(results, sizeof(results), "%s/results.json", dir);
+	assert_int_equal(run_guard(args, 0), 4);
+	text = slurp(results);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	/* What was seen before the failure is there. */
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "blocking_spans")) >= 1);
+	cJSON_Delete(doc);
+	free(text);
+}
+
+static bool server_running_on(int port)
+{
+	char cmd[128];
+
+	/* [b]: the pattern must not match the shell that runs pgrep. */
+	snprintf(cmd, sizeof(cmd), "pgrep -f '[b]locking-server --port %d' >/dev/null", port);
+	return system(cmd) == 0;
+}
+
+static void test_sigint_stops_everything_exits_130(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96];
+	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
+	int port = free_port();
+	char load[256];
+	char *text;
+
+	NEED_ROOT();
+	assert_non_null(mkdtemp(dir));
+	snprintf(load, sizeof(load),
+		 "  - exec: [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:%d/sleep?ms=20\"]\n"
+		 "  - sleep: 30s\n", port);
+	write_spec(dir, port, "", load);
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	snprintf(results, sizeof(results), "%s/results.json", dir);
+	assert_int_equal(run_guard(args, 1500), 130);
+	assert_false(server_running_on(port));
+	text = slurp(results);
+	assert_non_null(text);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_succeeds_and_sees_polls),
+		cmocka_unit_test(test_every_kind_found_timed_attributed),
+		cmocka_unit_test(test_well_behaved_twins_not_reported),
+		cmocka_unit_test(test_task_statistics),
+		cmocka_unit_test(test_current_thread_runtime),
+		cmocka_unit_test(test_missing_target_exits_4),
+		cmocka_unit_test(test_not_a_tokio_binary_exits_3),
+		cmocka_unit_test(test_target_exiting_early_exits_4),
+		cmocka_unit_test(test_no_polls_observed_exits_3),
+		cmocka_unit_test(test_failed_load_step_exits_4_with_reports),
+		cmocka_unit_test(test_sigint_stops_everything_exits_130),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
