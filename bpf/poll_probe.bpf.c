@@ -34,6 +34,7 @@ struct open_poll {
 	__u64 off_ns;
 	__u64 runq_ns;
 	__u64 switch_ts; /* non-zero while switched out */
+	__u64 child_span_ns; /* time in nested runtime polls that were spans themselves */
 	__u32 site;
 	__u32 seq;
 	__u32 samples;
@@ -150,6 +151,7 @@ int BPF_KPROBE(poll_enter, void *header)
 	p->off_ns = 0;
 	p->runq_ns = 0;
 	p->switch_ts = 0;
+	p->child_span_ns = 0;
 	p->samples = 0;
 	p->offcpu_events = 0;
 	p->start_ns = bpf_ktime_get_ns();
@@ -171,6 +173,14 @@ static __always_inline __u64 read_task_id(__u64 header)
 	return id;
 }
 
+/* A poll is a span when it blocked by itself: a LocalSet's poll that merely
+ * contains a blocking poll of one of its tasks is not a second span. */
+static __always_inline bool is_span(struct open_poll *p, __u64 dur)
+{
+	return p->kind == TG_SITE_RUNTIME && dur >= blocking_ns &&
+	       dur - p->child_span_ns >= blocking_ns;
+}
+
 static __always_inline void account(struct open_poll *p, __u64 dur)
 {
 	struct tg_site_stats *s = bpf_map_lookup_elem(&site_stats, &p->site);
@@ -182,7 +192,7 @@ static __always_inline void account(struct open_poll *p, __u64 dur)
 	s->busy_ns += dur;
 	if (dur > s->max_ns)
 		s->max_ns = dur;
-	if (p->kind == TG_SITE_RUNTIME && dur >= blocking_ns)
+	if (is_span(p, dur))
 		s->blocking_spans++;
 	b = tg_hist_bucket(dur);
 	if (b < TG_HIST_BUCKETS)
@@ -206,6 +216,7 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	e->duration_ns = dur;
 	e->off_cpu_ns = p->off_ns;
 	e->runq_ns = p->runq_ns;
+	e->child_span_ns = p->child_span_ns;
 	e->samples = p->samples;
 	e->offcpu_events = p->offcpu_events;
 	bpf_ringbuf_submit(e, rb_flags());
@@ -233,6 +244,8 @@ int BPF_KRETPROBE(poll_exit)
 	account(p, dur);
 	if (p->kind == TG_SITE_RUNTIME && dur >= trace_min_ns)
 		emit_poll(p, (__u32)bpf_get_current_pid_tgid(), dur);
+	if (d > 0 && is_span(p, dur))
+		ts->polls[(d - 1) & (TG_MAX_NEST - 1)].child_span_ns += dur;
 	return 0;
 }
 

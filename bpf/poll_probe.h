@@ -74,6 +74,7 @@ struct tg_poll_event {
 	__u64 duration_ns;
 	__u64 off_cpu_ns;  /* voluntary sleeps: I/O, locks, thread::sleep */
 	__u64 runq_ns;     /* preempted, waiting for a CPU: not the poll's fault */
+	__u64 child_span_ns; /* inside nested polls that were spans of their own */
 	__u32 samples;
 	__u32 offcpu_events;
 };

@@ -259,6 +259,8 @@ static const char *const wrappers[] = {
 	"tracing_futures::Instrumented", "tracing_futures::WithDispatch",
 	"core::panic::unwind_safe::AssertUnwindSafe", "std::panic::AssertUnwindSafe",
 	"core::panic::AssertUnwindSafe", "std::panic::unwind_safe::AssertUnwindSafe",
+	/* spawn_blocking work is named by its closure; the site's kind says where it ran */
+	"tokio::runtime::blocking::task::BlockingTask",
 };
 
 static bool is_wrapper(struct span base)

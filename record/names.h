@@ -23,6 +23,7 @@ void tg_strip_hashes(char *name);
  *   demo::main::{async_block_env#0}              -> demo::main::{async_block#0}
  *   core::pin::Pin<alloc::boxed::Box<T>>          -> simplified T
  *   tracing::instrument::Instrumented<T>         -> simplified T
+ *   tokio::runtime::blocking::task::BlockingTask<F> -> simplified F
  *   hyper::server::server::new_svc::NewSvcTask<I, N, S, E, W> -> hyper::server::server::new_svc::NewSvcTask
  * Returns a malloc'd string. */
 char *tg_simplify_task_name(const char *type_name);

@@ -35,7 +35,7 @@ extern char **environ;
 
 enum { STAGE_CHDIR = 1, STAGE_EXEC = 2 };
 
-static uint64_t now_ns(void)
+uint64_t tg_now_ns(void)
 {
 	struct timespec ts;
 
@@ -43,8 +43,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* One short sleep; an EINTR just ends it early, callers loop on a deadline. */
-static void nap(uint64_t ns)
+void tg_nap(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC) };
 
@@ -511,14 +510,14 @@ bool tg_target_check_exit(struct tg_target *t)
 
 static bool wait_exit(struct tg_target *t, uint64_t ns)
 {
-	uint64_t deadline = now_ns() + ns;
+	uint64_t deadline = tg_now_ns() + ns;
 
 	while (!tg_target_check_exit(t)) {
-		uint64_t now = now_ns();
+		uint64_t now = tg_now_ns();
 
 		if (now >= deadline)
 			return false;
-		nap(min_u64(POLL_STEP, deadline - now));
+		tg_nap(min_u64(POLL_STEP, deadline - now));
 	}
 	return true;
 }
@@ -638,7 +637,7 @@ static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile si
 	const char *host = spec->target.ready.tcp_host, *port = spec->target.ready.tcp_port;
 	uint64_t timeout = spec->target.ready.timeout_ns ? spec->target.ready.timeout_ns
 							: READY_TIMEOUT_DEFAULT;
-	uint64_t deadline = now_ns() + timeout;
+	uint64_t deadline = tg_now_ns() + timeout;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	char where[300], secs[32];
 	int g, rc;
@@ -655,10 +654,10 @@ static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile si
 		rc = ready_check(t, stop, err, errlen);
 		if (rc)
 			break;
-		now = now_ns();
+		now = tg_now_ns();
 		if (tcp_accepts(ai, min_u64(CONNECT_ATTEMPT, deadline > now ? deadline - now : 0)))
 			break;
-		now = now_ns();
+		now = tg_now_ns();
 		if (now >= deadline) {
 			tg_fmt_secs(timeout, secs, sizeof secs);
 			snprintf(err, errlen, "target not ready after %s: nothing accepted on %s", secs,
@@ -666,7 +665,7 @@ static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile si
 			rc = -ETIMEDOUT;
 			break;
 		}
-		nap(min_u64(READY_RETRY, deadline - now));
+		tg_nap(min_u64(READY_RETRY, deadline - now));
 	}
 	freeaddrinfo(ai);
 	return rc;
@@ -676,15 +675,15 @@ static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile si
 static int wait_delay(struct tg_target *t, const struct tg_spec *spec, volatile sig_atomic_t *stop,
 		      char *err, size_t errlen)
 {
-	uint64_t end = now_ns() + spec->target.ready.delay_ns;
+	uint64_t end = tg_now_ns() + spec->target.ready.delay_ns;
 
 	for (;;) {
 		int rc = ready_check(t, stop, err, errlen);
-		uint64_t now = now_ns();
+		uint64_t now = tg_now_ns();
 
 		if (rc || now >= end)
 			return rc;
-		nap(min_u64(READY_RETRY, end - now));
+		tg_nap(min_u64(READY_RETRY, end - now));
 	}
 }
 

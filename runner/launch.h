@@ -50,6 +50,12 @@ bool tg_target_check_exit(struct tg_target *t);
  * the group. Safe to call more than once and on a target still at its gate. */
 void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline and of the BPF side. */
+uint64_t tg_now_ns(void);
+
+/* One short sleep; a signal just ends it early: callers loop on a deadline. */
+void tg_nap(uint64_t ns);
+
 /* "exited with code 3", "killed by SIGSEGV": for messages. */
 void tg_describe_status(int status, char *buf, size_t len);
 

@@ -17,21 +17,6 @@
 #define EXEC_TIMEOUT_DEFAULT (300 * SEC)
 #define CHECK_EVERY (20 * MS)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
-static void nap(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC) };
-
-	nanosleep(&ts, NULL); /* EINTR: callers loop on a deadline */
-}
-
 static void set_error(struct tg_step_result *res, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,15 +55,15 @@ static int interrupted(const struct tg_step *step, struct tg_step_result *res,
 static int run_sleep(const struct tg_step *step, struct tg_step_result *res,
 		     volatile sig_atomic_t *stop, tg_alive_fn alive, void *ctx)
 {
-	uint64_t end = now_ns() + step->sleep_ns;
+	uint64_t end = tg_now_ns() + step->sleep_ns;
 
 	for (;;) {
 		int rc = interrupted(step, res, stop, alive, ctx);
-		uint64_t now = now_ns();
+		uint64_t now = tg_now_ns();
 
 		if (rc || now >= end)
 			return rc;
-		nap(end - now < CHECK_EVERY ? end - now : CHECK_EVERY);
+		tg_nap(end - now < CHECK_EVERY ? end - now : CHECK_EVERY);
 	}
 }
 
@@ -133,7 +118,7 @@ static int run_exec(const struct tg_spec *spec, const struct tg_step *step,
 		    void *ctx)
 {
 	uint64_t timeout = step->timeout_ns ? step->timeout_ns : EXEC_TIMEOUT_DEFAULT;
-	uint64_t deadline = now_ns() + timeout;
+	uint64_t deadline = tg_now_ns() + timeout;
 	struct tg_target child;
 	char secs[32];
 	int rc = 0;
@@ -148,10 +133,10 @@ static int run_exec(const struct tg_spec *spec, const struct tg_step *step,
 		return rc;
 	while (!tg_target_check_exit(&child) && rc == 0) {
 		rc = interrupted(step, res, stop, alive, ctx);
-		if (rc == 0 && now_ns() >= deadline)
+		if (rc == 0 && tg_now_ns() >= deadline)
 			rc = -ETIMEDOUT;
 		else if (rc == 0)
-			nap(CHECK_EVERY);
+			tg_nap(CHECK_EVERY);
 	}
 	if (rc == 0)
 		return judge_exit(step, &child, res);
@@ -174,7 +159,7 @@ int tg_run_step(const struct tg_spec *spec, const struct tg_step *step,
 
 	memset(res, 0, sizeof *res);
 	res->name = step->name;
-	res->start_ns = now_ns();
+	res->start_ns = tg_now_ns();
 	if (step->kind == TG_STEP_EXEC) {
 		rc = run_exec(spec, step, res, stop, alive, alive_ctx);
 	} else if (step->kind == TG_STEP_SLEEP) {
@@ -184,7 +169,7 @@ int tg_run_step(const struct tg_spec *spec, const struct tg_step *step,
 			 (int)step->kind);
 		rc = -EIO;
 	}
-	res->end_ns = now_ns();
+	res->end_ns = tg_now_ns();
 	res->ok = rc == 0;
 	return rc;
 }

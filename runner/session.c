@@ -67,14 +67,6 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Records the first failure: its exit code and its one-line message. */
 static int fail(struct session *s, int status, const char *fmt, ...)
 {
@@ -197,7 +189,7 @@ static int start_target(struct session *s)
 	char err[1024];
 	int r;
 
-	s->t0_ns = now_ns();
+	s->t0_ns = tg_now_ns();
 	if (tg_target_release(&s->target, err, sizeof(err)))
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	/* The binary is mapped from exec on: enough to symbolize it even if the
@@ -258,7 +250,7 @@ static void stop_target(struct session *s)
 		fail(s, TG_EXIT_TARGET, "target %s during the run", how);
 	}
 	tg_target_stop(&s->target, s->spec.target.stop.signal, s->spec.target.stop.grace_ns);
-	s->t_end_ns = now_ns();
+	s->t_end_ns = tg_now_ns();
 }
 
 static void stop_probe(struct session *s)
@@ -286,6 +278,7 @@ static int make_out_dir(struct session *s)
 {
 	const char *dir = s->o->out_dir ? s->o->out_dir : s->spec.report.dir;
 	char tmp[PATH_MAX];
+	int n;
 
 	snprintf(s->out_dir, sizeof(s->out_dir), "%s", dir);
 	snprintf(tmp, sizeof(tmp), "%s", dir);
@@ -299,10 +292,14 @@ static int make_out_dir(struct session *s)
 	if (mkdir(tmp, 0755) && errno != EEXIST)
 		return -errno;
 	if (s->o->results_file)
-		snprintf(s->results_path, sizeof(s->results_path), "%s", s->o->results_file);
+		n = snprintf(s->results_path, sizeof(s->results_path), "%s", s->o->results_file);
 	else
-		snprintf(s->results_path, sizeof(s->results_path), "%s/%s", s->out_dir,
-			 s->spec.report.results);
+		n = snprintf(s->results_path, sizeof(s->results_path), "%.2048s/%.1024s", s->out_dir,
+			     s->spec.report.results);
+	if (n < 0 || (size_t)n >= sizeof(s->results_path)) {
+		errno = ENAMETOOLONG;
+		return -ENAMETOOLONG;
+	}
 	return 0;
 }
 
@@ -334,7 +331,8 @@ static void write_reports(struct session *s)
 		res.exit_code = WEXITSTATUS(st);
 	memcpy(res.bpf_stats, s->bpf_stats, sizeof(res.bpf_stats));
 	if (make_out_dir(s)) {
-		fprintf(stderr, "tokio-guard: cannot create %s: %s\n", s->out_dir, strerror(errno));
+		fprintf(stderr, "tokio-guard: cannot create %s: %s: no reports written\n", s->out_dir,
+			strerror(errno));
 		return;
 	}
 	give_to_invoker(s->out_dir);
@@ -352,6 +350,9 @@ static void print_summary(struct session *s)
 			s->bpf_stats[TG_STAT_RB_FULL_OFFCPU] + tg_record_dropped(s->rec);
 	char d[32];
 
+	if (lost)
+		fprintf(stderr, "tokio-guard: warning: %llu events lost (ring buffer full or memory caps): "
+			"spans may be missing; see probe.stats in results.json\n", (unsigned long long)lost);
 	tg_record_tasks(s->rec, &ntasks);
 	fprintf(stderr, "tokio-guard: %llu polls of %zu task types, %zu blocking spans, %llu events lost\n",
 		(unsigned long long)tg_record_total_polls(s->rec), ntasks, nspans,
