@@ -1,6 +1,7 @@
 /* Spec file (YAML) parsing and validation. Contract: /work/shared/spec.md.
  *
- * The file is loaded whole into a libyaml document. Every mapping of the spec is
+ * The file is read whole, checked by a first pass over libyaml's events (syntax,
+ * one document, nesting depth), then loaded into a libyaml document. Every mapping of the spec is
  * described by a `struct table`: its known keys, each with a handler and, for the
  * generic handlers (string, duration, integer, sub-mapping), where the value goes and
  * its limits. walk_map() checks a mapping's keys against its table (wrong type,
@@ -48,6 +49,8 @@
 #define QUOTE_LEN 256             /* a quoted value in a message */
 #define QUOTE_SRC 60              /* bytes of the value shown before "..." */
 #define MAX_FIELDS 24             /* keys per table */
+#define MAX_DEPTH 64              /* the spec nests ~8 deep; libyaml slows down past ~10^4 */
+#define MAX_VALUES 200000         /* values visited, aliases expanded: no alias bombs */
 
 /* ------------------------------------------------------------------ strings */
 
@@ -85,15 +88,10 @@ static int strv_push(struct strv *sv, char *s)
 	return 0;
 }
 
-/* Hands the vector over, NULL-terminated even when empty. */
+/* Hands the vector over, NULL-terminated even when empty; NULL when out of memory. */
 static char **strv_take(struct strv *sv)
 {
-	if (!sv->v && strv_push(sv, strdup("")) == 0) { /* allocate the terminator */
-		free(sv->v[0]);
-		sv->v[0] = NULL;
-		sv->n = 0;
-	}
-	char **v = sv->v;
+	char **v = sv->v ? sv->v : calloc(1, sizeof *v);
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
 	return v;
@@ -602,7 +600,7 @@ struct ctx {
 	const char *file;
 	char *err;
 	size_t errlen;
-	struct tg_spec *spec;
+	size_t values; /* visited so far, see MAX_VALUES */
 };
 
 static int vfail_at(struct ctx *c, size_t line0, size_t col0, const char *path, const char *fmt,
@@ -688,6 +686,16 @@ static int fail_type(struct ctx *c, const yaml_node_t *n, const char *path, cons
 {
 	char q[QUOTE_LEN];
 	return fail(c, n, path, "expected %s, got %s", what, describe(n, q, sizeof q));
+}
+
+/* Counts one more value visited. Aliases let a small file name the same subtree many
+ * times over; what is visited, and copied, stays bounded. */
+static int budget(struct ctx *c, const yaml_node_t *n, const char *path)
+{
+	if (++c->values <= MAX_VALUES)
+		return 0;
+	return fail(c, n, path, "too many values (more than %d, counting what aliases repeat)",
+		    MAX_VALUES);
 }
 
 /* The text of a non-null scalar (no embedded NUL), or an error naming WHAT was expected. */
@@ -812,6 +820,8 @@ static int walk_map(struct ctx *c, yaml_node_t *n, const char *path, const struc
 		char q[QUOTE_LEN], sub[PATH_LEN];
 		if (!k || !v)
 			return fail(c, n, path, "malformed YAML mapping");
+		if (budget(c, k, path))
+			return -EINVAL;
 		if (k->type != YAML_SCALAR_NODE)
 			return fail(c, k, path, "expected a key name, got %s", describe(k, q, sizeof q));
 		const char *name = (const char *)k->data.scalar.value;
@@ -980,7 +990,7 @@ static int parse_argv(struct ctx *c, yaml_node_t *v, const char *path, char ***o
 			if (!item)
 				continue;
 			join_index(sub, path, i);
-			if ((rc = scalar(c, item, sub, "a string", &s))) {
+			if ((rc = budget(c, item, sub)) || (rc = scalar(c, item, sub, "a string", &s))) {
 				strv_drop(&sv);
 				return rc;
 			}
@@ -1087,6 +1097,8 @@ static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const cha
 			rc = fail(c, v, path, "malformed YAML mapping");
 			goto out;
 		}
+		if ((rc = budget(c, k, path)))
+			goto out;
 		if (k->type != YAML_SCALAR_NODE || is_null(k)) {
 			rc = fail(c, k, path, "expected a variable name, got %s", describe(k, q, sizeof q));
 			goto out;
@@ -1374,6 +1386,8 @@ static int h_load(struct ctx *c, const struct field *f, yaml_node_t *v, const ch
 			rc = fail(c, v, sub, "malformed YAML list");
 			goto out;
 		}
+		if ((rc = budget(c, item, sub)))
+			goto out;
 		st->line = (int)item->start_mark.line + 1;
 		st->column = (int)item->start_mark.column + 1;
 		st->timeout_ns = 5 * NS_PER_M;
@@ -1541,15 +1555,15 @@ static int read_all(const char *path, char **out, size_t *outlen, char *err, siz
 		return -ENOMEM;
 	}
 	for (;;) {
+		if (n > MAX_SPEC_BYTES) {
+			close(fd);
+			free(buf);
+			snprintf(err, errlen, "%s: too large for a spec (more than %u MiB)", path,
+				 MAX_SPEC_BYTES >> 20);
+			one_line(err);
+			return -EINVAL;
+		}
 		if (n == cap) {
-			if (cap > MAX_SPEC_BYTES) {
-				close(fd);
-				free(buf);
-				snprintf(err, errlen, "%s: too large for a spec (more than %u MiB)", path,
-					 MAX_SPEC_BYTES >> 20);
-				one_line(err);
-				return -EINVAL;
-			}
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				close(fd);
@@ -1612,6 +1626,51 @@ static int yaml_error(struct ctx *c, yaml_parser_t *p, const char *buf, size_t l
 	return fail_at(c, line, col, "", "invalid YAML: %s", p->problem ? p->problem : "syntax error");
 }
 
+/* A first pass over the events, before building the document: syntax errors, one
+ * document only, and a nesting limit (libyaml's scanner is superlinear in the depth of
+ * flow collections; stopping at MAX_DEPTH bounds how far it runs ahead). */
+static int prescan(struct ctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return oom(c);
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	for (;;) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = yaml_error(c, &p, buf, len);
+			break;
+		}
+		yaml_event_type_t type = ev.type;
+		switch (type) {
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = fail_at(c, ev.start_mark.line, ev.start_mark.column, "",
+					     "a spec is one YAML document, but a second one starts here");
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > MAX_DEPTH)
+				rc = fail_at(c, ev.start_mark.line, ev.start_mark.column, "",
+					     "nested more than %d levels deep", MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (rc || type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen)
 {
 	char dummy[8];
@@ -1635,8 +1694,12 @@ int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errle
 		return rc;
 
 	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen, .spec = spec };
+	yaml_document_t doc;
+	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen };
+	if ((rc = prescan(&c, buf, len))) {
+		free(buf);
+		return rc;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		free(buf);
 		return oom(&c);
@@ -1646,20 +1709,7 @@ int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errle
 		rc = yaml_error(&c, &parser, buf, len);
 		goto out_parser;
 	}
-	/* one document per spec: a second one would be silently ignored otherwise */
-	if (yaml_document_get_root_node(&doc)) {
-		if (!yaml_parser_load(&parser, &extra)) {
-			rc = yaml_error(&c, &parser, buf, len);
-		} else {
-			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-			if (r2)
-				rc = fail_at(&c, extra.start_mark.line, extra.start_mark.column, "",
-					     "a spec is one YAML document, but a second one starts here");
-			yaml_document_delete(&extra);
-		}
-	}
-	if (!rc)
-		rc = build(&c, spec);
+	rc = build(&c, spec);
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);

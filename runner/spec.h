@@ -26,9 +26,10 @@ struct tg_spec {
 	struct {
 		char **argv; /* NULL-terminated; a string command is split like a shell would */
 		char *cwd;   /* absolute; default: spec folder */
-		char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment */
+		char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment;
+		              * never NULL after a successful load (empty: env[0] == NULL) */
 		struct {
-			enum tg_ready_kind kind;
+			enum tg_ready_kind kind;   /* NONE: no ready: in the spec, start load at once */
 			char *tcp_host, *tcp_port; /* "127.0.0.1", "3000"; [::1]:3000 gives "::1" */
 			uint64_t delay_ns;
 			uint64_t timeout_ns;       /* default 30s */
@@ -45,7 +46,7 @@ struct tg_spec {
 		uint32_t stack_depth;           /* default 64, at most 127 */
 	} probe;
 
-	struct tg_step *steps;
+	struct tg_step *steps; /* NULL when nsteps == 0 */
 	size_t nsteps;
 
 	struct {

@@ -238,6 +238,34 @@ static void test_defaults(void **state)
 	tg_spec_free(&s);
 }
 
+/* A relative spec path: messages name it as given, the folder is made absolute. */
+static void test_relative_path(void **state)
+{
+	struct tg_spec s;
+	char err[512];
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(here >= 0);
+	write_spec("guard.yaml", "target:\n  command: [./srv]\nload:\n  - sleep: fast\n");
+	assert_int_equal(chdir(tmpdir), 0);
+	int rc = tg_spec_load("guard.yaml", &s, err, sizeof err);
+	assert_int_equal(rc, -EINVAL);
+	assert_string_equal(err, "guard.yaml:4:12: load[0].sleep: expected a duration like 250ms, got \"fast\"");
+
+	write_spec("guard.yaml", "target:\n  command: [./srv]\n  cwd: bin\n");
+	rc = tg_spec_load("./guard.yaml", &s, err, sizeof err);
+	assert_int_equal(fchdir(here), 0);
+	close(here);
+	assert_int_equal(rc, 0);
+	char want[PATH_MAX + 32];
+	assert_string_equal(s.path, "./guard.yaml");
+	assert_string_equal(s.dir, tmpdir);
+	snprintf(want, sizeof want, "%s/bin", tmpdir);
+	assert_string_equal(s.target.cwd, want);
+	assert_string_equal(s.name, "guard");
+	tg_spec_free(&s);
+	remove_spec(last_path);
+}
+
 static void test_step_names_and_kinds(void **state)
 {
 	struct tg_spec s;
@@ -742,6 +770,41 @@ static void test_err_one_line(void **state)
 		 "2:22: probe.sample_rate: expected an integer from 0 to 100000, got \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"");
 }
 
+static void test_err_limits(void **state)
+{
+	char *p = malloc(64 + 70000);
+	size_t o = (size_t)sprintf(p, "target:\n  command: [x]\nload:\n  - exec: ");
+	for (int i = 0; i < 100; i++)
+		p[o++] = '[';
+	p[o++] = '\n';
+	p[o] = '\0';
+	load_err(p, "4:72: nested more than 64 levels deep");
+
+	/* an alias bomb: 400 copies of a 1000-word command */
+	o = (size_t)sprintf(p, "target: {command: [x]}\nload:\n  - &s {exec: [a");
+	for (int i = 1; i < 1000; i++)
+		o += (size_t)sprintf(p + o, ",a");
+	o += (size_t)sprintf(p + o, "]}\n");
+	for (int i = 1; i < 400; i++)
+		o += (size_t)sprintf(p + o, "  - *s\n");
+	load_err(p, "3:1208: load[199].exec[596]: too many values (more than 200000, counting what aliases repeat)");
+	free(p);
+
+	/* larger than any spec: refused before parsing */
+	struct tg_spec s;
+	char err[512], path[PATH_MAX + 32], want[PATH_MAX + 128];
+	snprintf(path, sizeof path, "%s/huge.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < (5 << 20) / 16; i++)
+		fputs("# padding......\n", f);
+	fclose(f);
+	assert_int_equal(tg_spec_load(path, &s, err, sizeof err), -EINVAL);
+	snprintf(want, sizeof want, "%s: too large for a spec (more than 4 MiB)", path);
+	assert_string_equal(err, want);
+	unlink(path);
+}
+
 static void test_err_file(void **state)
 {
 	struct tg_spec s;
@@ -887,6 +950,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_valid),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_relative_path),
 		cmocka_unit_test(test_step_names_and_kinds),
 		cmocka_unit_test(test_ready_and_stop_forms),
 		cmocka_unit_test(test_anchors_and_aliases),
@@ -906,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_err_duplicate_key),
 		cmocka_unit_test(test_err_command_string),
 		cmocka_unit_test(test_err_one_line),
+		cmocka_unit_test(test_err_limits),
 		cmocka_unit_test(test_err_file),
 		cmocka_unit_test(test_robustness),
 	};
