@@ -316,15 +316,19 @@ static void add_candidate(struct candidate *c, size_t *nc, struct tg_frame *f, i
 	}
 	c[i].total += w;
 	if (!c[i].frames || w > c[i].best_weight) {
-		free(c[i].frames);
-		c[i].frames = malloc((size_t)n * sizeof(*f));
-		if (c[i].frames)
-			memcpy(c[i].frames, f, (size_t)n * sizeof(*f));
-		c[i].nframes = c[i].frames ? n : 0;
-		c[i].culprit = k;
-		c[i].best_weight = w;
+		struct tg_frame *copy = malloc((size_t)n * sizeof(*f));
+
+		/* out of memory: an existing candidate keeps its stack */
+		if (copy) {
+			memcpy(copy, f, (size_t)n * sizeof(*f));
+			free(c[i].frames);
+			c[i].frames = copy;
+			c[i].nframes = n;
+			c[i].culprit = k;
+			c[i].best_weight = w;
+		}
 	}
-	if (!c[i].frames)
+	if (!c[i].frames) /* only a new candidate, the last one, has none */
 		(*nc)--;
 }
 

@@ -16,9 +16,9 @@ const char *tg_display_path(const char *file, const char *base, char *buf, size_
 
 	if (!file)
 		return NULL;
-	while (n > 1 && base[n - 1] == '/')
-		n--;
-	if (n && strncmp(file, base, n) == 0 && file[n] == '/') {
+	while (n > 0 && base[n - 1] == '/')
+		n--; /* "/" becomes "": the root, below which every absolute path lies */
+	if ((n || (base && base[0] == '/')) && strncmp(file, base, n) == 0 && file[n] == '/') {
 		snprintf(buf, len, "%s", file + n + 1);
 		return buf;
 	}

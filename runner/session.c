@@ -312,9 +312,11 @@ static void give_to_invoker(const char *path)
 		fprintf(stderr, "tokio-guard: cannot give %s to uid %s: %s\n", path, uid, strerror(errno));
 }
 
-static void write_reports(struct session *s)
+static void fill_results(struct session *s, struct tg_results *res)
 {
-	struct tg_results res = {
+	int st = s->target.status;
+
+	*res = (struct tg_results){
 		.spec = &s->spec, .exe = s->exe, .pid = s->target.pid,
 		.exited = s->target.exited, .poll_sites = s->sites.n,
 		.tokio_version = s->sites.tokio_version, .t0_ns = s->t0_ns,
@@ -322,32 +324,34 @@ static void write_reports(struct session *s)
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
 	};
-	char err[1024];
-	int st = s->target.status;
-
 	if (s->target.exited && WIFSIGNALED(st))
-		res.exit_signal = WTERMSIG(st);
+		res->exit_signal = WTERMSIG(st);
 	else if (s->target.exited)
-		res.exit_code = WEXITSTATUS(st);
-	memcpy(res.bpf_stats, s->bpf_stats, sizeof(res.bpf_stats));
+		res->exit_code = WEXITSTATUS(st);
+	memcpy(res->bpf_stats, s->bpf_stats, sizeof(res->bpf_stats));
+}
+
+static void write_reports(struct session *s, const struct tg_results *res)
+{
+	char err[1024];
+
 	if (make_out_dir(s)) {
 		fprintf(stderr, "tokio-guard: cannot create %s: %s: no reports written\n", s->out_dir,
 			strerror(errno));
 		return;
 	}
 	give_to_invoker(s->out_dir);
-	if (tg_results_write(s->results_path, &res, err, sizeof(err)))
+	if (tg_results_write(s->results_path, res, err, sizeof(err)))
 		fprintf(stderr, "tokio-guard: %s\n", err);
 	else
 		give_to_invoker(s->results_path);
 }
 
-static void print_summary(struct session *s)
+static void print_summary(struct session *s, const struct tg_results *res)
 {
 	size_t nspans = 0, ntasks = 0;
 	const struct tg_span *sp = tg_record_spans(s->rec, &nspans);
-	uint64_t lost = s->bpf_stats[TG_STAT_RB_FULL_POLL] + s->bpf_stats[TG_STAT_RB_FULL_SAMPLE] +
-			s->bpf_stats[TG_STAT_RB_FULL_OFFCPU] + tg_record_dropped(s->rec);
+	uint64_t lost = tg_results_lost_events(res);
 	char d[32];
 
 	if (lost)
@@ -381,12 +385,15 @@ static int finish(struct session *s)
 	stop_target(s);
 	stop_probe(s);
 	if (s->rec) {
+		struct tg_results res;
+
 		check_observed(s);
 		if (s->sz)
 			tg_record_resolve(s->rec, s->sz);
+		fill_results(s, &res);
 		if (!s->o->quiet)
-			print_summary(s);
-		write_reports(s);
+			print_summary(s, &res);
+		write_reports(s, &res);
 		if (!s->o->quiet)
 			fprintf(stderr, "tokio-guard: results in %s\n", s->results_path);
 	}
