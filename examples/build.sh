@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Rust example targets: examples/build.sh [CARGO] [extra cargo build args...]
-# CMake runs it from examples/ (target "examples"). Output: examples/target/release/.
+# CMake runs it from examples/ (target "examples"). Output: examples/target/release/, plus the
+# v0-mangled fat-LTO blocking-tasks at examples/target/v0-lto/release-lto/blocking-tasks.
 #
 # Offline mode: where Debian's packaged crates are installed (/usr/share/cargo/registry/tokio-*)
 # and TG_CARGO_ONLINE is not set, crates.io is replaced by that directory registry through
@@ -50,6 +51,24 @@ fi
 
 mkdir -p "$here/target"
 echo "$lock_id" >"$stamp"
+hard=yes
+case " $* " in *" --profile"*) hard=no ;; esac   # an explicit profile builds only what was asked
 args+=("$@")
 echo "build.sh: $CARGO ${args[*]} ($mode)" >&2
-exec "$CARGO" "${args[@]}"
+"$CARGO" "${args[@]}"
+
+# The "hard" variant of blocking-tasks, for the prober's tests: v0 symbol mangling, fat LTO,
+# codegen-units=1 (profile release-lto), frame pointers and debug info kept. Its own target dir,
+# since other rustflags would otherwise rebuild the normal build's dependencies every time.
+#   -> target/v0-lto/release-lto/blocking-tasks      (skip with TG_EXAMPLES_HARD=0)
+if [[ "$hard" == yes && "${TG_EXAMPLES_HARD:-1}" != 0 ]]; then
+    hard_args=(build --profile release-lto -p blocking-tasks)
+    if [[ "$mode" == offline ]]; then hard_args+=(--config "$here/offline-cargo.toml" --offline); fi
+    if [[ -n "${CARGO_ENCODED_RUSTFLAGS:-}" ]]; then
+        export CARGO_ENCODED_RUSTFLAGS="${CARGO_ENCODED_RUSTFLAGS}"$'\x1f'"-C"$'\x1f'"symbol-mangling-version=v0"
+    else
+        export RUSTFLAGS="${RUSTFLAGS:--C force-frame-pointers=yes} -C symbol-mangling-version=v0"
+    fi
+    echo "build.sh: $CARGO ${hard_args[*]} ($mode, v0 mangling, into target/v0-lto)" >&2
+    CARGO_TARGET_DIR="$here/target/v0-lto" "$CARGO" "${hard_args[@]}"
+fi

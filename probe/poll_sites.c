@@ -4,9 +4,12 @@
  * identified by address. T and S are named, best source first:
  *   1. DWARF: the subprogram's name is "poll<T, S>" with full paths;
  *   2. a v0 symbol carries <T, S> itself;
- *   3. without either, the vtable: its dealloc slot points to
- *      raw::dealloc<T, S>, which calls drop_in_place<Cell<T, S>>, a legacy
- *      name that still spells T and S. */
+ *   3. without either, the vtable: its schedule slot forwards to S's
+ *      Schedule impl (names S), and its dealloc slot (or another) calls
+ *      drop_in_place<Cell<T, S>>, a legacy name that still spells T and S.
+ *      Identical drop glue of same-layout futures is merged into one
+ *      function with an alias per type: then the task is named "A|B". */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -25,7 +28,14 @@
 #define RAW_POLL "tokio::runtime::task::raw::poll"
 #define CELL_DROP "core::ptr::drop_in_place<tokio::runtime::task::core::Cell<"
 
-struct func_sym;
+/* A function symbol. Identical functions are merged into aliases (one
+ * address, several names): every lookup must consider all of them. */
+struct func_sym {
+	uint64_t addr, size;
+	const char *name;
+	char *dem;          /* demangled, on demand, only for names the fallback reads */
+	bool dem_done;
+};
 
 struct elf_file {
 	int fd;
@@ -79,6 +89,8 @@ static int elf_file_open(const char *path, struct elf_file *f, char *err, size_t
 
 static void elf_file_close(struct elf_file *f)
 {
+	for (size_t i = 0; i < f->nfuncs; i++)
+		free(f->funcs[i].dem);
 	free(f->funcs);
 	if (f->elf)
 		elf_end(f->elf);
@@ -122,8 +134,6 @@ static const char *sym_name(struct elf_file *f, GElf_Sym *s)
 	return elf_strptr(f->elf, f->symtab_shdr.sh_link, s->st_name);
 }
 
-struct func_sym { uint64_t addr, size; const char *name; };
-
 static int func_sym_cmp(const void *a, const void *b)
 {
 	const struct func_sym *x = a, *y = b;
@@ -132,7 +142,7 @@ static int func_sym_cmp(const void *a, const void *b)
 }
 
 /* Function symbols sorted by address, built once: the vtable fallback looks
- * up every call target of every dealloc instance. */
+ * up every call target of every slot function. */
 static int build_func_index(struct elf_file *f)
 {
 	Elf_Data *d = f->symtab ? elf_getdata(f->symtab, NULL) : NULL;
@@ -144,23 +154,42 @@ static int build_func_index(struct elf_file *f)
 	for (size_t i = 0; d && i < f->nsyms; i++) {
 		if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
 			continue;
-		f->funcs[f->nfuncs++] = (struct func_sym){ s.st_value, s.st_size, sym_name(f, &s) };
+		f->funcs[f->nfuncs++] = (struct func_sym){ s.st_value, s.st_size, sym_name(f, &s), NULL, false };
 	}
 	qsort(f->funcs, f->nfuncs, sizeof(*f->funcs), func_sym_cmp);
 	return 0;
 }
 
-/* The function symbol starting at ADDR, or NULL. */
-static const char *func_at(struct elf_file *f, uint64_t addr, uint64_t *size)
+/* Index of the first symbol at ADDR, or nfuncs when no function starts there. */
+static size_t func_first(struct elf_file *f, uint64_t addr)
 {
-	struct func_sym key = { addr, 0, NULL }, *hit;
+	size_t lo = 0, hi = f->nfuncs;
 
-	hit = f->funcs ? bsearch(&key, f->funcs, f->nfuncs, sizeof(key), func_sym_cmp) : NULL;
-	if (!hit)
-		return NULL;
-	if (size)
-		*size = hit->size;
-	return hit->name;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->funcs[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nfuncs && f->funcs[lo].addr == addr ? lo : f->nfuncs;
+}
+
+/* The demangled name of funcs[i] when the fallback may need it (drop glue, a
+ * Schedule impl, a future's poll: same words in both manglings), else NULL.
+ * Cached. */
+static const char *func_dem(struct elf_file *f, size_t i)
+{
+	struct func_sym *fs = &f->funcs[i];
+
+	if (!fs->dem_done) {
+		fs->dem_done = true;
+		if (fs->name && (strstr(fs->name, "drop_in_place") || strstr(fs->name, "Schedule") ||
+				 strstr(fs->name, "closure") || strstr(fs->name, "Future")))
+			fs->dem = tg_demangle(fs->name);
+	}
+	return fs->dem;
 }
 
 /* ---- candidates from the symbol table */
@@ -420,74 +449,434 @@ static uint64_t find_vtable(struct elf_file *f, const struct rel *rels, size_t n
 	return 0; /* non-PIE binaries: not searched; DWARF or v0 names cover them */
 }
 
-/* Scans dealloc<T, S> for a call or tail jump to drop_in_place<Cell<T, S>>. */
-static char *cell_drop_name(struct elf_file *f, uint64_t func)
+/* Targets of the calls and jumps in FUNC that land on a function symbol:
+ * rel32 (e8, e9) and through the GOT (ff 15, ff 25 with a RIP-relative
+ * slot; PIEs call most local functions that way). A byte scan can misread an
+ * operand as an opcode; requiring a symbol's exact start filters those out. */
+static size_t call_targets(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t func,
+			   uint64_t *out, size_t max)
 {
-	uint64_t size = 0;
-	unsigned char code[512];
-	size_t len, i;
+	size_t n = 0, len = 0;
+	unsigned char code[16384];
 
-	if (!func_at(f, func, &size) || size == 0)
-		return NULL;
-	len = size < sizeof(code) ? size : sizeof(code);
-	if (read_vaddr(f, func, code, len))
-		return NULL;
-	for (i = 0; i + 5 <= len; i++) {
+	/* aliases may disagree on the size; the largest covers the code */
+	for (size_t j = func_first(f, func); j < f->nfuncs && f->funcs[j].addr == func; j++)
+		if (f->funcs[j].size > len)
+			len = f->funcs[j].size;
+	if (len > sizeof(code))
+		len = sizeof(code);
+	if (len == 0 || read_vaddr(f, func, code, len))
+		return 0;
+	for (size_t i = 0; i + 5 <= len && n < max; i++) {
 		int32_t rel;
-		const char *name;
-		char *dem;
+		uint64_t to;
 
-		if (code[i] != 0xe8 && code[i] != 0xe9)
+		if (code[i] == 0xe8 || code[i] == 0xe9) {
+			memcpy(&rel, code + i + 1, 4);
+			to = func + i + 5 + (int64_t)rel;
+		} else if (code[i] == 0xff && i + 6 <= len && (code[i + 1] == 0x15 || code[i + 1] == 0x25)) {
+			memcpy(&rel, code + i + 2, 4);
+			to = pointer_at(f, rels, nrels, func + i + 6 + (int64_t)rel);
+		} else {
 			continue;
-		memcpy(&rel, code + i + 1, 4);
-		name = func_at(f, func + i + 5 + (int64_t)rel, NULL);
-		if (!name)
-			continue;
-		dem = tg_demangle(name);
-		if (dem && strncmp(dem, CELL_DROP, strlen(CELL_DROP)) == 0)
-			return dem;
-		free(dem);
+		}
+		if (to != func && func_first(f, to) < f->nfuncs)
+			out[n++] = to;
 	}
+	return n;
+}
+
+/* Types as the two manglings' demanglers spell them, compared without spaces. */
+static bool same_type(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+	}
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* S from a Schedule impl's name: "<S as tokio::runtime::task::Schedule>::schedule"
+ * or "...::<impl tokio::runtime::task::Schedule for S>::schedule". */
+static char *schedule_impl_type(const char *dem)
+{
+	static const char as[] = " as tokio::runtime::task::Schedule>::schedule";
+	static const char impl[] = "<impl tokio::runtime::task::Schedule for ";
+	static const char end[] = ">::schedule";
+	const char *p = strstr(dem, impl), *stop = dem + strlen(dem) - strlen(end);
+
+	if (dem[0] == '<' && strlen(dem) > strlen(as) + 1 && ends_with(dem, as))
+		return strndup(dem + 1, strlen(dem) - 1 - strlen(as));
+	if (p && ends_with(dem, end) && stop > p + strlen(impl))
+		return strndup(p + strlen(impl), (size_t)(stop - (p + strlen(impl))));
 	return NULL;
 }
 
-static void name_site_vtable(struct elf_file *f, const struct rel *rels, size_t nrels,
-			     struct tg_poll_site *site)
+/* S from the vtable's schedule slot: raw::schedule<T, S> only forwards to
+ * S's Schedule::schedule, which is not generic over T, so the tail call
+ * survives even where the Cell's drop glue is inlined (blocking-pool tasks). */
+static char *scheduler_from_slot(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t fn)
 {
+	uint64_t tg[16];
+	size_t n = call_targets(f, rels, nrels, fn, tg, 16);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = func_first(f, tg[i]); j < f->nfuncs && f->funcs[j].addr == tg[i]; j++) {
+			const char *dem = func_dem(f, j);
+			char *sched = dem ? schedule_impl_type(dem) : NULL;
+
+			if (sched)
+				return sched;
+		}
+	return NULL;
+}
+
+/* (T, S) candidates: several when identical drop glue was merged into one
+ * function with one alias per type (small futures of the same layout). */
+#define MAX_CANDS 16
+struct cands {
+	size_t n;
+	char *t[MAX_CANDS], *s[MAX_CANDS];
+};
+
+static void cands_free(struct cands *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->t[i]);
+		free(c->s[i]);
+	}
+	c->n = 0;
+}
+
+/* T and S of "core::ptr::drop_in_place<...tokio::runtime::task::core::Cell<T, S>...>"
+ * (the Cell itself, or a Box of it). */
+static int cell_pair(const char *dem, char **t, char **s)
+{
+	const char *p = strstr(dem, "tokio::runtime::task::core::Cell<");
+	const char *q;
+	int depth = 0;
+	char *cell;
+	int r;
+
+	if (strncmp(dem, "core::ptr::drop_in_place<", 25) != 0 || !p)
+		return -EINVAL;
+	p += strlen("tokio::runtime::task::core::");
+	for (q = p + 4; *q; q++)
+		if (*q == '<')
+			depth++;
+		else if (*q == '>' && --depth == 0)
+			break;
+	if (!*q || !(cell = strndup(p, (size_t)(q - p + 1))))
+		return -EINVAL;
+	r = tg_split_generic_pair(cell, t, s);
+	free(cell);
+	return r;
+}
+
+/* Every (T, S) the aliases at ADDR name, S restricted to SCHED when known. */
+static size_t cands_at(struct elf_file *f, uint64_t addr, const char *sched, struct cands *c)
+{
+	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++) {
+		const char *dem = func_dem(f, j);
+		char *t, *s;
+		size_t k;
+
+		if (!dem || cell_pair(dem, &t, &s))
+			continue;
+		for (k = 0; k < c->n && strcmp(c->t[k], t) != 0; k++)
+			;
+		if (k < c->n || c->n == MAX_CANDS || (sched && !same_type(s, sched))) {
+			free(t);
+			free(s);
+			continue;
+		}
+		c->t[c->n] = t;
+		c->s[c->n++] = s;
+	}
+	return c->n;
+}
+
+/* What the vtable tells about one site. */
+struct site_ev {
+	char *sched;        /* S from the schedule slot */
+	struct cands glue;  /* (T, S) the Cell's drop glue allows */
+	uint64_t glue_addr; /* that drop glue: shared by two sites = ambiguous */
+	struct cands polls; /* future poll functions on the poll path (t only) */
+};
+
+struct cand_walk {
+	struct elf_file *f;
+	const struct rel *rels;
+	size_t nrels;
+	struct site_ev *ev;
+	bool have;
+	uint64_t seen[64];
+	size_t nseen;
+};
+
+/* Keeps the candidates C shares with what was kept; an empty intersection
+ * means C came from a misread call, and is ignored. */
+static void cands_intersect(struct cand_walk *w, struct cands *c)
+{
+	struct cands both = { 0 }, *keep = &w->ev->glue;
+
+	if (!w->have) {
+		*keep = *c;
+		w->have = true;
+		c->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < keep->n; i++)
+		for (size_t j = 0; j < c->n; j++)
+			if (c->t[j] && strcmp(keep->t[i], c->t[j]) == 0) {
+				both.t[both.n] = c->t[j];
+				both.s[both.n++] = c->s[j];
+				c->t[j] = c->s[j] = NULL;
+				break;
+			}
+	if (both.n == 0)
+		return;
+	cands_free(keep);
+	*keep = both;
+}
+
+static bool walk_seen(struct cand_walk *w, uint64_t addr)
+{
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i] == addr)
+			return true;
+	if (w->nseen < sizeof(w->seen) / sizeof(w->seen[0]))
+		w->seen[w->nseen++] = addr;
+	return false;
+}
+
+/* Tokio's own task machinery (Harness, Core, ...): the only callees worth
+ * following. Both manglings spell the path this way. */
+static bool is_task_internal(struct elf_file *f, uint64_t addr)
+{
+	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++)
+		if (f->funcs[j].name && strstr(f->funcs[j].name, "5tokio7runtime4task"))
+			return true;
+	return false;
+}
+
+/* Collects drop glue of Cell<T, S> reachable from FUNC within DEPTH calls,
+ * stopping as soon as one type is left. */
+static void walk_drop_glue(struct cand_walk *w, uint64_t func, int depth)
+{
+	uint64_t tg[128];
+	size_t n = call_targets(w->f, w->rels, w->nrels, func, tg, 128);
+
+	for (size_t i = 0; i < n && !(w->have && w->ev->glue.n == 1); i++) {
+		struct cands c = { 0 };
+
+		if (walk_seen(w, tg[i]))
+			continue;
+		if (cands_at(w->f, tg[i], w->ev->sched, &c)) {
+			if (!w->ev->glue_addr)
+				w->ev->glue_addr = tg[i];
+			cands_intersect(w, &c);
+		} else if (depth > 1 && is_task_internal(w->f, tg[i])) {
+			walk_drop_glue(w, tg[i], depth - 1);
+		}
+		cands_free(&c);
+	}
+}
+
+/* The future a poll function polls: "x::y::{{closure}}" (an async fn or block
+ * body, legacy spelling) or X of "<X as core::future::future::Future>::poll".
+ * The runtime's and std's own futures are not tasks' and are skipped. */
+static char *future_of_poll_fn(const char *dem)
+{
+	static const char fut[] = " as core::future::future::Future>::poll";
+	static const char *const skip[] = { "tokio::runtime::", "std::", "core::", "alloc::" };
+	const char *x = dem[0] == '<' ? dem + 1 : dem;
+
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (strncmp(x, skip[i], strlen(skip[i])) == 0)
+			return NULL;
+	if (ends_with(dem, "::{{closure}}"))
+		return strdup(dem);
+	if (dem[0] == '<' && strlen(dem) > strlen(fut) + 1 && ends_with(dem, fut))
+		return strndup(dem + 1, strlen(dem) - 1 - strlen(fut));
+	return NULL;
+}
+
+static void polls_add(struct elf_file *f, uint64_t addr, struct cands *polls)
+{
+	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++) {
+		const char *dem = func_dem(f, j);
+		char *x = dem ? future_of_poll_fn(dem) : NULL;
+
+		if (x && polls->n < MAX_CANDS)
+			polls->t[polls->n++] = x;
+		else
+			free(x);
+	}
+}
+
+/* The future poll functions raw::poll reaches through the task machinery
+ * (raw::poll -> Harness::poll -> Core::poll -> T's poll, or fewer hops once
+ * inlined): T's own poll when it was not inlined, the futures T awaits when
+ * it was. Evidence that confirms one drop glue candidate. */
+static void walk_poll_path(struct cand_walk *w, uint64_t func, int depth)
+{
+	uint64_t tg[128];
+	size_t n = call_targets(w->f, w->rels, w->nrels, func, tg, 128);
+
+	for (size_t i = 0; i < n; i++) {
+		if (walk_seen(w, tg[i]))
+			continue;
+		polls_add(w->f, tg[i], &w->ev->polls);
+		if (depth > 1 && is_task_internal(w->f, tg[i]))
+			walk_poll_path(w, tg[i], depth - 1);
+	}
+}
+
+/* "a::b<X, Y>" and "a::b<I, N>" (legacy impl names spell generics by their
+ * parameters) are the same type for this purpose. */
+static bool same_future(const char *poll, const char *t)
+{
+	const char *p = strchr(poll, '<'), *q = strchr(t, '<');
+
+	if (strcmp(poll, t) == 0)
+		return true;
+	return p && q && p - poll == q - t && strncmp(poll, t, (size_t)(p - poll)) == 0 &&
+	       ends_with(poll, ">") && ends_with(t, ">");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "a::x|a::y": the simplified names of every candidate, sorted, once each.
+ * An honest "one of these" beats a confident wrong name. */
+static char *joined_task_name(const struct cands *a, const struct cands *b)
+{
+	char *names[2 * MAX_CANDS], *out;
+	size_t n = 0, len = 1;
+
+	for (size_t i = 0; i < a->n + b->n; i++) {
+		const char *t = i < a->n ? a->t[i] : b->t[i - a->n];
+
+		if ((names[n] = tg_simplify_task_name(t)))
+			len += strlen(names[n++]) + 1;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	out = calloc(1, len);
+	for (size_t i = 0; out && i < n; i++)
+		if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
+			strcat(strcat(out, out[0] ? "|" : ""), names[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	return out;
+}
+
+/* Vtable slots in order: poll, schedule, dealloc, try_read_output,
+ * drop_join_handle_slow, drop_abort_handle, shutdown. Drop glue is looked for
+ * from dealloc first (it drops the Cell), then from the others. */
+static void gather_site_ev(struct elf_file *f, const struct rel *rels, size_t nrels,
+			   const struct tg_poll_site *site, struct site_ev *ev)
+{
+	static const int slots[] = { 2, 5, 6, 4, 3 };
 	uint64_t vt = find_vtable(f, rels, nrels, site->addr);
-	char *drop, *cell;
-	size_t len;
+	struct cand_walk w = { .f = f, .rels = rels, .nrels = nrels, .ev = ev };
 
 	if (!vt)
 		return;
-	drop = cell_drop_name(f, pointer_at(f, rels, nrels, vt + 2 * sizeof(uint64_t)));
-	if (!drop)
+	ev->sched = scheduler_from_slot(f, rels, nrels, pointer_at(f, rels, nrels, vt + 8));
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]) && !(w.have && ev->glue.n == 1); i++)
+		walk_drop_glue(&w, pointer_at(f, rels, nrels, vt + 8 * (uint64_t)slots[i]), 2);
+	w.nseen = 0;
+	walk_poll_path(&w, site->addr, 3);
+}
+
+static void append_unknown(struct tg_poll_site *site)
+{
+	size_t len = strlen(site->task_name) + 64;
+	char *name = malloc(len);
+
+	if (!name)
 		return;
-	/* "core::ptr::drop_in_place<tokio::runtime::task::core::Cell<T, S>>" */
-	cell = drop + strlen(CELL_DROP) - strlen("Cell<");
-	len = strlen(cell);
-	if (len > 0 && cell[len - 1] == '>')
-		cell[len - 1] = 0;
-	if (tg_split_generic_pair(cell, &site->future_type, &site->scheduler) == 0)
+	snprintf(name, len, "%s|tokio::task@%#llx", site->task_name, (unsigned long long)site->addr);
+	free(site->task_name);
+	site->task_name = name;
+}
+
+/* T is the one drop glue candidate the poll path confirms, or the only one
+ * when no other site shares its drop glue (merged glue keeps only one name
+ * under LTO). Anything else is named "A|B" with every candidate. */
+static void decide_site(struct tg_poll_site *site, struct site_ev *ev, bool shared)
+{
+	size_t hits = 0, k = 0;
+
+	for (size_t i = 0; i < ev->glue.n; i++)
+		for (size_t j = 0; j < ev->polls.n; j++)
+			if (same_future(ev->polls.t[j], ev->glue.t[i])) {
+				hits++, k = i;
+				break;
+			}
+	if (hits == 1 || (hits == 0 && ev->glue.n == 1 && !shared)) {
+		site->future_type = ev->glue.t[k];
+		site->scheduler = ev->glue.s[k];
+		ev->glue.t[k] = ev->glue.s[k] = NULL;
+	} else if (ev->glue.n || ev->polls.n) {
+		site->task_name = joined_task_name(&ev->glue, &ev->polls);
+		/* one name for two sites: at least one is another task */
+		if (site->task_name && shared && ev->glue.n == 1 && ev->polls.n == 0)
+			append_unknown(site);
+	}
+	if (site->future_type || site->task_name)
 		site->named_by = "drop_in_place";
-	free(drop);
+	if (!site->scheduler && (ev->sched || ev->glue.n))
+		site->scheduler = strdup(ev->sched ? ev->sched : ev->glue.s[0]);
+}
+
+static bool glue_shared(const struct site_ev *ev, size_t n, size_t i)
+{
+	for (size_t j = 0; ev[i].glue_addr && j < n; j++)
+		if (j != i && ev[j].glue_addr == ev[i].glue_addr)
+			return true;
+	return false;
 }
 
 static void name_sites_vtable(struct elf_file *f, struct tg_poll_sites *out)
 {
+	struct site_ev *ev = calloc(out->n ? out->n : 1, sizeof(*ev));
 	struct rel *rels = NULL;
-	size_t nrels = 0;
+	size_t nrels = 0, unnamed = 0;
 
-	for (size_t i = 0; i < out->n; i++) {
-		if (out->v[i].future_type)
-			continue;
-		if (!rels) {
-			rels = relative_relocs(f, &nrels);
-			if (!f->funcs && build_func_index(f))
-				break;
-		}
-		name_site_vtable(f, rels, nrels, &out->v[i]);
+	for (size_t i = 0; i < out->n; i++)
+		unnamed += !out->v[i].future_type;
+	if (!unnamed || !ev || build_func_index(f))
+		goto done;
+	rels = relative_relocs(f, &nrels);
+	/* every site's evidence first: sharing is only seen across sites */
+	for (size_t i = 0; i < out->n; i++)
+		gather_site_ev(f, rels, nrels, &out->v[i], &ev[i]);
+	for (size_t i = 0; i < out->n; i++)
+		if (!out->v[i].future_type)
+			decide_site(&out->v[i], &ev[i], glue_shared(ev, out->n, i));
+done:
+	for (size_t i = 0; ev && i < out->n; i++) {
+		free(ev[i].sched);
+		cands_free(&ev[i].glue);
+		cands_free(&ev[i].polls);
 	}
+	free(ev);
 	free(rels);
 }
 
@@ -497,7 +886,9 @@ static void finish_site(struct tg_poll_site *site)
 {
 	char buf[64];
 
-	if (site->future_type) {
+	if (site->task_name) {
+		/* already named: several candidate types (see name_site_vtable) */
+	} else if (site->future_type) {
 		site->task_name = tg_simplify_task_name(site->future_type);
 	} else {
 		snprintf(buf, sizeof(buf), "tokio::task@%#llx", (unsigned long long)site->addr);
@@ -507,6 +898,43 @@ static void finish_site(struct tg_poll_site *site)
 	if ((site->scheduler && tg_is_blocking_schedule(site->scheduler)) ||
 	    (site->future_type && strstr(site->future_type, "::blocking::task::BlockingTask<")))
 		site->kind = TG_SITE_BLOCKING;
+}
+
+/* Whether the read-only data names Tokio's sources: panic locations keep
+ * ".../tokio-1.x.y/src/..." even in a fully stripped release build. Tells a
+ * stripped Tokio binary from one that is not Tokio at all. */
+static bool mentions_tokio(struct elf_file *f)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(f->elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		name = elf_strptr(f->elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".rodata") != 0)
+			continue;
+		d = elf_getdata(scn, NULL);
+		return d && d->d_buf && memmem(d->d_buf, d->d_size, "/tokio-1.", 9);
+	}
+	return false;
+}
+
+static void explain_no_sites(struct elf_file *f, bool has_symtab, const char *exe, char *err, size_t errlen)
+{
+	if (has_symtab)
+		snprintf(err, errlen, "%s has no tokio::runtime::task::raw::poll instances: not a Tokio binary?", exe);
+	else if (mentions_tokio(f))
+		snprintf(err, errlen, "%s has no symbol table (stripped): its Tokio poll functions cannot be "
+			 "found; build it without stripping (profile strip = false or \"debuginfo\")", exe);
+	else
+		snprintf(err, errlen, "%s has no symbol table and no sign of Tokio: not a Tokio binary?", exe);
 }
 
 int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
@@ -525,9 +953,7 @@ int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, si
 		goto done;
 	}
 	if (out->n == 0) {
-		snprintf(err, errlen, out->has_symtab ?
-			 "%s has no tokio::runtime::task::raw::poll instances: not a Tokio binary?" :
-			 "%s has no symbol table: build it without stripping (profile strip = false)", exe);
+		explain_no_sites(&f, out->has_symtab, exe, err, errlen);
 		r = -ENOENT;
 		goto done;
 	}

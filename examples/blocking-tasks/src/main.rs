@@ -1,0 +1,199 @@
+//! blocking-tasks: a Tokio-only job runner whose tasks block a worker periodically, each kind paired
+//! with a well-behaved twin. Target of tokio-guard's tests; built twice by build.sh (see README).
+//!
+//! ```text
+//! blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
+//! ```
+//!
+//! A 2-worker multi-thread runtime runs for N seconds (default 3), then exits 0 (also on
+//! SIGTERM/SIGINT). Every P ms (default 100) it spawns one task of each kind and awaits them all:
+//!
+//! ```text
+//! blocking_tasks::cpu_task       CPU spin on the worker, D ms               burn_cpu     (marker cpu)
+//! blocking_tasks::sleep_task     std::thread::sleep(D)                      sleepy       (marker sleep)
+//! blocking_tasks::mutex_task     std Mutex held D ms by a spawn_blocking    lock_shared  (marker mutex)
+//! blocking_tasks::cpu_ok_task    burn_cpu inside spawn_blocking
+//! blocking_tasks::sleep_ok_task  tokio::time::sleep(D)
+//! ```
+//!
+//! A blocking kind blocks in ONE poll of its own task. The line holding the blocking call ends with
+//! `guard:` + kind in a comment, once per kind in this file (never write a marker elsewhere).
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// Hash rounds between two clock reads in burn_cpu (a few microseconds of work).
+const SPIN_ROUNDS: u64 = 4096;
+
+/// Keeps a value (and the work that produced it) from being optimized away (Rust 1.63: no
+/// std::hint::black_box).
+#[inline(always)]
+fn black_box<T: Copy>(x: T) -> T {
+    // SAFETY: reads a valid, initialized local.
+    unsafe { std::ptr::read_volatile(&x) }
+}
+
+// The blocking functions, as in blocking-server: #[inline(never)], no tail call to the blocking
+// operation, the marked line kept whole. Plain operators in the hash: every instruction of the
+// spin loop has the marker line.
+#[inline(never)]
+#[rustfmt::skip]
+#[allow(clippy::manual_rotate)]
+fn burn_cpu(d: Duration) -> u64 {
+    let start = Instant::now();
+    let rounds = black_box(SPIN_ROUNDS);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    loop {
+        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } // guard:cpu
+        if start.elapsed() >= d {
+            return black_box(h);
+        }
+    }
+}
+
+#[inline(never)]
+#[rustfmt::skip]
+fn sleepy(d: Duration) -> u64 {
+    std::thread::sleep(d); // guard:sleep
+    black_box(d.as_micros() as u64)
+}
+
+#[inline(never)]
+#[rustfmt::skip]
+fn lock_shared(m: &StdMutex<u64>) -> u64 {
+    let mut g = m.lock().unwrap_or_else(PoisonError::into_inner); // guard:mutex
+    *g += 1;
+    black_box(*g)
+}
+
+// Tasks: one spawned task per kind per round (distinct task type names).
+
+async fn cpu_task(d: Duration) -> u64 {
+    black_box(burn_cpu(d))
+}
+
+async fn sleep_task(d: Duration) -> u64 {
+    black_box(sleepy(d))
+}
+
+async fn mutex_task(shared: Arc<StdMutex<u64>>) -> u64 {
+    black_box(lock_shared(&shared))
+}
+
+async fn cpu_ok_task(d: Duration) -> u64 {
+    tokio::task::spawn_blocking(move || burn_cpu(d)).await.unwrap_or(0)
+}
+
+async fn sleep_ok_task(d: Duration) -> u64 {
+    tokio::time::sleep(d).await;
+    black_box(d.as_micros() as u64)
+}
+
+/// One round: every kind once, concurrently. The mutex holder (a blocking-pool thread) takes the
+/// lock before mutex_task is spawned, so lock_shared waits about `d`.
+async fn round(d: Duration) {
+    let shared = Arc::new(StdMutex::new(0u64));
+    let (tx, rx) = oneshot::channel();
+    let holder_m = shared.clone();
+    let holder = tokio::task::spawn_blocking(move || {
+        let g = holder_m.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = tx.send(());
+        std::thread::sleep(d);
+        drop(g);
+    });
+    let _ = rx.await;
+    let tasks = [
+        tokio::spawn(mutex_task(shared)),
+        tokio::spawn(cpu_task(d)),
+        tokio::spawn(sleep_task(d)),
+        tokio::spawn(cpu_ok_task(d)),
+        tokio::spawn(sleep_ok_task(d)),
+    ];
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = holder.await;
+}
+
+struct Config {
+    seconds: u64,
+    block_ms: u64,
+    period_ms: u64,
+}
+
+const USAGE: &str = "usage: blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
+  --seconds N    run N seconds, then exit 0 (default 3)
+  --block-ms D   each blocking task blocks D ms (default 20)
+  --period-ms P  start a round of tasks every P ms (default 100)
+";
+
+fn parse_args() -> Result<Config, String> {
+    let mut cfg = Config { seconds: 3, block_ms: 20, period_ms: 100 };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let slot = match a.as_str() {
+            "--seconds" => &mut cfg.seconds,
+            "--block-ms" => &mut cfg.block_ms,
+            "--period-ms" => &mut cfg.period_ms,
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(format!("unknown argument {a:?}")),
+        };
+        let v = args.next().ok_or(format!("{a} needs a number"))?;
+        *slot = v.parse().map_err(|_| format!("bad {a} value {v:?}"))?;
+    }
+    Ok(cfg)
+}
+
+async fn run(cfg: &Config) -> Result<u64, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    let deadline = tokio::time::sleep(Duration::from_secs(cfg.seconds));
+    tokio::pin!(deadline);
+    let mut tick = tokio::time::interval(Duration::from_millis(cfg.period_ms.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let d = Duration::from_millis(cfg.block_ms);
+    let mut rounds = 0;
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return Ok(rounds),
+            _ = term.recv() => return Ok(rounds),
+            _ = int.recv() => return Ok(rounds),
+            _ = tick.tick() => {}
+        }
+        round(d).await;
+        rounds += 1;
+    }
+}
+
+fn main() -> ExitCode {
+    let cfg = match parse_args() {
+        Ok(c) => c,
+        Err(msg) => {
+            eprint!("blocking-tasks: {msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let res = rt.map_err(|e| format!("runtime: {e}")).and_then(|rt| {
+        let res = rt.block_on(run(&cfg));
+        rt.shutdown_timeout(Duration::from_millis(500));
+        res
+    });
+    match res {
+        Ok(rounds) => {
+            println!("blocking-tasks: {rounds} rounds");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("blocking-tasks: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
