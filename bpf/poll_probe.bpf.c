@@ -100,6 +100,18 @@ static __always_inline bool is_sleeping(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state) != 0;
 }
 
+/* The user registers saved on kernel entry are the ones the user stack walk
+ * starts from, for samples and for switch-outs alike. */
+static __always_inline void copy_stack_top(struct task_struct *task, struct tg_stack_event *e)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 sp = BPF_CORE_READ(regs, sp);
+
+	e->sp = sp;
+	if (!sp || bpf_probe_read_user(e->top, sizeof(e->top), (void *)sp))
+		e->sp = 0;
+}
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &which);
@@ -272,6 +284,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	ts->pending.nr = n / sizeof(__u64);
 	ts->pending.hdr.seq = p->seq;
 	ts->pending.ts_ns = now;
+	copy_stack_top(prev, &ts->pending);
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now)
@@ -351,6 +364,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		count(TG_STAT_STACK_FAIL);
 		n = 0;
 	}
+	copy_stack_top(task, e);
 	e->hdr.type = TG_EV_SAMPLE;
 	e->hdr.tid = (__u32)bpf_get_current_pid_tgid();
 	e->hdr.seq = p->seq;

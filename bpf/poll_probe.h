@@ -10,6 +10,7 @@
 
 #define TG_MAX_STACK_DEPTH 127 /* kernel.perf_event_max_stack on this class of machine */
 #define TG_MAX_NEST 8          /* open polls per thread (LocalSet and worker launch nest) */
+#define TG_STACK_TOP 256       /* user stack bytes copied at sp: the leaf frame's return address */
 
 /* Log-linear poll-duration histogram: values below 2^TG_HIST_SUB_BITS ns are
  * exact; above, each power of two is split into 2^TG_HIST_SUB_BITS buckets, so
@@ -79,11 +80,16 @@ struct tg_poll_event {
 	__u32 offcpu_events;
 };
 
-/* Sample and off-CPU events carry their stack inline, truncated to nr frames. */
+/* Sample and off-CPU events carry their stack inline, truncated to nr frames.
+ * The frame-pointer walk skips the caller of a leaf without a frame pointer
+ * (libc's syscall wrappers): sp and the top of the stack let user space find
+ * that return address through the leaf's CFI. */
 struct tg_stack_event {
 	struct tg_event_hdr hdr;
 	__u64 ts_ns;
 	__u64 duration_ns; /* off-CPU interval length; 0 for samples */
+	__u64 sp;          /* user stack pointer when ips[0] was taken; 0: top[] unusable */
+	__u8 top[TG_STACK_TOP];
 	__u32 nr;          /* frames in ips[] */
 	__u32 pad;
 	__u64 ips[TG_MAX_STACK_DEPTH];

@@ -77,10 +77,16 @@ struct tg_record *tg_record_new(const struct tg_poll_sites *sites, uint64_t bloc
 	return r;
 }
 
+static void free_stack(struct tg_stack *st)
+{
+	free(st->ips);
+	free(st->top);
+}
+
 static void free_span(struct tg_span *s)
 {
 	for (size_t i = 0; i < s->nstacks; i++)
-		free(s->stacks[i].ips);
+		free_stack(&s->stacks[i]);
 	free(s->stacks);
 	free(s->frames);
 }
@@ -90,7 +96,7 @@ void tg_record_free(struct tg_record *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->npend; i++)
-		free(r->pend[i].st.ips);
+		free_stack(&r->pend[i].st);
 	for (size_t i = 0; i < r->nspans; i++)
 		free_span(&r->spans[i]);
 	for (size_t i = 0; i < r->sites->n; i++)
@@ -129,6 +135,14 @@ static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t 
 		return 0;
 	}
 	memcpy(p->st.ips, e->ips, nr * sizeof(uint64_t));
+	p->st.sp = 0;
+	p->st.top = NULL;
+	/* Without the top of the stack the skipped leaf caller stays skipped:
+	 * that is a worse stack, not a lost one. */
+	if (e->sp && (p->st.top = malloc(TG_STACK_TOP))) {
+		p->st.sp = e->sp;
+		memcpy(p->st.top, e->top, TG_STACK_TOP);
+	}
 	r->npend++;
 	return 0;
 }
@@ -161,7 +175,7 @@ static void take_pending(struct tg_record *r, uint32_t tid, uint32_t seq, struct
 		else if (p->seq == seq && span && span->stacks)
 			span->stacks[span->nstacks++] = p->st;
 		else
-			free(p->st.ips);
+			free_stack(&p->st);
 	}
 	r->npend = kept;
 }
@@ -256,15 +270,37 @@ static bool is_poll_entry(const char *fn)
 	return false;
 }
 
+/* The stack's return addresses, with the caller of a leaf that keeps no
+ * frame pointer (a libc syscall wrapper called from inlined std code) put
+ * back: the frame-pointer walk skips it, the leaf's CFI finds its return
+ * address in the copied top of the stack. */
+static uint32_t stack_addresses(struct tg_symbolizer *sz, const struct tg_stack *st,
+				uint64_t *out)
+{
+	uint64_t ra;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->nr; i++) {
+		out[n++] = st->ips[i];
+		if (i == 0 && st->top &&
+		    tg_leaf_return_address(sz, st->ips[0], st->sp, st->top, TG_STACK_TOP, &ra) == 0 &&
+		    (st->nr < 2 || st->ips[1] != ra))
+			out[n++] = ra;
+	}
+	return n;
+}
+
 /* Symbolizes a stack, innermost first, cut after the frame where the poll
  * entered Tokio: what lies below is the worker loop, the same for every span. */
 static int symbolize_stack(struct tg_symbolizer *sz, const struct tg_stack *st,
 			   struct tg_frame *out, int max)
 {
+	uint64_t addrs[TG_MAX_STACK_DEPTH + 1];
+	uint32_t na = stack_addresses(sz, st, addrs);
 	int n = 0;
 
-	for (uint32_t i = 0; i < st->nr && n < max; i++) {
-		int k = tg_symbolize(sz, st->ips[i], i > 0, out + n, max - n);
+	for (uint32_t i = 0; i < na && n < max; i++) {
+		int k = tg_symbolize(sz, addrs[i], i > 0, out + n, max - n);
 
 		for (int j = n; j < n + k; j++) {
 			if (is_poll_entry(out[j].function))

@@ -18,6 +18,8 @@ struct tg_stack {
 	bool offcpu;
 	uint32_t nr;
 	uint64_t *ips;      /* innermost first */
+	uint64_t sp;        /* user sp at ips[0], and the TG_STACK_TOP bytes there */
+	uint8_t *top;       /* NULL when not captured */
 };
 
 /* A poll at or above the trace floor. */

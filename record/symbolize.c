@@ -891,3 +891,48 @@ int tg_symbolize(struct tg_symbolizer *sz, uint64_t addr, bool retaddr,
 	memcpy(out, sz->frames + e->first, n * sizeof *out);
 	return n;
 }
+
+/* ---- the leaf frame a frame-pointer walk skips */
+
+#define X86_64_DWARF_RSP 7
+
+/* CFA = rsp + offset at IP, from .eh_frame (or .debug_frame). */
+static int sp_based_cfa(Dwfl_Module *mod, uint64_t ip, int64_t *offset)
+{
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Op *ops;
+	size_t nops;
+	int r = -ENOENT;
+
+	if (!cfi)
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+	if (!cfi || dwarf_cfi_addrframe(cfi, ip - bias, &frame))
+		return -ENOENT;
+	/* A simple "register + offset" rule comes back as one DW_OP_bregx. */
+	if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 &&
+	    ops[0].atom == DW_OP_bregx && ops[0].number == X86_64_DWARF_RSP) {
+		*offset = (int64_t)ops[0].number2;
+		r = 0;
+	}
+	free(frame);
+	return r;
+}
+
+int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
+			   const uint8_t *stack, size_t len, uint64_t *ra)
+{
+	Dwfl_Module *mod = sp ? dwfl_addrmodule(sz->dwfl, ip) : NULL;
+	int64_t off;
+	uint64_t at;
+
+	if (!mod || sp_based_cfa(mod, ip, &off))
+		return -ENOENT;
+	/* x86-64: the call pushed the return address just below the CFA. */
+	at = sp + (uint64_t)off - sizeof(uint64_t);
+	if (at < sp || at - sp + sizeof(uint64_t) > len)
+		return -ERANGE;
+	memcpy(ra, stack + (at - sp), sizeof(*ra));
+	return *ra ? 0 : -ENOENT;
+}

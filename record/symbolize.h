@@ -31,4 +31,12 @@ void tg_symbolizer_free(struct tg_symbolizer *sz);
 int tg_symbolize(struct tg_symbolizer *sz, uint64_t addr, bool retaddr,
 		 struct tg_frame *out, int max);
 
+/* The return address of the function executing at IP when its frame is
+ * addressed from the stack pointer (its CFI says CFA = rsp + N): a leaf
+ * without a frame pointer, such as libc's syscall wrappers, whose caller a
+ * frame-pointer walk skips. STACK holds LEN bytes of user stack copied at SP.
+ * 0 and *RA, or -ENOENT when the frame is not sp-based or has no CFI. */
+int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
+			   const uint8_t *stack, size_t len, uint64_t *ra);
+
 #endif

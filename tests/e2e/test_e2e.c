@@ -30,6 +30,9 @@ extern char **environ;
 
 #define SERVER TG_SOURCE_DIR "/examples/target/release/blocking-server"
 #define SERVER_SRC TG_SOURCE_DIR "/examples/blocking-server/src/main.rs"
+/* v0 symbol mangling, fat LTO, one codegen unit: the hard case for naming and stacks. */
+#define HARD_TASKS TG_SOURCE_DIR "/examples/target/v0-lto/release-lto/blocking-tasks"
+#define HARD_TASKS_SRC TG_SOURCE_DIR "/examples/blocking-tasks/src/main.rs"
 #define THRESHOLD_MS 3
 
 static const char *const kinds[] = { "cpu", "sleep", "file", "mutex" };
@@ -223,10 +226,10 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The line of `// guard:KIND` in the example's source. */
-static int marker_line(const char *kind)
+/* The line of `// guard:KIND` in an example's source. */
+static int marker_line_in(const char *path, const char *kind)
 {
-	char *src = slurp(SERVER_SRC), needle[32];
+	char *src = slurp(path), needle[32];
 	int line = 1;
 
 	assert_non_null(src);
@@ -237,6 +240,11 @@ static int marker_line(const char *kind)
 		line += *p == '\n';
 	free(src);
 	return line;
+}
+
+static int marker_line(const char *kind)
+{
+	return marker_line_in(SERVER_SRC, kind);
 }
 
 /* The example's own wall/CPU measurements of KIND, in microseconds. */
@@ -543,6 +551,58 @@ static void test_sigint_stops_everything_exits_130(void **state)
 	free(text);
 }
 
+/* Under v0 mangling and fat LTO, std::thread::sleep is inlined into sleepy,
+ * which then calls libc directly: the frame-pointer walk alone would skip
+ * sleepy's frame, the leaf's CFI puts it back. */
+static void test_v0_fat_lto_target(void **state)
+{
+	static const char *const hard_kinds[] = { "cpu", "sleep", "mutex" };
+	static const char *const hard_fns[] = { "burn_cpu", "sleepy", "lock_shared" };
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], *text;
+	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
+	size_t per_kind[3] = { 0 };
+	const cJSON *s;
+	cJSON *doc;
+
+	NEED_ROOT();
+	if (access(HARD_TASKS, X_OK))
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	snprintf(results, sizeof(results), "%s/results.json", dir);
+	assert_true(asprintf(&text, "version: 1\ntarget:\n  command: [\"%s\", \"--seconds\", \"3\", "
+			     "\"--block-ms\", \"20\"]\n  ready: { delay: 100ms }\nload:\n  - sleep: 2s\n",
+			     HARD_TASKS) > 0);
+	write_file(spec, text);
+	free(text);
+	assert_int_equal(run_guard(args, 0), 0);
+	text = slurp(results);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	free(text);
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(doc, "blocking_spans")) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "culprit");
+		size_t k;
+
+		for (k = 0; k < 3; k++) {
+			char task[64];
+
+			snprintf(task, sizeof(task), "blocking_tasks::%s_task", hard_kinds[k]);
+			if (strcmp(str(s, "task"), task) == 0)
+				break;
+		}
+		assert_true(k < 3); /* no twin, no blocking-pool task */
+		per_kind[k]++;
+		assert_non_null(strstr(str(c, "function"), hard_fns[k]));
+		assert_int_equal((int)num(c, "line"), marker_line_in(HARD_TASKS_SRC, hard_kinds[k]));
+		if (k != 2) /* the mutex wait is whatever is left of the holder's 20ms */
+			assert_true(num(s, "duration_ns") >= 19.5e6 && num(s, "duration_ns") <= 22e6);
+	}
+	for (size_t k = 0; k < 3; k++)
+		assert_true(per_kind[k] >= 5);
+	cJSON_Delete(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_well_behaved_twins_not_reported),
 		cmocka_unit_test(test_task_statistics),
 		cmocka_unit_test(test_current_thread_runtime),
+		cmocka_unit_test(test_v0_fat_lto_target),
 		cmocka_unit_test(test_missing_target_exits_4),
 		cmocka_unit_test(test_not_a_tokio_binary_exits_3),
 		cmocka_unit_test(test_target_exiting_early_exits_4),

@@ -125,6 +125,25 @@ static void test_libc(void **state)
 	tg_symbolizer_free(sz);
 }
 
+/* At a function's first instruction its CFI says CFA = rsp + 8 and the
+ * return address is the word at sp: what the stack copy must give back. */
+static void test_leaf_return_address(void **state)
+{
+	struct tg_symbolizer *sz = self_symbolizer();
+	uint64_t entry = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "write");
+	uint8_t stack[256] = { 0 };
+	uint64_t want = 0x5566778899aabbccull, ra = 0, sp = 0x7ffc00001000ull;
+
+	memcpy(stack, &want, sizeof(want));
+	assert_int_equal(tg_leaf_return_address(sz, entry, sp, stack, sizeof(stack), &ra), 0);
+	assert_true(ra == want);
+	/* No stack copy, too short a copy, or an address in no module: nothing. */
+	assert_int_not_equal(tg_leaf_return_address(sz, entry, 0, stack, sizeof(stack), &ra), 0);
+	assert_int_not_equal(tg_leaf_return_address(sz, entry, sp, stack, 4, &ra), 0);
+	assert_int_not_equal(tg_leaf_return_address(sz, 0x10, sp, stack, sizeof(stack), &ra), 0);
+	tg_symbolizer_free(sz);
+}
+
 static void test_cache_and_unknown(void **state)
 {
 	struct tg_symbolizer *sz = self_symbolizer();
@@ -433,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_function_in_this_file),
 		cmocka_unit_test(test_inlined_frames),
 		cmocka_unit_test(test_libc),
+		cmocka_unit_test(test_leaf_return_address),
 		cmocka_unit_test(test_cache_and_unknown),
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_deleted_library),
