@@ -84,7 +84,7 @@ run_bpftrace() { # path
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }'; }
 
 printf '%-8s %-6s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace
-for path in "/hello" "/work?us=50"; do
+for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     a=$(run_plain "$path"); b=$(run_guard "$path"); c=$(run_bpftrace "$path")
     printf '%-8s %-6s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s\n' \

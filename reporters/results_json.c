@@ -81,6 +81,12 @@ static cJSON *probe_json(const struct tg_results *r)
 	cJSON_AddNumberToObject(p, "probes_attached", (double)r->probes_attached);
 	cJSON_AddNumberToObject(p, "polls", r->record ? (double)tg_record_total_polls(r->record) : 0);
 	cJSON_AddNumberToObject(p, "lost_events", (double)tg_results_lost_events(r));
+	if (r->record) {
+		size_t nslices = 0;
+
+		tg_record_slices(r->record, &nslices);
+		cJSON_AddNumberToObject(p, "trace_polls", (double)nslices);
+	}
 	cJSON_AddNumberToObject(p, "duration_s", r->duration_s);
 	cJSON_AddNumberToObject(p, "blocking_threshold_ns", (double)r->spec->probe.blocking_threshold_ns);
 	cJSON_AddNumberToObject(p, "sample_rate", r->spec->probe.sample_rate);
