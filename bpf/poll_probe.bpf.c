@@ -24,7 +24,12 @@ const volatile __u64 blocking_ns = 10000000;    /* blocking span threshold */
 const volatile __u64 stack_floor_ns = 100000;   /* stacks only from polls/intervals this long */
 const volatile __u32 stack_bytes = 64 * 8;      /* user stack depth * 8 */
 const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past this backlog */
+const volatile __u64 sample_period_ns = 1001001; /* 1e9 / sample_rate */
+const volatile __u64 boost_after_ns = 2500000;   /* a poll this old at a tick is sampled at rate */
 
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC 1
+#endif
 #define HEADER_VTABLE_OFF 0x10 /* Header { state, queue_next, vtable, ... }: repr(C) */
 #define VTABLE_ID_OFFSET_SLOT 9
 
@@ -85,6 +90,26 @@ struct {
 } cpu_poll_tid SEC(".maps");
 
 __u64 suspended_polls = 0;
+
+/* On-CPU sampling without a timer interrupt of its own: the scheduler tick
+ * (an hrtimer) already interrupts every busy CPU. A tick that lands in a runtime poll
+ * older than boost_after_ns starts this CPU's timer, which samples that poll
+ * every sample_period_ns until it ends. Extra interrupts happen only while a
+ * poll is long, i.e. while something blocks. */
+struct cpu_sampler {
+	struct bpf_timer timer;
+	__u32 tid;
+	__u32 seq;
+	__u32 armed;
+	__u32 ready;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* one per possible CPU, set before load */
+	__type(key, __u32);
+	__type(value, struct cpu_sampler);
+} samplers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -376,41 +401,26 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+/* A user stack of TASK (current) inside its open runtime poll P. */
+static __always_inline void take_sample(struct task_struct *task, struct open_poll *p, __u64 now)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct thread_state *ts;
 	struct tg_stack_event *e;
-	struct open_poll *p;
-	__u64 now;
 	long n;
 
-	if (BPF_CORE_READ(task, tgid) != target_tgid ||
-	    !cpu_in_poll_of((__u32)bpf_get_current_pid_tgid()))
-		return 0;
-	ts = bpf_task_storage_get(&threads, task, 0, 0);
-	p = top_runtime_poll(ts);
-	if (!p)
-		return 0;
-	now = bpf_ktime_get_ns();
-	/* Short polls are not worth a stack: a span is at least blocking_ns long. */
-	if (now - p->start_ns < stack_floor_ns)
-		return 0;
 	count(TG_STAT_SAMPLES);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TG_STAT_RB_FULL_SAMPLE);
-		return 0;
+		return;
 	}
-	n = bpf_get_stack(ctx, e->ips, stack_bytes, BPF_F_USER_STACK);
+	n = bpf_get_task_stack(task, e->ips, stack_bytes, BPF_F_USER_STACK);
 	if (n < 0) {
 		count(TG_STAT_STACK_FAIL);
 		n = 0;
 	}
 	copy_stack_top(task, e);
 	e->hdr.type = TG_EV_SAMPLE;
-	e->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	e->hdr.tid = task->pid;
 	e->hdr.seq = p->seq;
 	e->hdr.site = p->site;
 	e->ts_ns = now;
@@ -418,5 +428,90 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	e->nr = n / sizeof(__u64);
 	bpf_ringbuf_submit(e, rb_flags());
 	p->samples++;
+}
+
+/* The current thread's runtime poll, if it is open on this CPU and at least
+ * MIN_AGE old. */
+static __always_inline struct open_poll *long_poll(struct task_struct *task, __u64 now, __u64 min_age)
+{
+	struct open_poll *p;
+
+	if (task->tgid != target_tgid || !cpu_in_poll_of(task->pid))
+		return NULL;
+	p = top_runtime_poll(bpf_task_storage_get(&threads, task, 0, 0));
+	if (!p || now - p->start_ns < min_age)
+		return NULL;
+	return p;
+}
+
+static int sampler_fire(void *map, __u32 *key, struct cpu_sampler *cs)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 now = bpf_ktime_get_ns();
+	struct open_poll *p;
+
+	p = task->pid == cs->tid ? long_poll(task, now, 0) : NULL;
+	if (!p || p->seq != cs->seq) {
+		cs->armed = 0; /* the poll ended or left this CPU: stop until the next tick */
+		return 0;
+	}
+	take_sample(task, p, now);
+	bpf_timer_start(&cs->timer, sample_period_ns, BPF_F_TIMER_CPU_PIN);
+	return 0;
+}
+
+static __always_inline bool boost(__u32 tid, __u32 seq)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct cpu_sampler *cs = bpf_map_lookup_elem(&samplers, &cpu);
+
+	if (!cs)
+		return false;
+	if (cs->armed && cs->tid == tid && cs->seq == seq)
+		return true;
+	if (!cs->ready) {
+		bpf_timer_init(&cs->timer, &samplers, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&cs->timer, sampler_fire);
+		cs->ready = 1;
+	}
+	cs->tid = tid;
+	cs->seq = seq;
+	cs->armed = 1;
+	return bpf_timer_start(&cs->timer, sample_period_ns, BPF_F_TIMER_CPU_PIN) == 0;
+}
+
+/* Every hrtimer expiry, the scheduler tick among them: all run in interrupt
+ * context with the interrupted thread as current. */
+SEC("tp_btf/hrtimer_expire_entry")
+int BPF_PROG(on_tick, struct hrtimer *timer, ktime_t *now_unused)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 now = bpf_ktime_get_ns();
+	struct open_poll *p = long_poll(task, now, stack_floor_ns);
+
+	if (!p)
+		return 0;
+	/* Once boosted, the timer samples this poll: a tick sample would count twice. */
+	if (now - p->start_ns >= boost_after_ns && boost(task->pid, p->seq))
+		return 0;
+	take_sample(task, p, now);
+	return 0;
+}
+
+/* Fallback where fentry on the tick or BPF timers are unavailable: a
+ * cpu-clock perf event per CPU at sample_rate, which costs an interrupt per
+ * sample whether a poll is open or not. */
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 now = bpf_ktime_get_ns();
+	struct open_poll *p;
+
+	if (BPF_CORE_READ(task, tgid) != target_tgid)
+		return 0;
+	p = long_poll(task, now, stack_floor_ns);
+	if (p)
+		take_sample(task, p, now);
 	return 0;
 }

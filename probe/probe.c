@@ -18,8 +18,11 @@
 #include "poll_sites.h"
 #include "poll_probe.skel.h"
 
+enum sampler { SAMPLER_OFF, SAMPLER_TICK, SAMPLER_PERF };
+
 struct tg_probe {
 	struct poll_probe *skel;
+	enum sampler sampler;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	size_t nlinks, cap;
@@ -80,11 +83,14 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->blocking_ns = o->blocking_ns;
 	s->rodata->stack_floor_ns = floor;
 	s->rodata->stack_bytes = depth * sizeof(uint64_t);
+	s->rodata->sample_period_ns = o->sample_rate ? 1000000000ull / o->sample_rate : 0;
+	s->rodata->boost_after_ns = o->blocking_ns / 4 > floor ? o->blocking_ns / 4 : floor;
+	bpf_map__set_max_entries(s->maps.samplers, (uint32_t)p->ncpus);
 	bpf_map__set_max_entries(s->maps.site_stats, (uint32_t)o->sites->n);
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_mb ? o->ringbuf_mb : 16) << 20);
 	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
-	if (!o->sample_rate)
-		bpf_program__set_autoload(s->progs.on_sample, false);
+	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
+	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
 }
 
 static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t i)
@@ -126,7 +132,8 @@ static int attach_samplers(struct tg_probe *p, uint32_t rate)
 {
 	int cpu, fd, r;
 
-	p->perf_fds = calloc((size_t)p->ncpus, sizeof(int));
+	if (!p->perf_fds)
+		p->perf_fds = calloc((size_t)p->ncpus, sizeof(int));
 	if (!p->perf_fds)
 		return -ENOMEM;
 	for (cpu = 0; cpu < p->ncpus; cpu++) {
@@ -177,9 +184,67 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 		return fail(err, errlen, -errno, "attaching sched_switch (tp_btf)");
 	if ((r = keep_link(p, l)))
 		return fail(err, errlen, r, "attaching sched_switch");
-	if (o->sample_rate && (r = attach_samplers(p, o->sample_rate)))
+	if (p->sampler == SAMPLER_PERF && (r = attach_samplers(p, o->sample_rate)))
 		return fail(err, errlen, r, "opening cpu-clock sampling perf events");
+	if (p->sampler == SAMPLER_TICK) {
+		l = bpf_program__attach(p->skel->progs.on_tick);
+		if (!l)
+			return fail(err, errlen, -errno, "attaching the tick sampler (hrtimer_expire_entry)");
+		if ((r = keep_link(p, l)))
+			return r;
+	}
 	return 0;
+}
+
+/* Opens, configures and loads the BPF object for one sampler kind. */
+static int load(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	int r;
+
+	libbpf_last[0] = 0;
+	p->skel = poll_probe__open();
+	if (!p->skel)
+		return fail(err, errlen, -errno, "opening the BPF object");
+	configure(p, o);
+	r = poll_probe__load(p->skel);
+	return r ? fail(err, errlen, r, "loading BPF programs") : 0;
+}
+
+/* Detaches everything and unloads, keeping the struct for another try. */
+static void unload(struct tg_probe *p)
+{
+	ring_buffer__free(p->rb);
+	p->rb = NULL;
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	for (int i = 0; i < p->nperf; i++)
+		close(p->perf_fds[i]);
+	p->nperf = 0;
+	poll_probe__destroy(p->skel);
+	p->skel = NULL;
+}
+
+/* The tick sampler needs BPF timers in tracing programs; where the kernel
+ * refuses them, cpu-clock perf events do the same job at a higher cost. */
+static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	int r;
+
+	p->sampler = !o->sample_rate ? SAMPLER_OFF : getenv("TG_PERF_SAMPLER") ? SAMPLER_PERF : SAMPLER_TICK;
+	r = load(p, o, err, errlen);
+	if (!r)
+		r = attach_all(p, o, err, errlen);
+	if (r && p->sampler == SAMPLER_TICK && geteuid() == 0) {
+		if (getenv("TG_LIBBPF_DEBUG"))
+			fprintf(stderr, "tokio-guard: tick sampler unavailable (%s), using perf events\n", err);
+		unload(p);
+		p->sampler = SAMPLER_PERF;
+		r = load(p, o, err, errlen);
+		if (!r)
+			r = attach_all(p, o, err, errlen);
+	}
+	return r;
 }
 
 int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *err, size_t errlen)
@@ -189,7 +254,6 @@ int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *er
 
 	*out = NULL;
 	libbpf_set_print(libbpf_print);
-	libbpf_last[0] = 0;
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen, "kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF=y");
 		return -ENOTSUP;
@@ -198,18 +262,7 @@ int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *er
 	if (!p)
 		return -ENOMEM;
 	p->ncpus = libbpf_num_possible_cpus();
-	p->skel = poll_probe__open();
-	if (!p->skel) {
-		r = fail(err, errlen, -errno, "opening the BPF object");
-		goto err;
-	}
-	configure(p, o);
-	r = poll_probe__load(p->skel);
-	if (r) {
-		r = fail(err, errlen, r, "loading BPF programs");
-		goto err;
-	}
-	if ((r = attach_all(p, o, err, errlen)))
+	if ((r = load_and_attach(p, o, err, errlen)))
 		goto err;
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
 				 (ring_buffer_sample_fn)o->on_event, o->ctx, NULL);
@@ -276,16 +329,18 @@ size_t tg_probe_attached(const struct tg_probe *p)
 	return p->nlinks;
 }
 
+const char *tg_probe_sampler(const struct tg_probe *p)
+{
+	static const char *const names[] = { "off", "tick+timer", "perf cpu-clock" };
+
+	return names[p->sampler];
+}
+
 void tg_probe_close(struct tg_probe *p)
 {
 	if (!p)
 		return;
-	ring_buffer__free(p->rb);
-	for (size_t i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
-	for (int i = 0; i < p->nperf; i++)
-		close(p->perf_fds[i]);
-	poll_probe__destroy(p->skel);
+	unload(p);
 	free(p->links);
 	free(p->perf_fds);
 	free(p->percpu_buf);

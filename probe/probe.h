@@ -43,6 +43,9 @@ int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *
 /* Number of probes attached (two per site plus samplers and the switch hook). */
 size_t tg_probe_attached(const struct tg_probe *p);
 
+/* How on-CPU stacks are sampled: "tick+timer", "perf cpu-clock" or "off". */
+const char *tg_probe_sampler(const struct tg_probe *p);
+
 /* Detaches and unloads. Safe with NULL. */
 void tg_probe_close(struct tg_probe *p);
 

@@ -44,6 +44,7 @@ struct session {
 	size_t nsteps;
 	uint64_t t0_ns, t_end_ns;
 	uint64_t bpf_stats[TG_STAT__COUNT];
+	const char *sampler;
 	int status;
 	char error[1024];
 	char out_dir[PATH_MAX];
@@ -179,8 +180,9 @@ static int start_probe(struct session *s)
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
 	if (!s->o->quiet)
-		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached\n",
-			s->sites.n, s->exe, tg_probe_attached(s->probe));
+		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s\n",
+			s->sites.n, s->exe, tg_probe_attached(s->probe), tg_probe_sampler(s->probe));
+	s->sampler = tg_probe_sampler(s->probe);
 	return start_consumer(s);
 }
 
@@ -323,6 +325,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.duration_s = s->t_end_ns > s->t0_ns ? (double)(s->t_end_ns - s->t0_ns) / 1e9 : 0,
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
+		.sampler = s->sampler,
 	};
 	if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);
