@@ -86,7 +86,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }'
 printf '%-8s %-6s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
-    a=$(run_plain "$path"); b=$(run_guard "$path"); c=$(run_bpftrace "$path")
+    # Rotate the order each round: on a shared machine, running first or last is not neutral.
+    for m in $(printf 'plain\nguard\nbpftrace\n' | awk -v r="$r" '{ l[NR] = $0 } END { for (i = 0; i < 3; i++) print l[(i + r) % 3 + 1] }'); do
+      case $m in
+        plain) a=$(run_plain "$path") ;;
+        guard) b=$(run_guard "$path") ;;
+        bpftrace) c=$(run_bpftrace "$path") ;;
+      esac
+    done
     printf '%-8s %-6s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s\n' \
       "${path%%\?*}" "$r" "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")"
   done

@@ -937,6 +937,28 @@ static void explain_no_sites(struct elf_file *f, bool has_symtab, const char *ex
 		snprintf(err, errlen, "%s has no symbol table and no sign of Tokio: not a Tokio binary?", exe);
 }
 
+/* raw::poll<T, S> is compiled with the flags of the whole build, the user's
+ * crates included: if its instances set up a frame pointer (push %rbp;
+ * mov %rsp,%rbp, perhaps after endbr64), the build keeps frame pointers. */
+static bool keeps_frame_pointers(struct elf_file *f, const struct tg_poll_sites *out)
+{
+	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const unsigned char prologue[] = { 0x55, 0x48, 0x89, 0xe5 };
+
+	for (size_t i = 0; i < out->n; i++) {
+		unsigned char code[8];
+		const unsigned char *p = code;
+
+		if (read_vaddr(f, out->v[i].addr, code, sizeof(code)))
+			continue;
+		if (memcmp(p, endbr64, sizeof(endbr64)) == 0)
+			p += sizeof(endbr64);
+		if (memcmp(p, prologue, sizeof(prologue)) == 0)
+			return true;
+	}
+	return false;
+}
+
 int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
 {
 	struct elf_file f;
@@ -961,6 +983,7 @@ int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, si
 	name_sites_vtable(&f, out);
 	for (size_t i = 0; i < out->n; i++)
 		finish_site(&out->v[i]);
+	out->frame_pointers = keeps_frame_pointers(&f, out);
 done:
 	elf_file_close(&f);
 	if (r)

@@ -23,6 +23,7 @@ struct tg_poll_sites {
 	size_t n;
 	bool has_symtab;    /* a .symtab (not only .dynsym) was present */
 	bool has_dwarf;
+	bool frame_pointers; /* the build keeps frame pointers: stacks can be walked */
 	char tokio_version[32]; /* "1.24.2" when the DWARF paths tell, else "" */
 };
 

@@ -24,6 +24,7 @@ struct tg_results {
 	size_t probes_attached;
 	const char *tokio_version;  /* "" when unknown */
 	const char *sampler;        /* on-CPU sampling: "tick+timer", "perf cpu-clock", "off" */
+	bool frame_pointers;        /* the target keeps frame pointers */
 	uint64_t t0_ns;             /* CLOCK_MONOTONIC origin of every *_ns timestamp */
 	double duration_s;
 	uint64_t bpf_stats[TG_STAT__COUNT];

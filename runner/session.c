@@ -119,6 +119,13 @@ static int find_target(struct session *s)
 	r = tg_find_poll_sites(s->exe, &s->sites, err, sizeof(err));
 	if (r)
 		return fail(s, r == -ENOENT || r == -ENOEXEC ? TG_EXIT_ENV : TG_EXIT_TARGET, "%s", err);
+	if (!s->sites.frame_pointers)
+		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers: stacks and "
+			"culprits will be incomplete; build it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
+			s->exe);
+	if (!s->sites.has_dwarf)
+		fprintf(stderr, "tokio-guard: note: %s has no debug info: no file:line in stacks; "
+			"keep line tables ([profile.release] debug = \"line-tables-only\")\n", s->exe);
 	if (s->o->verbose) {
 		for (size_t i = 0; i < s->sites.n; i++)
 			fprintf(stderr, "tokio-guard: poll site %#llx %s %s (named by %s)\n",
@@ -325,7 +332,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.duration_s = s->t_end_ns > s->t0_ns ? (double)(s->t_end_ns - s->t0_ns) / 1e9 : 0,
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
-		.sampler = s->sampler,
+		.sampler = s->sampler, .frame_pointers = s->sites.frame_pointers,
 	};
 	if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);

@@ -256,6 +256,7 @@ static void test_server_dwarf(void **state)
 	find_ok(SERVER, &s);
 	assert_true(s.n >= 20);
 	assert_true(s.has_dwarf);
+	assert_true(s.frame_pointers); /* built with -C force-frame-pointers=yes */
 	check_common(SERVER, &s, "dwarf");
 	expect_tasks(&s, server_tasks);
 	for (size_t i = 0; i < s.n; i++) {
@@ -337,6 +338,7 @@ static void test_tasks_v0_lto_dwarf(void **state)
 	need(TASKS_HARD);
 	find_ok(TASKS_HARD, &s);
 	assert_true(s.has_dwarf);
+	assert_true(s.frame_pointers); /* kept through fat LTO */
 	check_common(TASKS_HARD, &s, "dwarf");
 	expect_tasks(&s, tasks_tasks);
 	for (size_t i = 0; i < s.n; i++)
