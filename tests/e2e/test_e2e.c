@@ -29,14 +29,16 @@
 extern char **environ;
 
 #define SERVER TG_SOURCE_DIR "/examples/target/release/blocking-server"
-#define SERVER_SRC TG_SOURCE_DIR "/examples/blocking-server/src/main.rs"
+/* Both examples call the blocking functions of the blocking-kinds crate: the
+ * culprit lines and their markers are there. */
+#define KINDS_SRC TG_SOURCE_DIR "/examples/blocking-kinds/src/lib.rs"
 /* v0 symbol mangling, fat LTO, one codegen unit: the hard case for naming and stacks. */
 #define HARD_TASKS TG_SOURCE_DIR "/examples/target/v0-lto/release-lto/blocking-tasks"
-#define HARD_TASKS_SRC TG_SOURCE_DIR "/examples/blocking-tasks/src/main.rs"
 #define THRESHOLD_MS 3
 
 static const char *const kinds[] = { "cpu", "sleep", "file", "mutex" };
-static const char *const culprit_fn[] = { "burn_cpu", "sleepy", "sync_file_io", "lock_shared" };
+static const char *const culprit_fn[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
+					  "blocking_kinds::sync_file_io", "blocking_kinds::lock_shared" };
 static const int block_ms[][3] = { { 5, 30, 100 }, { 5, 30, 100 }, { 30, 0, 0 }, { 30, 0, 0 } };
 
 struct run {
@@ -244,7 +246,7 @@ static int marker_line_in(const char *path, const char *kind)
 
 static int marker_line(const char *kind)
 {
-	return marker_line_in(SERVER_SRC, kind);
+	return marker_line_in(KINDS_SRC, kind);
 }
 
 /* The example's own wall/CPU measurements of KIND, in microseconds. */
@@ -312,7 +314,7 @@ static void check_span(const cJSON *span, size_t k, long wall_us, long cpu_us)
 	assert_true(cJSON_IsObject(culprit));
 	assert_non_null(strstr(str(culprit, "function"), culprit_fn[k]));
 	assert_non_null(str(culprit, "file"));
-	assert_non_null(strstr(str(culprit, "file"), "blocking-server/src/main.rs"));
+	assert_non_null(strstr(str(culprit, "file"), "blocking-kinds/src/lib.rs"));
 	assert_int_equal((int)num(culprit, "line"), marker_line(kinds[k]));
 	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(span, "stack")) >= 2);
 }
@@ -557,7 +559,8 @@ static void test_sigint_stops_everything_exits_130(void **state)
 static void test_v0_fat_lto_target(void **state)
 {
 	static const char *const hard_kinds[] = { "cpu", "sleep", "mutex" };
-	static const char *const hard_fns[] = { "burn_cpu", "sleepy", "lock_shared" };
+	static const char *const hard_fns[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
+						"blocking_kinds::lock_shared" };
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], *text;
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
 	size_t per_kind[3] = { 0 };
@@ -594,7 +597,7 @@ static void test_v0_fat_lto_target(void **state)
 		assert_true(k < 3); /* no twin, no blocking-pool task */
 		per_kind[k]++;
 		assert_non_null(strstr(str(c, "function"), hard_fns[k]));
-		assert_int_equal((int)num(c, "line"), marker_line_in(HARD_TASKS_SRC, hard_kinds[k]));
+		assert_int_equal((int)num(c, "line"), marker_line_in(KINDS_SRC, hard_kinds[k]));
 		if (k != 2) /* the mutex wait is whatever is left of the holder's 20ms */
 			assert_true(num(s, "duration_ns") >= 19.5e6 && num(s, "duration_ns") <= 22e6);
 	}

@@ -260,6 +260,9 @@ static void test_own_code_by_path(void **state)
 	assert_false(tg_is_own_code(fn, "<built-in>"));
 	assert_true(tg_is_own_code(fn, "/home/u/proj/src/main.rs"));
 	assert_true(tg_is_own_code(fn, "/work/main/examples/blocking-server/src/main.rs"));
+	/* a library crate of the target's own workspace */
+	assert_true(tg_is_own_code("blocking_kinds::burn_cpu", "/work/main/examples/blocking-kinds/src/lib.rs"));
+	assert_true(tg_is_own_code("blocking_kinds::burn_cpu", "blocking-kinds/src/lib.rs"));
 	assert_true(tg_is_own_code(fn, "src/main.rs"));
 	/* the file decides, whatever the function says */
 	assert_false(tg_is_own_code("demo::f", "/rustc/0123456789012345678901234567890123456789/library/core/src/iter.rs"));
@@ -269,6 +272,7 @@ static void test_own_code_by_path(void **state)
 static void test_own_code_by_function(void **state)
 {
 	assert_true(tg_is_own_code("blocking_server::burn_cpu", NULL));
+	assert_true(tg_is_own_code("blocking_kinds::burn_cpu", NULL));
 	assert_true(tg_is_own_code("demo::main::{{closure}}", ""));
 	assert_true(tg_is_own_code("<demo::Job as core::future::future::Future>::poll", NULL));
 	assert_false(tg_is_own_code("std::thread::sleep", NULL));

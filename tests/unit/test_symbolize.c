@@ -402,7 +402,7 @@ static void test_blocking_server(void **state)
 	uint64_t first_load, size = 0;
 	if (!realpath(BLOCKING_SERVER, real))
 		skip();
-	uint64_t sym = elf_symbol(real, "blocking_server::burn_cpu", &first_load, &size);
+	uint64_t sym = elf_symbol(real, "blocking_kinds::burn_cpu", &first_load, &size);
 	assert_true(sym != 0);
 	assert_true(first_load != UINT64_MAX);
 
@@ -424,8 +424,8 @@ static void test_blocking_server(void **state)
 	struct tg_frame f[8];
 	int n = tg_symbolize(sz, addr, false, f, 8);
 	assert_true(n >= 1);
-	assert_string_equal(f[n - 1].function, "blocking_server::burn_cpu");
-	assert_true(ends_with(f[n - 1].file, "/src/main.rs"));
+	assert_string_equal(f[n - 1].function, "blocking_kinds::burn_cpu");
+	assert_true(ends_with(f[n - 1].file, "/blocking-kinds/src/lib.rs"));
 	assert_true(f[n - 1].line > 0);
 	assert_true(f[n - 1].own);
 	check_source_line(f[n - 1].file, f[n - 1].line, "burn_cpu");
@@ -434,7 +434,7 @@ static void test_blocking_server(void **state)
 	int seen_std = 0;
 	for (uint64_t a = addr; a < addr + size; a++) {
 		n = tg_symbolize(sz, a, false, f, 8);
-		assert_string_equal(f[n - 1].function, "blocking_server::burn_cpu");
+		assert_string_equal(f[n - 1].function, "blocking_kinds::burn_cpu");
 		for (int i = 0; i < n - 1; i++) {
 			assert_true(f[i].inlined);
 			assert_true(!f[i].file || !strstr(f[i].file, "/../"));

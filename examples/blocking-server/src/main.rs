@@ -6,10 +6,10 @@
 //!
 //! GET /hello            "hello\n"
 //! GET /work?us=N        ~N us of CPU inline in the handler (a normal request, not blocking)
-//! GET /cpu?ms=D         blocking: CPU spin on the worker          burn_cpu      (marker cpu)
-//! GET /sleep?ms=D       blocking: std::thread::sleep              sleepy        (marker sleep)
-//! GET /file?ms=D        blocking: std::fs write + fdatasync       sync_file_io  (marker file)
-//! GET /mutex?ms=D       blocking: std::sync::Mutex held elsewhere lock_shared   (marker mutex)
+//! GET /cpu?ms=D         blocking: CPU spin on the worker          blocking_kinds::burn_cpu
+//! GET /sleep?ms=D       blocking: std::thread::sleep              blocking_kinds::sleepy
+//! GET /file?ms=D        blocking: std::fs write + fdatasync       blocking_kinds::sync_file_io
+//! GET /mutex?ms=D       blocking: std::sync::Mutex held elsewhere blocking_kinds::lock_shared
 //! GET /cpu-ok?ms=D      burn_cpu inside spawn_blocking
 //! GET /sleep-ok?ms=D    tokio::time::sleep
 //! GET /file-ok?ms=D     the same file work through tokio::fs
@@ -18,9 +18,9 @@
 //!
 //! Every blocking kind and twin runs in its own spawned task (`tokio::spawn(cpu_task(ms)).await`),
 //! so each has its own task type (`blocking_server::cpu_task`, ...). A blocking kind does all of its
-//! blocking in ONE poll of that task; the line holding the blocking call ends with a marker comment,
-//! `guard:` followed by the kind, which the tests grep for (exactly one line per kind in this file:
-//! never write a marker anywhere else).
+//! blocking in ONE poll of that task, in a function of the blocking-kinds crate (shared with
+//! blocking-tasks): the culprit lines and their `guard:<kind>` marker comments are in
+//! blocking-kinds/src/lib.rs, never in this file.
 //!
 //! Ground truth: with GUARD_EXAMPLE_LOG=PATH, each blocking/twin request appends one line
 //!   `kind=<kind> ms=<requested> wall_us=<wall time of the section> cpu_us=<CPU time> tid=<tid>`
@@ -34,7 +34,7 @@
 use std::convert::Infallible;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use blocking_kinds::{black_box, FILE_CHUNK};
 use hyper::service::{make_service_fn, service_fn};
 use hyper::{Body, Method, Request, Response, Server, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -51,22 +52,12 @@ use tokio::sync::{oneshot, Notify};
 
 /// Largest duration an endpoint accepts, in ms.
 const MAX_MS: u64 = 60_000;
-/// Size of one write/read round of the file kinds.
-const FILE_CHUNK: usize = 256 * 1024;
-/// Hash rounds between two clock reads in burn_cpu (a few microseconds of work).
-const SPIN_ROUNDS: u64 = 4096;
 /// Hash rounds between two clock reads in /work (finer grained).
 const WORK_ROUNDS: u64 = 256;
 
 // This file builds with Rust 1.63 (Debian bookworm's rustc) as well as with current rustup
-// toolchains: no OnceLock, std::hint::black_box or std::future::poll_fn.
-
-/// Keeps a value (and the work that produced it) from being optimized away.
-#[inline(always)]
-fn black_box<T: Copy>(x: T) -> T {
-    // SAFETY: reads a valid, initialized local.
-    unsafe { std::ptr::read_volatile(&x) }
-}
+// toolchains: no OnceLock, std::hint::black_box (blocking_kinds::black_box instead) or
+// std::future::poll_fn.
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
@@ -182,66 +173,7 @@ impl Drop for RemoveOnDrop {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The blocking functions: each holds its culprit line, with the marker comment. Keep them
-// #[inline(never)] (their own frame) and never end them with a tail call to the blocking
-// operation (that would drop their frame from the stack). #[rustfmt::skip] keeps each marked
-// line whole.
-
-// The hash uses plain operators only (a u128 product instead of wrapping_mul, shifts instead of
-// rotate_left): no inlined core function, so every instruction of the inner loop has line
-// the marker line in the line table itself, even for a symbolizer that does not expand inlined frames.
-#[inline(never)]
-#[rustfmt::skip]
-#[allow(clippy::manual_rotate)]
-fn burn_cpu(d: Duration) -> u64 {
-    let start = Instant::now();
-    let rounds = black_box(SPIN_ROUNDS);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    loop {
-        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } // guard:cpu
-        if start.elapsed() >= d {
-            return black_box(h);
-        }
-    }
-}
-
-#[inline(never)]
-#[rustfmt::skip]
-fn sleepy(d: Duration) -> u64 {
-    std::thread::sleep(d); // guard:sleep
-    black_box(d.as_micros() as u64)
-}
-
-#[inline(never)]
-#[rustfmt::skip]
-fn sync_file_io(d: Duration) -> io::Result<u64> {
-    let path = scratch_path("file");
-    let _cleanup = RemoveOnDrop(path.clone());
-    let mut f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
-    let mut chunk = vec![0xa5u8; FILE_CHUNK];
-    let mut back = vec![0u8; FILE_CHUNK];
-    let start = Instant::now();
-    let mut rounds = 0u64;
-    loop {
-        chunk[0] = rounds as u8;
-        f.seek(SeekFrom::Start(0))?;
-        f.write_all(&chunk)?; f.sync_data()?; // guard:file
-        f.seek(SeekFrom::Start(0))?;
-        f.read_exact(&mut back)?;
-        rounds += 1;
-        if start.elapsed() >= d {
-            return Ok(black_box(rounds));
-        }
-    }
-}
-
-#[inline(never)]
-#[rustfmt::skip]
-fn lock_shared(m: &StdMutex<u64>) -> u64 {
-    let mut g = m.lock().unwrap_or_else(PoisonError::into_inner); // guard:mutex
-    *g += 1;
-    black_box(*g)
-}
+// The /mutex holder and the work of /work (the blocking functions are in the blocking-kinds crate)
 
 /// Holder side of /mutex (runs on its own OS thread): takes the mutex, says so, holds it for `d`.
 /// Each request has its own mutex, so concurrent requests each wait about `d`.
@@ -276,32 +208,37 @@ fn do_work(us: u64) -> u64 {
 
 async fn cpu_task(ms: u64) -> String {
     let m = Meter::start();
-    black_box(burn_cpu(Duration::from_millis(ms)));
+    black_box(blocking_kinds::burn_cpu(Duration::from_millis(ms)));
     m.finish("cpu", ms)
 }
 
 async fn sleep_task(ms: u64) -> String {
     let m = Meter::start();
-    black_box(sleepy(Duration::from_millis(ms)));
+    black_box(blocking_kinds::sleepy(Duration::from_millis(ms)));
     m.finish("sleep", ms)
 }
 
 async fn file_task(ms: u64) -> io::Result<String> {
     let m = Meter::start();
-    black_box(sync_file_io(Duration::from_millis(ms))?);
+    let rounds = {
+        let path = scratch_path("file");
+        let _cleanup = RemoveOnDrop(path.clone());
+        blocking_kinds::sync_file_io(&path, Duration::from_millis(ms))
+    };
+    black_box(rounds?);
     Ok(m.finish("file", ms))
 }
 
 async fn mutex_task(ms: u64, shared: Arc<StdMutex<u64>>) -> String {
     let m = Meter::start();
-    black_box(lock_shared(&shared));
+    black_box(blocking_kinds::lock_shared(&shared));
     m.finish("mutex", ms)
 }
 
 async fn cpu_ok_task(ms: u64) -> String {
     tokio::task::spawn_blocking(move || {
         let m = Meter::start();
-        black_box(burn_cpu(Duration::from_millis(ms)));
+        black_box(blocking_kinds::burn_cpu(Duration::from_millis(ms)));
         m.finish("cpu-ok", ms)
     })
     .await

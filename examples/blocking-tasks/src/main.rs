@@ -9,82 +9,40 @@
 //! SIGTERM/SIGINT). Every P ms (default 100) it spawns one task of each kind and awaits them all:
 //!
 //! ```text
-//! blocking_tasks::cpu_task       CPU spin on the worker, D ms               burn_cpu     (marker cpu)
-//! blocking_tasks::sleep_task     std::thread::sleep(D)                      sleepy       (marker sleep)
-//! blocking_tasks::mutex_task     std Mutex held D ms by a spawn_blocking    lock_shared  (marker mutex)
+//! blocking_tasks::cpu_task       CPU spin on the worker, D ms               blocking_kinds::burn_cpu
+//! blocking_tasks::sleep_task     std::thread::sleep(D)                      blocking_kinds::sleepy
+//! blocking_tasks::mutex_task     std Mutex held D ms by a spawn_blocking    blocking_kinds::lock_shared
 //! blocking_tasks::cpu_ok_task    burn_cpu inside spawn_blocking
 //! blocking_tasks::sleep_ok_task  tokio::time::sleep(D)
 //! ```
 //!
-//! A blocking kind blocks in ONE poll of its own task. The line holding the blocking call ends with
-//! `guard:` + kind in a comment, once per kind in this file (never write a marker elsewhere).
+//! A blocking kind blocks in ONE poll of its own task, in a function of the blocking-kinds crate
+//! (shared with blocking-server): the culprit lines and their `guard:<kind>` marker comments are in
+//! blocking-kinds/src/lib.rs, never in this file.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use blocking_kinds::black_box;
 use tokio::sync::oneshot;
-
-/// Hash rounds between two clock reads in burn_cpu (a few microseconds of work).
-const SPIN_ROUNDS: u64 = 4096;
-
-/// Keeps a value (and the work that produced it) from being optimized away (Rust 1.63: no
-/// std::hint::black_box).
-#[inline(always)]
-fn black_box<T: Copy>(x: T) -> T {
-    // SAFETY: reads a valid, initialized local.
-    unsafe { std::ptr::read_volatile(&x) }
-}
-
-// The blocking functions, as in blocking-server: #[inline(never)], no tail call to the blocking
-// operation, the marked line kept whole. Plain operators in the hash: every instruction of the
-// spin loop has the marker line.
-#[inline(never)]
-#[rustfmt::skip]
-#[allow(clippy::manual_rotate)]
-fn burn_cpu(d: Duration) -> u64 {
-    let start = Instant::now();
-    let rounds = black_box(SPIN_ROUNDS);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    loop {
-        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } // guard:cpu
-        if start.elapsed() >= d {
-            return black_box(h);
-        }
-    }
-}
-
-#[inline(never)]
-#[rustfmt::skip]
-fn sleepy(d: Duration) -> u64 {
-    std::thread::sleep(d); // guard:sleep
-    black_box(d.as_micros() as u64)
-}
-
-#[inline(never)]
-#[rustfmt::skip]
-fn lock_shared(m: &StdMutex<u64>) -> u64 {
-    let mut g = m.lock().unwrap_or_else(PoisonError::into_inner); // guard:mutex
-    *g += 1;
-    black_box(*g)
-}
 
 // Tasks: one spawned task per kind per round (distinct task type names).
 
 async fn cpu_task(d: Duration) -> u64 {
-    black_box(burn_cpu(d))
+    black_box(blocking_kinds::burn_cpu(d))
 }
 
 async fn sleep_task(d: Duration) -> u64 {
-    black_box(sleepy(d))
+    black_box(blocking_kinds::sleepy(d))
 }
 
 async fn mutex_task(shared: Arc<StdMutex<u64>>) -> u64 {
-    black_box(lock_shared(&shared))
+    black_box(blocking_kinds::lock_shared(&shared))
 }
 
 async fn cpu_ok_task(d: Duration) -> u64 {
-    tokio::task::spawn_blocking(move || burn_cpu(d)).await.unwrap_or(0)
+    tokio::task::spawn_blocking(move || blocking_kinds::burn_cpu(d)).await.unwrap_or(0)
 }
 
 async fn sleep_ok_task(d: Duration) -> u64 {
