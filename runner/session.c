@@ -205,8 +205,8 @@ static int start_target(struct session *s)
 	 * target dies before it is ready. */
 	s->sz = tg_symbolizer_new(s->target.pid);
 	r = tg_target_wait_ready(&s->target, &s->spec, &g_signal, err, sizeof(err));
-	if (r == -EINTR || interrupted(s))
-		return interrupted(s) ? -1 : fail(s, TG_EXIT_SIGINT, "interrupted");
+	if (interrupted(s)) /* -EINTR comes only from a signal */
+		return -1;
 	if (r)
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	if (s->sz)
@@ -234,8 +234,8 @@ static int run_steps(struct session *s)
 			fprintf(stderr, "tokio-guard: load step %zu/%zu: %s\n", i + 1, s->spec.nsteps,
 				s->spec.steps[i].name);
 		r = tg_run_step(&s->spec, &s->spec.steps[i], res, &g_signal, target_alive, s);
-		if (r == -EINTR || interrupted(s))
-			return interrupted(s) ? -1 : -1;
+		if (interrupted(s))
+			return -1;
 		if (r == -ECHILD)
 			return -1; /* reported by stop_target with the exit status */
 		if (r)
@@ -367,9 +367,13 @@ static void print_summary(struct session *s, const struct tg_results *res)
 	if (lost)
 		fprintf(stderr, "tokio-guard: warning: %llu events lost (ring buffer full or memory caps): "
 			"spans may be missing; see probe.stats in results.json\n", (unsigned long long)lost);
-	tg_record_tasks(s->rec, &ntasks);
+	const struct tg_task_summary *t = tg_record_tasks(s->rec, &ntasks);
+	size_t polled = 0;
+
+	for (size_t i = 0; t && i < ntasks; i++)
+		polled += !t[i].blocking_pool && t[i].polls > 0;
 	fprintf(stderr, "tokio-guard: %llu polls of %zu task types, %zu blocking spans, %llu events lost\n",
-		(unsigned long long)tg_record_total_polls(s->rec), ntasks, nspans,
+		(unsigned long long)tg_record_total_polls(s->rec), polled, nspans,
 		(unsigned long long)lost);
 	for (size_t i = 0; i < nspans && i < 10; i++) {
 		const struct tg_frame *c = sp[i].culprit >= 0 ? &sp[i].frames[sp[i].culprit] : NULL;
