@@ -556,7 +556,7 @@ static void test_sigint_stops_everything_exits_130(void **state)
 /* Under v0 mangling and fat LTO, std::thread::sleep is inlined into sleepy,
  * which then calls libc directly: the frame-pointer walk alone would skip
  * sleepy's frame, the leaf's CFI puts it back. */
-static void test_v0_fat_lto_target(void **state)
+static void check_v0_fat_lto_target(const char *want_sampler)
 {
 	static const char *const hard_kinds[] = { "cpu", "sleep", "mutex" };
 	static const char *const hard_fns[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
@@ -600,10 +600,26 @@ static void test_v0_fat_lto_target(void **state)
 		assert_int_equal((int)num(c, "line"), marker_line_in(KINDS_SRC, hard_kinds[k]));
 		if (k != 2) /* the mutex wait is whatever is left of the holder's 20ms */
 			assert_true(num(s, "duration_ns") >= 19.5e6 && num(s, "duration_ns") <= 22e6);
+		if (k == 0) /* a 20ms spin is sampled: from a few ms in (tick) or throughout (perf) */
+			assert_true(num(s, "samples") >= 5);
 	}
 	for (size_t k = 0; k < 3; k++)
 		assert_true(per_kind[k] >= 5);
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(doc, "probe"), "sampler"), want_sampler);
 	cJSON_Delete(doc);
+}
+
+static void test_v0_fat_lto_target(void **state)
+{
+	check_v0_fat_lto_target("tick+timer");
+}
+
+/* The same with the fallback sampler, cpu-clock perf events. */
+static void test_v0_fat_lto_target_perf_sampler(void **state)
+{
+	setenv("TG_PERF_SAMPLER", "1", 1);
+	check_v0_fat_lto_target("perf cpu-clock");
+	unsetenv("TG_PERF_SAMPLER");
 }
 
 int main(void)
@@ -615,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_task_statistics),
 		cmocka_unit_test(test_current_thread_runtime),
 		cmocka_unit_test(test_v0_fat_lto_target),
+		cmocka_unit_test(test_v0_fat_lto_target_perf_sampler),
 		cmocka_unit_test(test_missing_target_exits_4),
 		cmocka_unit_test(test_not_a_tokio_binary_exits_3),
 		cmocka_unit_test(test_target_exiting_early_exits_4),
