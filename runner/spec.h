@@ -5,15 +5,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum tg_ready_kind { TG_READY_NONE = 0, TG_READY_TCP, TG_READY_DELAY };
-enum tg_step_kind { TG_STEP_EXEC = 1, TG_STEP_SLEEP };
+enum tg_ready_kind { TG_READY_NONE = 0, TG_READY_TCP, TG_READY_DELAY, TG_READY_HTTP, TG_READY_LOG };
+enum tg_step_kind { TG_STEP_EXEC = 1, TG_STEP_SLEEP, TG_STEP_HTTP, TG_STEP_TCP, TG_STEP_PARALLEL };
+
+/* How many requests a traffic step (http, tcp) makes, and when.
+ * Open model (rate > 0): requests start on a steady schedule, rate per
+ * second, whether or not earlier ones finished; concurrency, when given, caps
+ * the requests in flight (default 1000). Closed model (rate == 0): exactly
+ * `concurrency` requests always in flight (default 1). Exactly one of
+ * duration_ns / requests is non-zero. */
+struct tg_traffic {
+	double rate_per_s;     /* "100/s", "6000/m"; 0: closed model */
+	uint32_t concurrency;  /* 0 when not given */
+	uint64_t duration_ns;
+	uint64_t requests;
+};
+
+struct tg_http_req {
+	char *url;
+	char *method;          /* default "GET" */
+	char **headers;        /* NULL-terminated "Name: value" lines; never NULL */
+	char *body;            /* body or body_file's contents (read at load); may be NULL */
+	size_t body_len;
+	int expect_status;     /* 0: any 2xx */
+	uint64_t timeout_ns;   /* per request; default 10s */
+};
+
+struct tg_tcp_req {
+	char *host, *port;     /* from addr: "127.0.0.1:6379", "[::1]:6379" */
+	char *send;            /* bytes to send (YAML escapes already applied) */
+	size_t send_len;
+	char *expect;          /* substring the reply must contain; NULL: any reply */
+	uint64_t timeout_ns;   /* per request; default 10s */
+};
 
 struct tg_step {
-	char *name;          /* given, or "<kind> #<n>" (n counts from 1 over all steps) */
+	char *name;          /* given, or "<kind> #<n>" (n counts from 1 over all steps, children included) */
 	enum tg_step_kind kind;
 	char **argv;         /* exec: NULL-terminated */
+	char **env;          /* exec: NULL-terminated "KEY=VALUE" added to the environment; never NULL */
+	char *cwd;           /* exec: absolute; default: the spec folder */
 	uint64_t timeout_ns; /* exec: default 5m */
 	uint64_t sleep_ns;   /* sleep */
+	struct tg_http_req http;      /* http */
+	struct tg_tcp_req tcp;        /* tcp */
+	struct tg_traffic traffic;    /* http, tcp */
+	struct tg_step *children;     /* parallel: run at the same time */
+	size_t nchildren;
 	int line, column;    /* where the step starts in the spec */
 };
 
@@ -28,10 +66,14 @@ struct tg_spec {
 		char *cwd;   /* absolute; default: spec folder */
 		char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment;
 		              * never NULL after a successful load (empty: env[0] == NULL) */
+		char *user;  /* run target and exec steps as this user (name or uid); NULL:
+		              * the user behind sudo (SUDO_UID/SUDO_GID) when run through sudo */
 		struct {
 			enum tg_ready_kind kind;   /* NONE: no ready: in the spec, start load at once */
 			char *tcp_host, *tcp_port; /* "127.0.0.1", "3000"; [::1]:3000 gives "::1" */
 			uint64_t delay_ns;
+			char *http_url;            /* any 2xx */
+			char *log_regex;           /* POSIX extended regex on stdout/stderr lines */
 			uint64_t timeout_ns;       /* default 30s */
 		} ready;
 		struct {
