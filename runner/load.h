@@ -9,15 +9,40 @@
 struct tg_spec;
 struct tg_step;
 
+/* Why a request failed. */
+enum tg_load_error {
+	TG_LERR_CONNECT,  /* refused, reset, unreachable, DNS */
+	TG_LERR_TIMEOUT,  /* per-request timeout */
+	TG_LERR_STATUS,   /* http: status other than expected */
+	TG_LERR_EXPECT,   /* tcp: reply without the expected text */
+	TG_LERR_IO,       /* anything else while sending or receiving */
+	TG_LERR__COUNT
+};
+
 struct tg_step_result {
 	const char *name;   /* the step's name (owned by the spec) */
+	int kind;           /* enum tg_step_kind */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t end_ns;
-	bool ok;
+	bool ok;            /* the step could run (request errors are counted, not failures) */
 	int exit_code;      /* exec: -1 if killed */
 	int signal;         /* exec: killing signal, 0 if none */
 	char error[256];    /* one line when !ok */
+	/* http, tcp (and parallel: the sum of its children) */
+	uint64_t requests;  /* finished, successfully or not */
+	uint64_t errors;
+	uint64_t errors_by_kind[TG_LERR__COUNT];
+	uint64_t *latency_hist; /* TG_HIST_BUCKETS counts of latency in ns (bpf/poll_probe.h
+				 * layout); open model: from each request's intended start */
+	uint64_t latency_max_ns;
+	double throughput_per_s; /* requests / (end - start) */
+	char *output;       /* exec: the tail of its stdout+stderr (at most 64 KiB), or NULL */
+	struct tg_step_result *children; /* parallel */
+	size_t nchildren;
 };
+
+/* Frees what a result owns (histogram, output, children), not RES itself. */
+void tg_step_result_free(struct tg_step_result *res);
 
 /* Called while a step runs; a step stops early when it returns false
  * (the target died). */
