@@ -25,6 +25,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -51,6 +53,12 @@
 #define MAX_FIELDS 24             /* keys per table */
 #define MAX_DEPTH 64              /* the spec nests ~8 deep; libyaml slows down past ~10^4 */
 #define MAX_VALUES 200000         /* values visited, aliases expanded: no alias bombs */
+#define MAX_PARALLEL_DEPTH 4      /* parallel inside parallel ...; also stops recursive aliases */
+#define MAX_BODY_BYTES (16u << 20) /* http.body_file */
+#define MAX_REGEX_BYTES 512       /* ready.log: compile time grows quadratically */
+#define MAX_REGEX_NODES 20000     /* ready.log: see regex_cost */
+#define MAX_REGEX_NESTING 2       /* ready.log: (a*)+ at most */
+#define MAX_RATE 1e9              /* requests per second */
 
 /* ------------------------------------------------------------------ strings */
 
@@ -310,6 +318,136 @@ int tg_parse_duration_msg(const char *s, uint64_t *ns, char *why, size_t whylen)
 int tg_parse_duration(const char *s, uint64_t *ns)
 {
 	return tg_parse_duration_msg(s, ns, NULL, 0);
+}
+
+/* ------------------------------------------------------- rates, percentages */
+
+/* A plain decimal at S: digits with an optional fraction (".5" too); no sign, no
+ * exponent. Returns the byte count, 0 when S does not start with one. */
+static size_t decimal_len(const char *s)
+{
+	size_t i = 0;
+	while (is_digit(s[i]))
+		i++;
+	if (s[i] == '.' && is_digit(s[i + 1])) {
+		i++;
+		while (is_digit(s[i]))
+			i++;
+	} else if (s[i] == '.' && i) {
+		return 0; /* "1." */
+	}
+	return i;
+}
+
+static double decimal_value(const char *s, size_t n)
+{
+	char buf[64];
+	if (n >= sizeof buf) { /* long: only the magnitude matters; strtod copes */
+		char *d = strndup(s, n);
+		double v = d ? strtod(d, NULL) : HUGE_VAL;
+		free(d);
+		return v;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return strtod(buf, NULL);
+}
+
+/* The number that starts a rate or a percentage ("100" of "100/s"): a missing
+ * or negative number is refused, naming WHAT and giving EXAMPLE. S is quoted
+ * into Q for the caller's messages; WHY may be NULL. */
+static int leading_number(const char *s, const char *what, const char *example, char *q,
+			  char **why, size_t *whylen, char *dummy, size_t *n, double *v)
+{
+	if (!*why || !*whylen) {
+		*why = dummy;
+		*whylen = 8;
+	}
+	(*why)[0] = '\0';
+	if (!s) {
+		snprintf(*why, *whylen, "expected %s like %s, got nothing", what, example);
+		return -EINVAL;
+	}
+	quote(q, QUOTE_LEN, s, strlen(s));
+	if (*s == '-' && (is_digit(s[1]) || s[1] == '.')) {
+		snprintf(*why, *whylen, "%s cannot be negative, got %s", what, q);
+		return -EINVAL;
+	}
+	*n = decimal_len(s);
+	if (!*n) {
+		snprintf(*why, *whylen, "expected %s like %s, got %s", what, example, q);
+		return -EINVAL;
+	}
+	*v = decimal_value(s, *n);
+	return 0;
+}
+
+int tg_parse_rate(const char *s, double *per_s, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN], dummy[8];
+	size_t n;
+	double v, div;
+
+	if (leading_number(s, "a rate", "100/s", q, &why, &whylen, dummy, &n, &v))
+		return -EINVAL;
+	const char *u = s + n;
+	if (!*u) {
+		snprintf(why, whylen, "a rate needs a unit (/s or /m), got %s (write %s/s)", q,
+			 strlen(s) < 24 ? s : "N");
+		return -EINVAL;
+	}
+	if (!strcmp(u, "/s")) {
+		div = 1;
+	} else if (!strcmp(u, "/m")) {
+		div = 60;
+	} else {
+		char uq[QUOTE_LEN];
+		quote(uq, sizeof uq, u, strlen(u));
+		if (isspace((unsigned char)*u) || (*u == '/' && isspace((unsigned char)u[1])))
+			snprintf(why, whylen, "expected a rate like 100/s (no spaces), got %s", q);
+		else if (*u == '/')
+			snprintf(why, whylen, "unknown rate unit %s in %s (expected /s or /m)", uq, q);
+		else
+			snprintf(why, whylen, "expected a rate like 100/s or 0.5/s, got %s", q);
+		return -EINVAL;
+	}
+	if (!(v > 0)) {
+		snprintf(why, whylen, "a rate must be more than 0, got %s", q);
+		return -EINVAL;
+	}
+	if (!isfinite(v) || v / div > MAX_RATE) {
+		snprintf(why, whylen, "rate %s is too large (at most 1000000000/s)", q);
+		return -EINVAL;
+	}
+	if (per_s)
+		*per_s = v / div;
+	return 0;
+}
+
+int tg_parse_percent(const char *s, double *pct, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN], dummy[8];
+	size_t n;
+	double v;
+
+	if (leading_number(s, "a percentage", "5%", q, &why, &whylen, dummy, &n, &v))
+		return -EINVAL;
+	if (!s[n]) {
+		snprintf(why, whylen, "a percentage needs a %% sign, got %s (write %s%%)", q,
+			 strlen(s) < 24 ? s : "N");
+		return -EINVAL;
+	}
+	if (strcmp(s + n, "%")) {
+		snprintf(why, whylen, "expected a percentage like 5%% or 0.5%%, got %s", q);
+		return -EINVAL;
+	}
+	if (!isfinite(v)) {
+		snprintf(why, whylen, "percentage %s is too large", q);
+		return -EINVAL;
+	}
+	if (pct)
+		*pct = v;
+	return 0;
 }
 
 static uint64_t div_round(unsigned __int128 a, uint64_t b)
@@ -595,12 +733,26 @@ static char *default_name(const char *path)
 
 /* ------------------------------------------------------------ parse context */
 
+/* Every step of the spec, children included, in document order: names must be unique. */
+struct step_ref {
+	const char *name;    /* the step's (owned by the step) */
+	char *path;          /* "load[1].parallel[0]" */
+	yaml_node_t *where;  /* the name's value, or the step */
+	int line;
+	size_t order;
+};
+
 struct ctx {
 	yaml_document_t *doc;
 	const char *file;
+	const char *dir; /* absolute folder of the spec */
 	char *err;
 	size_t errlen;
 	size_t values; /* visited so far, see MAX_VALUES */
+	int depth;     /* of parallel steps being parsed */
+	size_t nsteps; /* steps seen so far, children included: default names */
+	struct step_ref *refs;
+	size_t nrefs, caprefs;
 };
 
 static int vfail_at(struct ctx *c, size_t line0, size_t col0, const char *path, const char *fmt,
@@ -775,6 +927,7 @@ static int h_section(struct ctx *, const struct field *, yaml_node_t *, const ch
 #define DUR(k, T, m, min) { k, h_dur, offsetof(T, m), min, UINT64_MAX, NULL }
 #define U32(k, T, m, lo, hi) { k, h_u32, offsetof(T, m), lo, hi, NULL }
 #define SECTION(k, table) { k, h_section, 0, 0, 0, &table }
+#define SECTION_AT(k, fn, T, m, table) { k, fn, offsetof(T, m), 0, 0, &table }
 
 static size_t field_index(const struct table *t, const char *key)
 {
@@ -847,6 +1000,7 @@ static int h_section(struct ctx *c, const struct field *f, yaml_node_t *v, const
 		     void *obj)
 {
 	yaml_node_t *seen[MAX_FIELDS];
+	obj = (char *)obj + f->off;
 	int rc = walk_map(c, v, path, f->sub, obj, seen);
 	if (!rc && f->sub->check)
 		rc = f->sub->check(c, v, path, obj, seen);
@@ -1046,17 +1200,18 @@ static int h_command(struct ctx *c, const struct field *f, yaml_node_t *v, const
 	return parse_argv(c, v, path, &((struct tg_spec *)obj)->target.argv);
 }
 
+/* A folder relative to the spec's, made absolute, at OFF. */
 static int h_cwd(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
-	struct tg_spec *s = obj;
+	char **dst = (char **)((char *)obj + f->off);
 	const char *dir;
 	int rc = scalar(c, v, path, "a folder", &dir);
 	if (rc)
 		return rc;
 	if (!*dir)
 		return fail(c, v, path, "must not be empty (write . for the spec's folder)");
-	free(s->target.cwd);
-	if (!(s->target.cwd = abs_join(s->dir, dir)))
+	free(*dst);
+	if (!(*dst = abs_join(c->dir, dir)))
 		return oom(c);
 	return 0;
 }
@@ -1074,16 +1229,36 @@ static int env_cmp(const void *a, const void *b)
 	return r ? r : (x->i > y->i) - (x->i < y->i);
 }
 
-static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+static int header_cmp(const void *a, const void *b)
 {
-	struct tg_spec *s = obj;
+	const struct env_entry *x = a, *y = b;
+	int r = strcasecmp(x->key, y->key);
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+/* HTTP header names are tokens (RFC 9110), values one line. */
+static bool header_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* A mapping of strings to strings into *OUT, as NULL-terminated "KEY=VALUE" (env) or
+ * "Name: value" (HEADERS; names compared without case) lines. */
+static int parse_kv(struct ctx *c, yaml_node_t *v, const char *path, char ***out, bool headers)
+{
 	char q[QUOTE_LEN], sub[PATH_LEN];
 	int rc = 0;
 
 	if (is_null(v))
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
-		return fail_type(c, v, path, "a mapping of variable names to values");
+		return fail_type(c, v, path, headers ? "a mapping of header names to values"
+						     : "a mapping of variable names to values");
 	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
 	struct env_entry *ent = calloc(n + 1, sizeof *ent);
 	struct strv sv = { 0 };
@@ -1099,15 +1274,21 @@ static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const cha
 		}
 		if ((rc = budget(c, k, path)))
 			goto out;
+		const char *what = headers ? "a header name" : "a variable name";
 		if (k->type != YAML_SCALAR_NODE || is_null(k)) {
-			rc = fail(c, k, path, "expected a variable name, got %s", describe(k, q, sizeof q));
+			rc = fail(c, k, path, "expected %s, got %s", what, describe(k, q, sizeof q));
 			goto out;
 		}
-		if ((rc = scalar(c, k, path, "a variable name", &name)))
+		if ((rc = scalar(c, k, path, what, &name)))
 			goto out;
 		join_key(sub, path, name);
-		if (strchr(name, '=')) {
+		if (!headers && strchr(name, '=')) {
 			rc = fail(c, k, sub, "a variable name cannot hold '='");
+			goto out;
+		}
+		if (headers && !header_name_ok(name)) {
+			rc = fail(c, k, sub, "expected a header name like Content-Type, got %s",
+				  describe(k, q, sizeof q));
 			goto out;
 		}
 		if (is_null(val)) {
@@ -1117,30 +1298,35 @@ static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const cha
 		}
 		if ((rc = scalar(c, val, sub, "a string", &value)))
 			goto out;
-		size_t len = strlen(name) + strlen(value) + 2;
+		if (headers && strpbrk(value, "\r\n")) {
+			rc = fail(c, val, sub, "a header value must be one line, got %s",
+				  describe(val, q, sizeof q));
+			goto out;
+		}
+		size_t len = strlen(name) + strlen(value) + 3;
 		char *kv = malloc(len);
 		if (!kv) {
 			rc = oom(c);
 			goto out;
 		}
-		snprintf(kv, len, "%s=%s", name, value);
+		snprintf(kv, len, headers ? "%s: %s" : "%s=%s", name, value);
 		if (strv_push(&sv, kv)) {
 			rc = oom(c);
 			goto out;
 		}
 		ent[i] = (struct env_entry){ name, k, i };
 	}
-	qsort(ent, n, sizeof *ent, env_cmp);
+	qsort(ent, n, sizeof *ent, headers ? header_cmp : env_cmp);
 	for (size_t i = 1; i < n; i++) {
-		if (!strcmp(ent[i].key, ent[i - 1].key)) {
+		if (headers ? !strcasecmp(ent[i].key, ent[i - 1].key) : !strcmp(ent[i].key, ent[i - 1].key)) {
 			join_key(sub, path, ent[i].key);
 			rc = fail(c, ent[i].node, sub, "duplicate key (first given on line %zu)",
 				  ent[i - 1].node->start_mark.line + 1);
 			goto out;
 		}
 	}
-	tg_strv_free(s->target.env);
-	if (!(s->target.env = strv_take(&sv)))
+	tg_strv_free(*out);
+	if (!(*out = strv_take(&sv)))
 		rc = oom(c);
 out:
 	strv_drop(&sv);
@@ -1148,10 +1334,14 @@ out:
 	return rc;
 }
 
-static int h_ready_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
-		       void *obj)
+static int h_env(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
-	struct tg_spec *s = obj;
+	return parse_kv(c, v, path, (char ***)((char *)obj + f->off), false);
+}
+
+/* "host:port" or "[v6]:port" into *HOST and *PORT (malloc'd). */
+static int parse_addr(struct ctx *c, yaml_node_t *v, const char *path, char **hostp, char **portp)
+{
 	char q[QUOTE_LEN];
 	const char *a, *host, *port;
 	size_t hl;
@@ -1177,6 +1367,11 @@ static int h_ready_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, con
 		if (memchr(host, ':', hl))
 			return fail(c, v, path, "an IPv6 address needs brackets, like [::1]:3000, got %s", q);
 	}
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)host[i] <= 0x20 || host[i] == 0x7f || host[i] == '/' ||
+		    host[i] == '[' || host[i] == ']')
+			return fail(c, v, path,
+				    "expected host:port like 127.0.0.1:3000 or [::1]:3000, got %s", q);
 	unsigned long p = 0;
 	bool ok = *port && strlen(port) <= 5;
 	for (const char *x = port; ok && *x; x++)
@@ -1185,13 +1380,231 @@ static int h_ready_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, con
 		p = strtoul(port, NULL, 10);
 	if (!ok || p < 1 || p > 65535)
 		return fail(c, v, path, "expected a port from 1 to 65535 after the host, got %s", q);
-	free(s->target.ready.tcp_host);
-	free(s->target.ready.tcp_port);
-	s->target.ready.tcp_host = strndup(host, hl);
-	s->target.ready.tcp_port = strdup(port);
-	if (!s->target.ready.tcp_host || !s->target.ready.tcp_port)
+	char *h = strndup(host, hl), *pt = strdup(port);
+	if (!h || !pt) {
+		free(h);
+		free(pt);
 		return oom(c);
-	s->target.ready.kind = TG_READY_TCP;
+	}
+	free(*hostp);
+	free(*portp);
+	*hostp = h;
+	*portp = pt;
+	return 0;
+}
+
+static int h_ready_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		       void *obj)
+{
+	struct tg_spec *s = obj;
+	int rc = parse_addr(c, v, path, &s->target.ready.tcp_host, &s->target.ready.tcp_port);
+	if (!rc)
+		s->target.ready.kind = TG_READY_TCP;
+	return rc;
+}
+
+/* An http:// or https:// URL with a host, no blanks or control characters. */
+static int parse_url(struct ctx *c, yaml_node_t *v, const char *path, char **out)
+{
+	char q[QUOTE_LEN];
+	const char *u;
+	int rc = scalar(c, v, path, "a URL like http://127.0.0.1:3000/", &u);
+	if (rc)
+		return rc;
+	size_t skip = !strncasecmp(u, "http://", 7) ? 7 : !strncasecmp(u, "https://", 8) ? 8 : 0;
+	quote(q, sizeof q, u, strlen(u));
+	if (!skip)
+		return fail(c, v, path, "expected a URL starting with http:// or https://, got %s", q);
+	if (!u[skip] || strchr("/?#:", u[skip]))
+		return fail(c, v, path, "the URL has no host, got %s", q);
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return fail(c, v, path, "a URL cannot hold blanks or control characters (write %%20), got %s",
+				    q);
+	free(*out);
+	if (!(*out = strdup(u)))
+		return oom(c);
+	return 0;
+}
+
+static int h_ready_http(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+			void *obj)
+{
+	struct tg_spec *s = obj;
+	int rc = parse_url(c, v, path, &s->target.ready.http_url);
+	if (!rc)
+		s->target.ready.kind = TG_READY_HTTP;
+	return rc;
+}
+
+/* What glibc's regcomp would make of RE, before it runs: it copies the operand of a+
+ * once and of a{n,m} m times, and computes epsilon closures whose cost explodes with
+ * repetitions of repeated groups, so "a++++...", "((a{9}){9}){9}" or "((((a*)+)+)+)+"
+ * take seconds to minutes and gigabytes from a few dozen bytes. Sets *SIZE to the
+ * approximate parse tree size (saturating at REGEX_CAP); returns REGEX_OK,
+ * REGEX_STACKED (a repetition operator right after another) or REGEX_NESTED
+ * (repetitions nested more than MAX_REGEX_NESTING deep). */
+#define REGEX_CAP 1000000000ull
+enum { REGEX_OK, REGEX_STACKED, REGEX_NESTED };
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b > REGEX_CAP ? REGEX_CAP : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	return b && a > REGEX_CAP / b ? REGEX_CAP : a * b;
+}
+
+static int regex_cost(const char *re, uint64_t *size)
+{
+	struct frame {
+		uint64_t total, last; /* nodes so far; nodes of the last atom */
+		int nest, last_nest;  /* deepest repetition nesting so far; of the last atom */
+	} st[MAX_REGEX_BYTES + 2];
+	size_t d = 0;
+	bool after_rep = false;
+	st[0] = (struct frame){ 0 };
+	*size = 0;
+	for (const char *p = re; *p; p++) {
+		uint64_t atom = 1, copies = 0;
+		int atom_nest = 0;
+		bool rep = *p == '*' || *p == '?' || *p == '+' || (*p == '{' && is_digit(p[1]));
+		if (rep && after_rep)
+			return REGEX_STACKED;
+		after_rep = rep;
+		switch (*p) {
+		case '\\':
+			if (p[1])
+				p++;
+			break;
+		case '[': /* a bracket expression is one node: skip to its end */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char close = p[1];
+					const char *e = p + 2;
+					while (*e && !(*e == close && e[1] == ']'))
+						e++;
+					p = *e ? e + 1 : e - 1;
+				}
+				p++;
+			}
+			if (!*p)
+				p--;
+			break;
+		case '(':
+			if (d + 1 < sizeof st / sizeof st[0])
+				st[++d] = (struct frame){ 0 };
+			continue;
+		case ')':
+			if (d) {
+				atom = sat_add(st[d].total, 1);
+				atom_nest = st[d].nest;
+				d--;
+			}
+			break;
+		case '|':
+			st[d].last = 0;
+			st[d].last_nest = 0;
+			continue;
+		case '*':
+		case '?':
+			copies = 1;
+			break;
+		case '+':
+			copies = 2;
+			break;
+		case '{': {
+			uint64_t n = 0, m = 0;
+			bool comma = false;
+			for (p++; is_digit(*p) || *p == ','; p++) {
+				if (*p == ',')
+					comma = true;
+				else if (comma)
+					m = m < 100000 ? m * 10 + (uint64_t)(*p - '0') : m;
+				else
+					n = n < 100000 ? n * 10 + (uint64_t)(*p - '0') : n;
+			}
+			if (!*p)
+				p--;
+			copies = (m > n ? m : n) + 1;
+			break;
+		}
+		default:
+			break;
+		}
+		struct frame *f = &st[d];
+		if (copies) { /* a repetition of the last atom */
+			f->total = sat_add(f->total, sat_mul(f->last, copies - 1));
+			f->last = sat_mul(f->last, copies);
+			f->last_nest++;
+			if (f->last_nest > MAX_REGEX_NESTING)
+				return REGEX_NESTED;
+			if (f->last_nest > f->nest)
+				f->nest = f->last_nest;
+			continue;
+		}
+		f->total = sat_add(f->total, atom);
+		f->last = atom;
+		f->last_nest = atom_nest;
+		if (atom_nest > f->nest)
+			f->nest = atom_nest;
+	}
+	uint64_t total = st[d].total;
+	while (d--)
+		total = sat_add(total, st[d].total);
+	*size = total;
+	return REGEX_OK;
+}
+
+static int h_ready_log(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		       void *obj)
+{
+	struct tg_spec *s = obj;
+	char q[QUOTE_LEN], why[256];
+	const char *re;
+	regex_t rx;
+	int rc = scalar(c, v, path, "a regular expression like \"listening on\"", &re);
+	if (rc)
+		return rc;
+	if (!*re)
+		return fail(c, v, path, "must not be empty (it would match any line)");
+	quote(q, sizeof q, re, strlen(re));
+	if (strlen(re) > MAX_REGEX_BYTES)
+		return fail(c, v, path, "regular expression too long (more than %d bytes)", MAX_REGEX_BYTES);
+	uint64_t size;
+	switch (regex_cost(re, &size)) {
+	case REGEX_STACKED:
+		return fail(c, v, path,
+			    "regular expression %s has repetition operators one after another, like *+ or *? "
+			    "(POSIX regular expressions have no lazy or possessive forms: write one)",
+			    q);
+	case REGEX_NESTED:
+		return fail(c, v, path,
+			    "regular expression %s nests repetitions more than %d deep, like ((a*)+)+ "
+			    "(too slow to compile)",
+			    q, MAX_REGEX_NESTING);
+	}
+	if (size > MAX_REGEX_NODES)
+		return fail(c, v, path,
+			    "regular expression %s is too complex (its repetitions, + and {n,m}, expand to more than %d parts)",
+			    q, MAX_REGEX_NODES);
+	int e = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	if (e) {
+		regerror(e, &rx, why, sizeof why);
+		return fail(c, v, path, "invalid regular expression %s: %s", q, why);
+	}
+	regfree(&rx);
+	free(s->target.ready.log_regex);
+	if (!(s->target.ready.log_regex = strdup(re)))
+		return oom(c);
+	s->target.ready.kind = TG_READY_LOG;
 	return 0;
 }
 
@@ -1202,6 +1615,48 @@ static int h_ready_delay(struct ctx *c, const struct field *f, yaml_node_t *v, c
 	if (!rc)
 		((struct tg_spec *)obj)->target.ready.kind = TG_READY_DELAY;
 	return rc;
+}
+
+static int h_user(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_spec *s = obj;
+	char q[QUOTE_LEN];
+	const char *u;
+	int rc = scalar(c, v, path, "a user name or a numeric uid", &u);
+	if (rc)
+		return rc;
+	quote(q, sizeof q, u, strlen(u));
+	if (!*u)
+		return fail(c, v, path, "must not be empty");
+	if (is_digit(*u)) {
+		uint64_t x = 0;
+		bool ok = true;
+		for (const char *p = u; ok && *p; p++) {
+			ok = is_digit(*p) && x <= 4294967294ull;
+			x = x * 10 + (uint64_t)(*p - '0');
+		}
+		if (ok && x <= 4294967294ull)
+			goto store;
+		if (!ok) {
+			const char *p = u;
+			while (is_digit(*p))
+				p++;
+			if (*p)
+				goto name; /* "1abc" is a (strange) name */
+		}
+		return fail(c, v, path, "expected a uid from 0 to 4294967294, got %s", q);
+	}
+name:
+	if (*u == '-')
+		return fail(c, v, path, "expected a user name or a numeric uid, got %s", q);
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ':' || *p == '/')
+			return fail(c, v, path, "expected a user name or a numeric uid, got %s", q);
+store:
+	free(s->target.user);
+	if (!(s->target.user = strdup(u)))
+		return oom(c);
+	return 0;
 }
 
 static int h_signal(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
@@ -1220,12 +1675,12 @@ static int h_signal(struct ctx *c, const struct field *f, yaml_node_t *v, const 
 	return 0;
 }
 
-static const char *const ready_kinds[] = { "tcp", "delay", NULL };
+static const char *const ready_kinds[] = { "tcp", "http", "log", "delay", NULL };
 
 static const struct field ready_fields[] = {
 	FIELD("tcp", h_ready_tcp),
-	LATER("http"),
-	LATER("log"),
+	FIELD("http", h_ready_http),
+	FIELD("log", h_ready_log),
 	{ "delay", h_ready_delay, offsetof(struct tg_spec, target.ready.delay_ns), 0, UINT64_MAX, NULL },
 	DUR("timeout", struct tg_spec, target.ready.timeout_ns, 1),
 };
@@ -1248,9 +1703,9 @@ static const struct table stop_table = TABLE(stop_fields, NULL);
 
 static const struct field target_fields[] = {
 	FIELD("command", h_command),
-	FIELD("cwd", h_cwd),
-	FIELD("env", h_env),
-	LATER("user"),
+	{ "cwd", h_cwd, offsetof(struct tg_spec, target.cwd), 0, 0, NULL },
+	{ "env", h_env, offsetof(struct tg_spec, target.env), 0, 0, NULL },
+	FIELD("user", h_user),
 	SECTION("ready", ready_table),
 	SECTION("stop", stop_table),
 };
@@ -1283,15 +1738,270 @@ static const struct field report_fields[] = {
 };
 static const struct table report_table = TABLE(report_fields, NULL);
 
+/* ----------------------------------------------------------- http, tcp steps */
+
+static int h_method(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		    void *obj)
+{
+	struct tg_http_req *r = obj;
+	char q[QUOTE_LEN];
+	const char *m;
+	int rc = scalar(c, v, path, "an HTTP method like GET", &m);
+	if (rc)
+		return rc;
+	bool ok = *m && strlen(m) <= 32;
+	for (const char *p = m; ok && *p; p++)
+		ok = (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_';
+	if (!ok)
+		return fail(c, v, path, "expected an HTTP method in upper case like GET or POST, got %s",
+			    describe(v, q, sizeof q));
+	free(r->method);
+	if (!(r->method = strdup(m)))
+		return oom(c);
+	return 0;
+}
+
+static int h_headers(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		     void *obj)
+{
+	return parse_kv(c, v, path, &((struct tg_http_req *)obj)->headers, true);
+}
+
+static int h_body(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_http_req *r = obj;
+	const char *b;
+	int rc = scalar(c, v, path, "a string (the request body)", &b);
+	if (rc)
+		return rc;
+	free(r->body);
+	if (!(r->body = strdup(b)))
+		return oom(c);
+	r->body_len = strlen(b);
+	return 0;
+}
+
+/* Only checked here; read by read_body_file once http_check saw no body. */
+static int h_body_file(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		       void *obj)
+{
+	const char *name;
+	int rc = scalar(c, v, path, "a file name", &name);
+	if (rc)
+		return rc;
+	if (!*name)
+		return fail(c, v, path, "must not be empty");
+	return 0;
+}
+
+/* Reads body_file V (relative to the spec's folder) into R->body, regular files only. */
+static int read_body_file(struct ctx *c, yaml_node_t *v, const char *path, struct tg_http_req *r)
+{
+	char q[QUOTE_LEN];
+	const char *name = (const char *)v->data.scalar.value;
+	int rc = 0;
+	char *full = abs_join(c->dir, name);
+	if (!full)
+		return oom(c);
+	quote(q, sizeof q, full, strlen(full));
+	/* O_NONBLOCK: a FIFO must not hang the parser; only regular files are read */
+	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	int e = 0;
+	char *buf = NULL;
+	if (fd < 0) {
+		e = errno;
+		rc = fail(c, v, path, "cannot open %s: %s", q, strerror(e));
+		goto out;
+	}
+	if (fstat(fd, &st)) {
+		e = errno;
+		rc = fail(c, v, path, "cannot read %s: %s", q, strerror(e));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = fail(c, v, path, "cannot read %s: %s", q,
+			  S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		goto out;
+	}
+	if ((uint64_t)st.st_size > MAX_BODY_BYTES) {
+		rc = fail(c, v, path, "%s is too large for a request body (more than %u MiB)", q,
+			  MAX_BODY_BYTES >> 20);
+		goto out;
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	if (!(buf = malloc(cap))) {
+		rc = oom(c);
+		goto out;
+	}
+	for (;;) {
+		if (n == cap - 1) {
+			if (cap > MAX_BODY_BYTES) {
+				rc = fail(c, v, path, "%s is too large for a request body (more than %u MiB)", q,
+					  MAX_BODY_BYTES >> 20);
+				goto out;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = oom(c);
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + n, cap - 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			e = errno;
+			rc = fail(c, v, path, "cannot read %s: %s", q, strerror(e));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	buf[n] = '\0';
+	free(r->body);
+	r->body = buf;
+	r->body_len = n;
+	buf = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(full);
+	return rc;
+}
+
+static int h_status(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		    void *obj)
+{
+	uint64_t x;
+	int rc = parse_uint(c, v, path, 100, 599, &x);
+	if (!rc)
+		((struct tg_http_req *)obj)->expect_status = (int)x;
+	return rc;
+}
+
+static int h_http_url(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		      void *obj)
+{
+	return parse_url(c, v, path, &((struct tg_http_req *)obj)->url);
+}
+
+static const struct field http_req_fields[] = {
+	FIELD("url", h_http_url),
+	FIELD("method", h_method),
+	FIELD("headers", h_headers),
+	FIELD("body", h_body),
+	FIELD("body_file", h_body_file),
+	FIELD("expect_status", h_status),
+	DUR("timeout", struct tg_http_req, timeout_ns, 1),
+};
+
+static int http_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen);
+static const struct table http_table = TABLE(http_req_fields, http_check);
+
+static int http_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		      yaml_node_t *const *seen)
+{
+	yaml_node_t *b = seen[field_index(&http_table, "body")];
+	yaml_node_t *bf = seen[field_index(&http_table, "body_file")];
+	char sub[PATH_LEN];
+	if (b && bf) {
+		yaml_node_t *later = b->start_mark.index > bf->start_mark.index ? b : bf;
+		join_key(sub, path, later == b ? "body" : "body_file");
+		return fail(c, later, sub, "only one of body, body_file can be given (\"%s\" is on line %zu)",
+			    later == b ? "body_file" : "body",
+			    (later == b ? bf : b)->start_mark.line + 1);
+	}
+	int rc = require(c, n, path, &http_table, seen, "url");
+	if (rc || !bf)
+		return rc;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+		if (node(c, p->key) == bf) {
+			join_key(sub, path, "body_file");
+			return read_body_file(c, node(c, p->value), sub, obj);
+		}
+	return 0;
+}
+
+static int h_tcp_addr(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		      void *obj)
+{
+	struct tg_tcp_req *r = obj;
+	return parse_addr(c, v, path, &r->host, &r->port);
+}
+
+static int h_tcp_send(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		      void *obj)
+{
+	struct tg_tcp_req *r = obj;
+	char q[QUOTE_LEN];
+	/* bytes: "\0" is fine here */
+	if (v->type != YAML_SCALAR_NODE || is_null(v))
+		return fail(c, v, path, "expected a string (the bytes to send), got %s",
+			    describe(v, q, sizeof q));
+	size_t n = v->data.scalar.length;
+	char *b = malloc(n + 1);
+	if (!b)
+		return oom(c);
+	memcpy(b, v->data.scalar.value, n);
+	b[n] = '\0';
+	free(r->send);
+	r->send = b;
+	r->send_len = n;
+	return 0;
+}
+
+static int h_tcp_expect(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+			void *obj)
+{
+	struct tg_tcp_req *r = obj;
+	const char *e;
+	int rc = scalar(c, v, path, "a string (a part of the reply)", &e);
+	if (rc)
+		return rc;
+	if (!*e)
+		return fail(c, v, path, "must not be empty (leave expect out to accept any reply)");
+	free(r->expect);
+	if (!(r->expect = strdup(e)))
+		return oom(c);
+	return 0;
+}
+
+static const struct field tcp_req_fields[] = {
+	FIELD("addr", h_tcp_addr),
+	FIELD("send", h_tcp_send),
+	FIELD("expect", h_tcp_expect),
+	DUR("timeout", struct tg_tcp_req, timeout_ns, 1),
+};
+
+static int tcp_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		     yaml_node_t *const *seen);
+static const struct table tcp_table = TABLE(tcp_req_fields, tcp_check);
+
+static int tcp_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
+		     yaml_node_t *const *seen)
+{
+	int rc = require(c, n, path, &tcp_table, seen, "addr");
+	return rc ? rc : require(c, n, path, &tcp_table, seen, "send");
+}
+
 /* -------------------------------------------------------------------- load */
 
-static const char *const step_kinds[] = { "exec", "sleep", NULL };
+static const char *const step_kinds[] = { "exec", "sleep", "http", "tcp", "parallel", NULL };
 
 const char *tg_step_kind_name(enum tg_step_kind kind)
 {
 	switch (kind) {
 	case TG_STEP_EXEC: return "exec";
 	case TG_STEP_SLEEP: return "sleep";
+	case TG_STEP_HTTP: return "http";
+	case TG_STEP_TCP: return "tcp";
+	case TG_STEP_PARALLEL: return "parallel";
 	}
 	return "step";
 }
@@ -1313,18 +2023,83 @@ static int h_sleep(struct ctx *c, const struct field *f, yaml_node_t *v, const c
 	return rc;
 }
 
+static int h_http(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_step *st = obj;
+	st->http.timeout_ns = 10 * NS_PER_S;
+	int rc = h_section(c, f, v, path, obj);
+	if (rc)
+		return rc;
+	if (!st->http.method && !(st->http.method = strdup("GET")))
+		return oom(c);
+	if (!st->http.headers && !(st->http.headers = calloc(1, sizeof(char *))))
+		return oom(c);
+	st->kind = TG_STEP_HTTP;
+	return 0;
+}
+
+static int h_tcp(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	struct tg_step *st = obj;
+	st->tcp.timeout_ns = 10 * NS_PER_S;
+	int rc = h_section(c, f, v, path, obj);
+	if (!rc)
+		st->kind = TG_STEP_TCP;
+	return rc;
+}
+
+static int h_rate(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	char why[2 * QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "a rate like 100/s", &s);
+	if (rc)
+		return rc;
+	if (tg_parse_rate(s, &((struct tg_step *)obj)->traffic.rate_per_s, why, sizeof why))
+		return fail(c, v, path, "%s", why);
+	return 0;
+}
+
+static int h_requests(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		      void *obj)
+{
+	return parse_uint(c, v, path, 1, 1000000000000ull, &((struct tg_step *)obj)->traffic.requests);
+}
+
+static int parse_steps(struct ctx *c, yaml_node_t *v, const char *path, struct tg_step **out,
+		       size_t *nout);
+
+static int h_parallel(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+		      void *obj)
+{
+	struct tg_step *st = obj;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail_type(c, v, path, "a list of steps to run at the same time");
+	if (v->data.sequence.items.top == v->data.sequence.items.start)
+		return fail(c, v, path, "expected at least one step to run");
+	if (c->depth >= MAX_PARALLEL_DEPTH)
+		return fail(c, v, path, "parallel steps nested more than %d deep", MAX_PARALLEL_DEPTH);
+	st->kind = TG_STEP_PARALLEL;
+	c->depth++;
+	int rc = parse_steps(c, v, path, &st->children, &st->nchildren);
+	c->depth--;
+	return rc;
+}
+
 static const struct field step_fields[] = {
 	STR("name", struct tg_step, name),
 	FIELD("exec", h_exec),
 	{ "sleep", h_sleep, offsetof(struct tg_step, sleep_ns), 0, UINT64_MAX, NULL },
+	SECTION_AT("http", h_http, struct tg_step, http, http_table),
+	SECTION_AT("tcp", h_tcp, struct tg_step, tcp, tcp_table),
+	FIELD("parallel", h_parallel),
 	DUR("timeout", struct tg_step, timeout_ns, 1),
-	LATER("http"),
-	LATER("tcp"),
-	LATER("parallel"),
-	LATER("rate"),
-	LATER("concurrency"),
-	LATER("duration"),
-	LATER("requests"),
+	{ "env", h_env, offsetof(struct tg_step, env), 0, 0, NULL },
+	{ "cwd", h_cwd, offsetof(struct tg_step, cwd), 0, 0, NULL },
+	FIELD("rate", h_rate),
+	U32("concurrency", struct tg_step, traffic.concurrency, 1, 10000),
+	DUR("duration", struct tg_step, traffic.duration_ns, 1),
+	FIELD("requests", h_requests),
 };
 
 static int step_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
@@ -1334,112 +2109,175 @@ static const struct table step_table = TABLE(step_fields, step_check);
 static int step_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
 		      yaml_node_t *const *seen)
 {
+	static const char *const exec_only[] = { "timeout", "env", "cwd", NULL };
+	static const char *const traffic_keys[] = { "rate", "concurrency", "duration", "requests", NULL };
+	static const char *const amount[] = { "duration", "requests", NULL };
 	struct tg_step *st = obj;
 	char sub[PATH_LEN];
 	int rc = exactly_one(c, n, path, &step_table, seen, step_kinds);
 	if (rc)
 		return rc;
-	yaml_node_t *t = seen[field_index(&step_table, "timeout")];
-	if (t && st->kind != TG_STEP_EXEC) {
-		join_key(sub, path, "timeout");
-		return fail(c, t, sub, "only exec steps take a timeout");
+	/* the first misplaced key in the document */
+	yaml_node_t *bad = NULL;
+	const char *bad_key = NULL, *why = NULL;
+	for (const char *const *k = exec_only; *k; k++) {
+		yaml_node_t *t = seen[field_index(&step_table, *k)];
+		if (t && st->kind != TG_STEP_EXEC && (!bad || t->start_mark.index < bad->start_mark.index)) {
+			bad = t;
+			bad_key = *k;
+			why = "only exec steps take";
+		}
+	}
+	for (const char *const *k = traffic_keys; *k; k++) {
+		yaml_node_t *t = seen[field_index(&step_table, *k)];
+		if (t && st->kind != TG_STEP_HTTP && st->kind != TG_STEP_TCP &&
+		    (!bad || t->start_mark.index < bad->start_mark.index)) {
+			bad = t;
+			bad_key = *k;
+			why = "only http and tcp steps take";
+		}
+	}
+	if (bad) {
+		join_key(sub, path, bad_key);
+		return fail(c, bad, sub, "%s %s %s", why,
+			    !strcmp(bad_key, "env") ? "an" : !strcmp(bad_key, "requests") ? "a count of" : "a",
+			    bad_key);
+	}
+	if (st->kind == TG_STEP_HTTP || st->kind == TG_STEP_TCP)
+		return exactly_one(c, n, path, &step_table, seen, amount);
+	return 0;
+}
+
+static int add_ref(struct ctx *c, const char *name, const char *path, yaml_node_t *where, int line,
+		   size_t order)
+{
+	if (c->nrefs == c->caprefs) {
+		size_t cap = c->caprefs ? c->caprefs * 2 : 16;
+		struct step_ref *r = realloc(c->refs, cap * sizeof *r);
+		if (!r)
+			return oom(c);
+		c->refs = r;
+		c->caprefs = cap;
+	}
+	char *p = strdup(path);
+	if (!p)
+		return oom(c);
+	c->refs[c->nrefs] = (struct step_ref){ name, p, where, line, order };
+	c->nrefs++;
+	return 0;
+}
+
+static void drop_refs(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nrefs; i++)
+		free(c->refs[i].path);
+	free(c->refs);
+	c->refs = NULL;
+	c->nrefs = c->caprefs = 0;
+}
+
+/* One step at PATH: a mapping with exactly one kind. */
+static int parse_step(struct ctx *c, yaml_node_t *item, const char *path, struct tg_step *st)
+{
+	yaml_node_t *seen[MAX_FIELDS];
+	int rc;
+	size_t nth = ++c->nsteps;
+
+	st->line = (int)item->start_mark.line + 1;
+	st->column = (int)item->start_mark.column + 1;
+	st->timeout_ns = 5 * NS_PER_M;
+	if (item->type != YAML_MAPPING_NODE)
+		return fail_type(c, item, path, "a step (a mapping like {sleep: 2s})");
+	if ((rc = walk_map(c, item, path, &step_table, st, seen)) ||
+	    (rc = step_check(c, item, path, st, seen)))
+		return rc;
+	if (!st->env && !(st->env = calloc(1, sizeof(char *))))
+		return oom(c);
+	if (st->kind == TG_STEP_EXEC && !st->cwd && !(st->cwd = strdup(c->dir)))
+		return oom(c);
+	if (!st->name) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%s #%zu", tg_step_kind_name(st->kind), nth);
+		if (!(st->name = strdup(buf)))
+			return oom(c);
+	}
+	yaml_node_t *where = item, *name = seen[field_index(&step_table, "name")];
+	if (name) {
+		/* point at the name's value */
+		for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top;
+		     p++)
+			if (node(c, p->key) == name)
+				where = node(c, p->value);
+	}
+	/* ordered by where the step starts: a parallel step before its children */
+	return add_ref(c, st->name, path, where, st->line, nth);
+}
+
+static int parse_steps(struct ctx *c, yaml_node_t *v, const char *path, struct tg_step **out,
+		       size_t *nout)
+{
+	char sub[PATH_LEN];
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n)
+		return 0;
+	if (!(*out = calloc(n, sizeof **out)))
+		return oom(c);
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+		*nout = i + 1;
+		join_index(sub, path, i);
+		if (!item)
+			return fail(c, v, sub, "malformed YAML list");
+		int rc = budget(c, item, sub);
+		if (!rc)
+			rc = parse_step(c, item, sub, &(*out)[i]);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
-struct step_name {
-	const char *name;
-	size_t i;
-};
-
-static int step_name_cmp(const void *a, const void *b)
+static int ref_cmp(const void *a, const void *b)
 {
-	const struct step_name *x = a, *y = b;
+	const struct step_ref *x = a, *y = b;
 	int r = strcmp(x->name, y->name);
-	return r ? r : (x->i > y->i) - (x->i < y->i);
+	return r ? r : (x->order > y->order) - (x->order < y->order);
 }
 
 static int h_load(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
 	struct tg_spec *s = obj;
-	char sub[PATH_LEN];
 	int rc;
 
 	if (is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return fail_type(c, v, path, "a list of steps");
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	if (!n)
+	if ((rc = parse_steps(c, v, path, &s->steps, &s->nsteps)))
+		return rc;
+	/* assertions select steps by name: names must be unique, children included; the
+	 * error is at the later of the first clashing pair */
+	if (c->nrefs < 2)
 		return 0;
-	if (!(s->steps = calloc(n, sizeof *s->steps)))
-		return oom(c);
-	yaml_node_t **where = calloc(n, sizeof *where);
-	if (!where)
-		return oom(c);
-	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = node(c, v->data.sequence.items.start[i]), *seen[MAX_FIELDS];
-		struct tg_step *st = &s->steps[i];
-		s->nsteps = i + 1;
-		join_index(sub, path, i);
-		if (!item) {
-			rc = fail(c, v, sub, "malformed YAML list");
-			goto out;
-		}
-		if ((rc = budget(c, item, sub)))
-			goto out;
-		st->line = (int)item->start_mark.line + 1;
-		st->column = (int)item->start_mark.column + 1;
-		st->timeout_ns = 5 * NS_PER_M;
-		if (item->type != YAML_MAPPING_NODE) {
-			rc = fail_type(c, item, sub, "a step (a mapping like {sleep: 2s})");
-			goto out;
-		}
-		if ((rc = walk_map(c, item, sub, &step_table, st, seen)) ||
-		    (rc = step_check(c, item, sub, st, seen)))
-			goto out;
-		yaml_node_t *name = seen[field_index(&step_table, "name")];
-		where[i] = item;
-		if (name) {
-			/* point at the name's value */
-			for (yaml_node_pair_t *p = item->data.mapping.pairs.start;
-			     p < item->data.mapping.pairs.top; p++)
-				if (node(c, p->key) == name)
-					where[i] = node(c, p->value);
-		}
-		if (!st->name) {
-			char buf[64];
-			snprintf(buf, sizeof buf, "%s #%zu", tg_step_kind_name(st->kind), i + 1);
-			if (!(st->name = strdup(buf))) {
-				rc = oom(c);
-				goto out;
-			}
-		}
-	}
-	/* assertions select steps by name: names must be unique */
-	struct step_name *names = calloc(n, sizeof *names);
-	if (!names) {
-		rc = oom(c);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		names[i] = (struct step_name){ s->steps[i].name, i };
-	qsort(names, n, sizeof *names, step_name_cmp);
-	rc = 0;
-	for (size_t i = 1; i < n && !rc; i++) {
-		if (strcmp(names[i].name, names[i - 1].name))
+	qsort(c->refs, c->nrefs, sizeof *c->refs, ref_cmp);
+	struct step_ref *first = NULL, *later = NULL;
+	for (size_t i = 1; i < c->nrefs; i++) {
+		if (strcmp(c->refs[i].name, c->refs[i - 1].name))
 			continue;
-		char q[QUOTE_LEN];
-		size_t a = names[i - 1].i, b = names[i].i;
-		join_index(sub, path, b);
-		quote(q, sizeof q, names[i].name, strlen(names[i].name));
-		rc = fail(c, where[b], sub, "duplicate step name %s (also the name of load[%zu] on line %d)",
-			  q, a, s->steps[a].line);
+		/* the earliest second occurrence in the document */
+		if (!later || c->refs[i].order < later->order) {
+			later = &c->refs[i];
+			first = &c->refs[i - 1];
+			while (first > c->refs && !strcmp((first - 1)->name, first->name))
+				first--;
+		}
 	}
-	free(names);
-out:
-	free(where);
-	return rc;
+	if (!later)
+		return 0;
+	char q[QUOTE_LEN];
+	quote(q, sizeof q, later->name, strlen(later->name));
+	return fail(c, later->where, later->path, "duplicate step name %s (also the name of %s on line %d)",
+		    q, first->path, first->line);
 }
 
 /* -------------------------------------------------------------------- root */
@@ -1468,7 +2306,8 @@ static int root_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj
 _Static_assert(N(root_fields) <= MAX_FIELDS && N(target_fields) <= MAX_FIELDS &&
 		       N(ready_fields) <= MAX_FIELDS && N(stop_fields) <= MAX_FIELDS &&
 		       N(probe_fields) <= MAX_FIELDS && N(report_fields) <= MAX_FIELDS &&
-		       N(step_fields) <= MAX_FIELDS,
+		       N(step_fields) <= MAX_FIELDS && N(http_req_fields) <= MAX_FIELDS &&
+		       N(tcp_req_fields) <= MAX_FIELDS,
 	       "raise MAX_FIELDS");
 
 static int set_default(struct ctx *c, char **dst, const char *value)
@@ -1491,6 +2330,7 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
 	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))
 		return oom(c);
+	c->dir = s->dir;
 
 	yaml_node_t *root = yaml_document_get_root_node(c->doc), *seen[MAX_FIELDS];
 	if (!root || is_null(root))
@@ -1710,6 +2550,7 @@ int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errle
 		goto out_parser;
 	}
 	rc = build(&c, spec);
+	drop_refs(&c);
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);
@@ -1717,6 +2558,27 @@ out_parser:
 	if (rc)
 		tg_spec_free(spec);
 	return rc;
+}
+
+static void free_steps(struct tg_step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct tg_step *st = &steps[i];
+		free(st->name);
+		tg_strv_free(st->argv);
+		tg_strv_free(st->env);
+		free(st->cwd);
+		free(st->http.url);
+		free(st->http.method);
+		tg_strv_free(st->http.headers);
+		free(st->http.body);
+		free(st->tcp.host);
+		free(st->tcp.port);
+		free(st->tcp.send);
+		free(st->tcp.expect);
+		free_steps(st->children, st->nchildren);
+	}
+	free(steps);
 }
 
 void tg_spec_free(struct tg_spec *spec)
@@ -1731,11 +2593,10 @@ void tg_spec_free(struct tg_spec *spec)
 	tg_strv_free(spec->target.env);
 	free(spec->target.ready.tcp_host);
 	free(spec->target.ready.tcp_port);
-	for (size_t i = 0; i < spec->nsteps; i++) {
-		free(spec->steps[i].name);
-		tg_strv_free(spec->steps[i].argv);
-	}
-	free(spec->steps);
+	free(spec->target.user);
+	free(spec->target.ready.http_url);
+	free(spec->target.ready.log_regex);
+	free_steps(spec->steps, spec->nsteps);
 	free(spec->report.dir);
 	free(spec->report.junit);
 	free(spec->report.trace);

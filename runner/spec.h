@@ -117,6 +117,15 @@ int tg_parse_duration_msg(const char *s, uint64_t *ns, char *why, size_t whylen)
  * "2m03s", "1h02m03s". Three significant digits below a minute. */
 void tg_format_duration(uint64_t ns, char *buf, size_t len);
 
+/* "100/s", "6000/m", "0.5/s": requests per second in *PER_S. N is a plain decimal
+ * (no sign, no exponent) above 0; the unit is required. 0, or -EINVAL with one line in
+ * WHY (quoting S), e.g. `a rate needs a unit (/s or /m), got "100" (write 100/s)`. */
+int tg_parse_rate(const char *s, double *per_s, char *why, size_t whylen);
+/* "0%", "25%", "0.5%": the number before '%' in *PCT (25 for "25%"). A plain decimal,
+ * not negative; the '%' is required; no upper limit (callers check theirs).
+ * 0, or -EINVAL with one line in WHY. */
+int tg_parse_percent(const char *s, double *pct, char *why, size_t whylen);
+
 /* "SIGTERM", "TERM", "sigterm" or "15": the signal number, or -EINVAL. */
 int tg_parse_signal(const char *s);
 

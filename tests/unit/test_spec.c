@@ -107,33 +107,63 @@ static int teardown(void **state)
 
 /* ------------------------------------------------------------ valid specs */
 
+/* every key of spec.md but allow and assertions */
 static const char full_spec[] =
-	"version: 1\n"
+	"version: 1\n"                                                         /* 1 */
 	"name: demo\n"
 	"target:\n"
 	"  command: [\"./target/release/demo-server\", \"--port\", \"3000\"]\n"
-	"  cwd: sub/dir/\n"
+	"  cwd: sub/dir/\n"                                                     /* 5 */
 	"  env: { RUST_LOG: warn, THREADS: 4, EMPTY: \"\" }\n"
+	"  user: runner\n"
 	"  ready:\n"
 	"    tcp: 127.0.0.1:3000\n"
-	"    timeout: 10s\n"
+	"    timeout: 10s\n"                                                    /* 10 */
 	"  stop:\n"
 	"    signal: SIGINT\n"
 	"    grace: 1.5s\n"
 	"probe:\n"
-	"  blocking_threshold: 5ms\n"
+	"  blocking_threshold: 5ms\n"                                           /* 15 */
 	"  sample_rate: 0\n"
 	"  stack_depth: 127\n"
 	"load:\n"
 	"  - name: warmup\n"
-	"    exec: [\"redis-benchmark\", \"-p\", \"6379\", \"-q\"]\n"
+	"    exec: [\"redis-benchmark\", \"-p\", \"6379\", \"-q\"]\n"           /* 20 */
 	"    timeout: 60s\n"
+	"    env: {A: b}\n"
+	"    cwd: scripts\n"
 	"  - sleep: 250ms\n"
-	"  - exec: ./scripts/slow.sh 'two words' --x=\"a b\"\n"
+	"  - exec: ./scripts/slow.sh 'two words' --x=\"a b\"\n"                /* 25 */
+	"  - name: api\n"
+	"    http:\n"
+	"      url: http://127.0.0.1:3000/\n"
+	"      method: POST\n"
+	"      headers: { Content-Type: application/json, X-Trace: \"1\" }\n" /* 30 */
+	"      body: '{\"data\":\"test\"}'\n"
+	"      expect_status: 201\n"
+	"      timeout: 5s\n"
+	"    rate: 100/s\n"
+	"    concurrency: 8\n"                                                  /* 35 */
+	"    duration: 10s\n"
+	"  - tcp:\n"
+	"      addr: \"[::1]:6379\"\n"
+	"      send: \"PING\\r\\n\"\n"
+	"      expect: \"+PONG\"\n"                                             /* 40 */
+	"      timeout: 2s\n"
+	"    requests: 100\n"
+	"    concurrency: 4\n"
+	"  - parallel:\n"
+	"      - http: { url: \"https://example.com/a\", body_file: payload.json }\n" /* 45 */
+	"        rate: 30/m\n"
+	"        requests: 5\n"
+	"      - name: inner\n"
+	"        parallel:\n"
+	"          - exec: [\"./scripts/slow-clients.sh\"]\n"                  /* 50 */
+	"      - sleep: 1s\n"
 	"report:\n"
 	"  dir: out\n"
 	"  junit: j.xml\n"
-	"  trace: t.json\n"
+	"  trace: t.json\n"                                                     /* 55 */
 	"  results: r.json\n"
 	"  trace_min_poll: 1ms\n";
 
@@ -141,6 +171,7 @@ static void test_full_valid(void **state)
 {
 	struct tg_spec s;
 	char want[PATH_MAX + 32];
+	write_spec("payload.json", "{\"x\":\n1}");
 	load_ok("full.yaml", full_spec, &s);
 
 	assert_string_equal(s.dir, tmpdir);
@@ -156,9 +187,12 @@ static void test_full_valid(void **state)
 	assert_string_equal(s.target.env[1], "THREADS=4");
 	assert_string_equal(s.target.env[2], "EMPTY=");
 	assert_null(s.target.env[3]);
+	assert_string_equal(s.target.user, "runner");
 	assert_int_equal(s.target.ready.kind, TG_READY_TCP);
 	assert_string_equal(s.target.ready.tcp_host, "127.0.0.1");
 	assert_string_equal(s.target.ready.tcp_port, "3000");
+	assert_null(s.target.ready.http_url);
+	assert_null(s.target.ready.log_regex);
 	assert_int_equal(s.target.ready.timeout_ns, 10 * S);
 	assert_int_equal(s.target.stop.signal, SIGINT);
 	assert_int_equal(s.target.stop.grace_ns, 1500 * MS);
@@ -166,26 +200,101 @@ static void test_full_valid(void **state)
 	assert_int_equal(s.probe.sample_rate, 0);
 	assert_int_equal(s.probe.stack_depth, 127);
 
-	assert_int_equal(s.nsteps, 3);
-	assert_string_equal(s.steps[0].name, "warmup");
-	assert_int_equal(s.steps[0].kind, TG_STEP_EXEC);
-	assert_string_equal(s.steps[0].argv[0], "redis-benchmark");
-	assert_string_equal(s.steps[0].argv[3], "-q");
-	assert_null(s.steps[0].argv[4]);
-	assert_int_equal(s.steps[0].timeout_ns, 60 * S);
-	assert_int_equal(s.steps[0].line, 18);
-	assert_int_equal(s.steps[0].column, 5);
-	assert_string_equal(s.steps[1].name, "sleep #2");
-	assert_int_equal(s.steps[1].kind, TG_STEP_SLEEP);
-	assert_int_equal(s.steps[1].sleep_ns, 250 * MS);
-	assert_null(s.steps[1].argv);
-	assert_int_equal(s.steps[1].line, 21);
-	assert_string_equal(s.steps[2].name, "exec #3");
-	assert_string_equal(s.steps[2].argv[0], "./scripts/slow.sh");
-	assert_string_equal(s.steps[2].argv[1], "two words");
-	assert_string_equal(s.steps[2].argv[2], "--x=a b");
-	assert_null(s.steps[2].argv[3]);
-	assert_int_equal(s.steps[2].timeout_ns, 5 * 60 * S);
+	assert_int_equal(s.nsteps, 6);
+	struct tg_step *st = &s.steps[0];
+	assert_string_equal(st->name, "warmup");
+	assert_int_equal(st->kind, TG_STEP_EXEC);
+	assert_string_equal(st->argv[0], "redis-benchmark");
+	assert_string_equal(st->argv[3], "-q");
+	assert_null(st->argv[4]);
+	assert_int_equal(st->timeout_ns, 60 * S);
+	assert_string_equal(st->env[0], "A=b");
+	assert_null(st->env[1]);
+	snprintf(want, sizeof want, "%s/scripts", tmpdir);
+	assert_string_equal(st->cwd, want);
+	assert_int_equal(st->line, 19);
+	assert_int_equal(st->column, 5);
+	assert_null(st->children);
+
+	st = &s.steps[1];
+	assert_string_equal(st->name, "sleep #2");
+	assert_int_equal(st->kind, TG_STEP_SLEEP);
+	assert_int_equal(st->sleep_ns, 250 * MS);
+	assert_null(st->argv);
+	assert_null(st->cwd); /* exec steps only */
+	assert_int_equal(st->line, 24);
+
+	st = &s.steps[2];
+	assert_string_equal(st->name, "exec #3");
+	assert_string_equal(st->argv[0], "./scripts/slow.sh");
+	assert_string_equal(st->argv[1], "two words");
+	assert_string_equal(st->argv[2], "--x=a b");
+	assert_null(st->argv[3]);
+	assert_int_equal(st->timeout_ns, 5 * 60 * S);
+	assert_non_null(st->env);
+	assert_null(st->env[0]);
+	assert_string_equal(st->cwd, tmpdir);
+
+	st = &s.steps[3];
+	assert_string_equal(st->name, "api");
+	assert_int_equal(st->kind, TG_STEP_HTTP);
+	assert_string_equal(st->http.url, "http://127.0.0.1:3000/");
+	assert_string_equal(st->http.method, "POST");
+	assert_string_equal(st->http.headers[0], "Content-Type: application/json");
+	assert_string_equal(st->http.headers[1], "X-Trace: 1");
+	assert_null(st->http.headers[2]);
+	assert_string_equal(st->http.body, "{\"data\":\"test\"}");
+	assert_int_equal(st->http.body_len, 15);
+	assert_int_equal(st->http.expect_status, 201);
+	assert_int_equal(st->http.timeout_ns, 5 * S);
+	assert_true(st->traffic.rate_per_s == 100.0);
+	assert_int_equal(st->traffic.concurrency, 8);
+	assert_int_equal(st->traffic.duration_ns, 10 * S);
+	assert_int_equal(st->traffic.requests, 0);
+	assert_int_equal(st->line, 26);
+
+	st = &s.steps[4];
+	assert_string_equal(st->name, "tcp #5");
+	assert_int_equal(st->kind, TG_STEP_TCP);
+	assert_string_equal(st->tcp.host, "::1");
+	assert_string_equal(st->tcp.port, "6379");
+	assert_string_equal(st->tcp.send, "PING\r\n");
+	assert_int_equal(st->tcp.send_len, 6);
+	assert_string_equal(st->tcp.expect, "+PONG");
+	assert_int_equal(st->tcp.timeout_ns, 2 * S);
+	assert_true(st->traffic.rate_per_s == 0.0);
+	assert_int_equal(st->traffic.concurrency, 4);
+	assert_int_equal(st->traffic.duration_ns, 0);
+	assert_int_equal(st->traffic.requests, 100);
+
+	/* parallel: children counted in document order for default names */
+	st = &s.steps[5];
+	assert_string_equal(st->name, "parallel #6");
+	assert_int_equal(st->kind, TG_STEP_PARALLEL);
+	assert_int_equal(st->line, 44);
+	assert_int_equal(st->nchildren, 3);
+	struct tg_step *ch = st->children;
+	assert_string_equal(ch[0].name, "http #7");
+	assert_int_equal(ch[0].kind, TG_STEP_HTTP);
+	assert_string_equal(ch[0].http.url, "https://example.com/a");
+	assert_string_equal(ch[0].http.method, "GET");
+	assert_null(ch[0].http.headers[0]);
+	assert_int_equal(ch[0].http.body_len, 8);
+	assert_memory_equal(ch[0].http.body, "{\"x\":\n1}", 9);
+	assert_int_equal(ch[0].http.expect_status, 0);
+	assert_int_equal(ch[0].http.timeout_ns, 10 * S);
+	assert_true(ch[0].traffic.rate_per_s == 0.5);
+	assert_int_equal(ch[0].traffic.requests, 5);
+	assert_int_equal(ch[0].line, 45);
+	assert_int_equal(ch[0].column, 9);
+	assert_string_equal(ch[1].name, "inner");
+	assert_int_equal(ch[1].kind, TG_STEP_PARALLEL);
+	assert_int_equal(ch[1].nchildren, 1);
+	assert_string_equal(ch[1].children[0].name, "exec #9");
+	assert_string_equal(ch[1].children[0].argv[0], "./scripts/slow-clients.sh");
+	assert_int_equal(ch[1].children[0].line, 50);
+	assert_string_equal(ch[2].name, "sleep #10");
+	assert_int_equal(ch[2].sleep_ns, 1 * S);
 
 	assert_string_equal(s.report.dir, "out");
 	assert_string_equal(s.report.junit, "j.xml");
@@ -195,6 +304,137 @@ static void test_full_valid(void **state)
 	tg_spec_free(&s);
 	assert_null(s.path);
 	tg_spec_free(&s); /* twice is fine */
+	/* payload.json stays: test_robustness's edits of full_spec read it; teardown removes it */
+}
+
+/* the other forms: ready http / log, numeric user, tcp without expect, requests only */
+static void test_more_forms(void **state)
+{
+	struct tg_spec s;
+	load_ok(NULL,
+		"target:\n  command: [srv]\n  user: 1000\n  ready: {http: \"http://127.0.0.1:3000/health\"}\n"
+		"load:\n  - tcp: {addr: \"localhost:1\", send: \"\"}\n    requests: 1\n",
+		&s);
+	assert_string_equal(s.target.user, "1000");
+	assert_int_equal(s.target.ready.kind, TG_READY_HTTP);
+	assert_string_equal(s.target.ready.http_url, "http://127.0.0.1:3000/health");
+	assert_null(s.target.ready.tcp_host);
+	assert_int_equal(s.target.ready.timeout_ns, 30 * S);
+	assert_string_equal(s.steps[0].tcp.host, "localhost");
+	assert_int_equal(s.steps[0].tcp.send_len, 0);
+	assert_null(s.steps[0].tcp.expect);
+	assert_int_equal(s.steps[0].tcp.timeout_ns, 10 * S);
+	assert_int_equal(s.steps[0].traffic.concurrency, 0);
+	assert_int_equal(s.steps[0].traffic.requests, 1);
+	tg_spec_free(&s);
+
+	load_ok(NULL,
+		"target:\n  command: [srv]\n  user: \"0\"\n  ready:\n    log: \"listening on [0-9.]+:[0-9]{2,5}$\"\n"
+		"    timeout: 5s\n",
+		&s);
+	assert_string_equal(s.target.user, "0");
+	assert_int_equal(s.target.ready.kind, TG_READY_LOG);
+	assert_string_equal(s.target.ready.log_regex, "listening on [0-9.]+:[0-9]{2,5}$");
+	assert_int_equal(s.target.ready.timeout_ns, 5 * S);
+	tg_spec_free(&s);
+
+	/* a NUL in a tcp send is bytes, not the end */
+	load_ok(NULL, "target: {command: [srv]}\nload:\n  - tcp: {addr: \"a:1\", send: \"a\\0b\"}\n    duration: 1m\n", &s);
+	assert_int_equal(s.steps[0].tcp.send_len, 3);
+	assert_memory_equal(s.steps[0].tcp.send, "a\0b", 4);
+	assert_int_equal(s.steps[0].traffic.duration_ns, 60 * S);
+	tg_spec_free(&s);
+}
+
+/* ------------------------------------------------------------ rates, percentages */
+
+static void test_parse_rate(void **state)
+{
+	static const struct {
+		const char *s;
+		double per_s;
+	} good[] = {
+		{ "100/s", 100 }, { "6000/m", 100 }, { "0.5/s", 0.5 }, { "30/m", 0.5 },
+		{ ".25/s", 0.25 }, { "1000000000/s", 1e9 }, { "007/s", 7 },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		double v = -1;
+		char why[256] = "";
+		int rc = tg_parse_rate(good[i].s, &v, why, sizeof why);
+		if (rc || v != good[i].per_s)
+			print_error("%s: rc %d v %g (%s)\n", good[i].s, rc, v, why);
+		assert_int_equal(rc, 0);
+		assert_true(v == good[i].per_s);
+	}
+	static const struct {
+		const char *s, *why;
+	} bad[] = {
+		{ "fast", "expected a rate like 100/s, got \"fast\"" },
+		{ "100", "a rate needs a unit (/s or /m), got \"100\" (write 100/s)" },
+		{ "0/s", "a rate must be more than 0, got \"0/s\"" },
+		{ "0.0/m", "a rate must be more than 0, got \"0.0/m\"" },
+		{ "-1/s", "a rate cannot be negative, got \"-1/s\"" },
+		{ "10/h", "unknown rate unit \"/h\" in \"10/h\" (expected /s or /m)" },
+		{ "10/S", "unknown rate unit \"/S\"" },
+		{ "10 /s", "expected a rate like 100/s (no spaces), got \"10 /s\"" },
+		{ "10/ s", "expected a rate like 100/s (no spaces), got \"10/ s\"" },
+		{ "1e3/s", "expected a rate like 100/s or 0.5/s, got \"1e3/s\"" },
+		{ "1./s", "expected a rate like 100/s, got \"1./s\"" },
+		{ "", "expected a rate like 100/s, got \"\"" },
+		{ "/s", "expected a rate like 100/s, got \"/s\"" },
+		{ "1000000001/s", "rate \"1000000001/s\" is too large (at most 1000000000/s)" },
+		{ "99999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+		  "99999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+		  "99999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+		  "99999999999999999999999999999999999999999999999999999999999999999999999999999999/s",
+		  "is too large" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		double v = 777;
+		char why[256] = "";
+		int rc = tg_parse_rate(bad[i].s, &v, why, sizeof why);
+		if (rc != -EINVAL || !strstr(why, bad[i].why))
+			print_error("[%s]: want [%s], got rc %d [%s]\n", bad[i].s, bad[i].why, rc, why);
+		assert_int_equal(rc, -EINVAL);
+		assert_true(v == 777);
+		assert_non_null(strstr(why, bad[i].why));
+	}
+	assert_int_equal(tg_parse_rate(NULL, NULL, NULL, 0), -EINVAL);
+}
+
+static void test_parse_percent(void **state)
+{
+	static const struct {
+		const char *s;
+		double pct;
+	} good[] = { { "0%", 0 }, { "25%", 25 }, { "0.5%", 0.5 }, { "100%", 100 }, { "250%", 250 } };
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		double v = -1;
+		assert_int_equal(tg_parse_percent(good[i].s, &v, NULL, 0), 0);
+		assert_true(v == good[i].pct);
+	}
+	static const struct {
+		const char *s, *why;
+	} bad[] = {
+		{ "5", "a percentage needs a % sign, got \"5\" (write 5%)" },
+		{ "-5%", "a percentage cannot be negative, got \"-5%\"" },
+		{ "lots", "expected a percentage like 5%, got \"lots\"" },
+		{ "5 %", "expected a percentage like 5% or 0.5%, got \"5 %\"" },
+		{ "5%%", "expected a percentage like 5% or 0.5%, got \"5%%\"" },
+		{ "0.05", "a percentage needs a % sign, got \"0.05\" (write 0.05%)" },
+		{ "%", "expected a percentage like 5%, got \"%\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		double v = 777;
+		char why[256] = "";
+		int rc = tg_parse_percent(bad[i].s, &v, why, sizeof why);
+		if (rc != -EINVAL || strcmp(why, bad[i].why))
+			print_error("[%s]: want [%s], got rc %d [%s]\n", bad[i].s, bad[i].why, rc, why);
+		assert_int_equal(rc, -EINVAL);
+		assert_true(v == 777);
+		assert_string_equal(why, bad[i].why);
+	}
+	assert_int_equal(tg_parse_percent(NULL, NULL, NULL, 0), -EINVAL);
 }
 
 static void test_defaults(void **state)
@@ -572,36 +812,29 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nfoo: 1\n",
 		 "2:1: unknown key \"foo\" (expected one of: version, name, target, probe, load, report)");
 	load_err("target:\n  command: [x]\n  ready:\n    tcp: a:1\n    timout: 5s\n",
-		 "5:5: target.ready: unknown key \"timout\" (expected one of: tcp, delay, timeout)");
+		 "5:5: target.ready: unknown key \"timout\" (expected one of: tcp, http, log, delay, timeout)");
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
-		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, timeout)");
+		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
 		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
-		 "2:3: target: unknown key \"<<\" (YAML merge keys are not supported; expected one of: command, cwd, env, ready, stop)");
+		 "2:3: target: unknown key \"<<\" (YAML merge keys are not supported; expected one of: command, cwd, env, user, ready, stop)");
 	load_err("target:\n  [command]: x\n", "2:3: target: expected a key name, got a list");
 }
 
+/* allow and assertions come with a later issue: never silently ignored */
 static void test_err_not_supported_yet(void **state)
 {
-	load_err("target: {command: [x]}\nload:\n  - http: {url: \"http://127.0.0.1/\"}\n    rate: 10/s\n",
-		 "3:5: load[0].http: not supported yet by this version of tokio-guard");
-	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n  - name: a\n    concurrency: 4\n",
-		 "5:5: load[1].concurrency: not supported yet by this version of tokio-guard");
-	load_err("target:\n  command: [x]\n  user: runner\n",
-		 "3:3: target.user: not supported yet by this version of tokio-guard");
-	load_err("target:\n  command: [x]\n  ready: {http: \"http://x/\"}\n",
-		 "3:11: target.ready.http: not supported yet by this version of tokio-guard");
-	load_err("target:\n  command: [x]\n  ready:\n    log: listening\n",
-		 "4:5: target.ready.log: not supported yet by this version of tokio-guard");
 	load_err("target: {command: [x]}\nassertions:\n  - max_poll: 50ms\n",
 		 "2:1: assertions: not supported yet by this version of tokio-guard");
 	load_err("allow: []\ntarget: {command: [x]}\n",
 		 "1:1: allow: not supported yet by this version of tokio-guard");
-	load_err("target: {command: [x]}\nload:\n  - parallel: []\n",
-		 "3:5: load[0].parallel: not supported yet by this version of tokio-guard");
+	load_err("allow:\n  - function: \"ring::*\"\n    reason: bounded\ntarget: {command: [x]}\n",
+		 "1:1: allow: not supported yet by this version of tokio-guard");
+	load_err("target: {command: [x]}\nassertions:\n  - load: warmup\n    max_error_rate: 0%\n",
+		 "2:1: assertions: not supported yet by this version of tokio-guard");
 }
 
 static void test_err_wrong_type(void **state)
@@ -681,13 +914,13 @@ static void test_err_missing(void **state)
 static void test_err_ready(void **state)
 {
 	load_err("target:\n  command: [x]\n  ready:\n    timeout: 5s\n",
-		 "4:5: target.ready: expected exactly one of: tcp, delay");
+		 "4:5: target.ready: expected exactly one of: tcp, http, log, delay");
 	load_err("target:\n  command: [x]\n  ready:\n",
-		 "3:9: target.ready: expected exactly one of: tcp, delay");
+		 "3:9: target.ready: expected exactly one of: tcp, http, log, delay");
 	load_err("target:\n  command: [x]\n  ready:\n    tcp: 127.0.0.1:3000\n    delay: 1s\n",
-		 "5:5: target.ready.delay: only one of tcp, delay can be given (\"tcp\" is on line 4)");
+		 "5:5: target.ready.delay: only one of tcp, http, log, delay can be given (\"tcp\" is on line 4)");
 	load_err("target:\n  command: [x]\n  ready:\n    delay: 1s\n    tcp: 127.0.0.1:3000\n",
-		 "5:5: target.ready.tcp: only one of tcp, delay can be given (\"delay\" is on line 4)");
+		 "5:5: target.ready.tcp: only one of tcp, http, log, delay can be given (\"delay\" is on line 4)");
 	load_err("target:\n  command: [x]\n  ready: {tcp: 3000}\n",
 		 "3:16: target.ready.tcp: expected host:port like 127.0.0.1:3000 or [::1]:3000, got \"3000\"");
 	load_err("target:\n  command: [x]\n  ready: {tcp: \"::1:3000\"}\n",
@@ -715,9 +948,9 @@ static void test_err_signal(void **state)
 static void test_err_step(void **state)
 {
 	load_err("target: {command: [x]}\nload:\n  - exec: [a]\n    sleep: 1s\n",
-		 "4:5: load[0].sleep: only one of exec, sleep can be given (\"exec\" is on line 3)");
+		 "4:5: load[0].sleep: only one of exec, sleep, http, tcp, parallel can be given (\"exec\" is on line 3)");
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n  - name: nothing\n",
-		 "4:5: load[1]: expected exactly one of: exec, sleep");
+		 "4:5: load[1]: expected exactly one of: exec, sleep, http, tcp, parallel");
 	load_err("target: {command: [x]}\nload:\n  - exec: []\n",
 		 "3:11: load[0].exec: the command is empty");
 	load_err("target: {command: [x]}\nload:\n  - exec: \"\"\n",
@@ -804,6 +1037,255 @@ static void test_err_limits(void **state)
 	assert_string_equal(err, want);
 	unlink(path);
 }
+
+/* ------------------------------------------------- traffic steps: errors */
+
+#define T "target: {command: [x]}\nload:\n"
+#define HTTP "  - http: {url: \"http://127.0.0.1/\"}\n"
+
+static void test_err_rate(void **state)
+{
+	load_err(T HTTP "    rate: fast\n    duration: 1s\n",
+		 "4:11: load[0].rate: expected a rate like 100/s, got \"fast\"");
+	load_err(T HTTP "    rate: 100\n    duration: 1s\n",
+		 "4:11: load[0].rate: a rate needs a unit (/s or /m), got \"100\" (write 100/s)");
+	load_err(T HTTP "    rate: 0/s\n    duration: 1s\n",
+		 "4:11: load[0].rate: a rate must be more than 0, got \"0/s\"");
+	load_err(T HTTP "    rate: 5/h\n    duration: 1s\n",
+		 "4:11: load[0].rate: unknown rate unit \"/h\" in \"5/h\" (expected /s or /m)");
+	load_err(T HTTP "    rate: [1/s]\n    duration: 1s\n",
+		 "4:11: load[0].rate: expected a rate like 100/s, got a list");
+}
+
+static void test_err_duration_or_requests(void **state)
+{
+	load_err(T HTTP "    duration: 1s\n    requests: 10\n",
+		 "5:5: load[0].requests: only one of duration, requests can be given (\"duration\" is on line 4)");
+	load_err(T "  - tcp: {addr: \"a:1\", send: x}\n    rate: 1/s\n",
+		 "3:5: load[0]: expected exactly one of: duration, requests");
+	load_err(T HTTP "    requests: 0\n",
+		 "4:15: load[0].requests: expected an integer from 1 to 1000000000000, got \"0\"");
+	load_err(T HTTP "    requests: 1.5\n",
+		 "4:15: load[0].requests: expected an integer from 1 to 1000000000000, got \"1.5\"");
+	load_err(T HTTP "    duration: 10\n",
+		 "4:15: load[0].duration: a duration needs a unit (ns, us, ms, s, m or h), got \"10\" (write 10ms or 10s)");
+	load_err(T HTTP "    duration: 0s\n", "4:15: load[0].duration: must be more than 0, got \"0s\"");
+}
+
+static void test_err_concurrency(void **state)
+{
+	load_err(T HTTP "    concurrency: 0\n    requests: 1\n",
+		 "4:18: load[0].concurrency: expected an integer from 1 to 10000, got \"0\"");
+	load_err(T HTTP "    concurrency: 10001\n    requests: 1\n",
+		 "4:18: load[0].concurrency: expected an integer from 1 to 10000, got \"10001\"");
+	load_err(T HTTP "    concurrency: -1\n    requests: 1\n",
+		 "4:18: load[0].concurrency: expected an integer from 1 to 10000, got \"-1\"");
+}
+
+static void test_err_key_of_other_kind(void **state)
+{
+	load_err(T "  - exec: [x]\n    rate: 10/s\n", "4:5: load[0].rate: only http and tcp steps take a rate");
+	load_err(T "  - sleep: 1s\n    duration: 1s\n",
+		 "4:5: load[0].duration: only http and tcp steps take a duration");
+	load_err(T "  - requests: 3\n    parallel: [{sleep: 1s}]\n",
+		 "3:5: load[0].requests: only http and tcp steps take a count of requests");
+	load_err(T "  - exec: [x]\n    concurrency: 2\n",
+		 "4:5: load[0].concurrency: only http and tcp steps take a concurrency");
+	load_err(T "  - sleep: 1s\n    env: {A: b}\n", "4:5: load[0].env: only exec steps take an env");
+	load_err(T HTTP "    requests: 1\n    cwd: .\n", "5:5: load[0].cwd: only exec steps take a cwd");
+	load_err(T HTTP "    requests: 1\n    timeout: 1s\n",
+		 "5:5: load[0].timeout: only exec steps take a timeout");
+	/* the first misplaced key in the document */
+	load_err(T "  - cwd: .\n    rate: 1/s\n    sleep: 1s\n", "3:5: load[0].cwd: only exec steps take a cwd");
+	load_err(T "  - exec: [x]\n    env: {A: [b]}\n", "4:14: load[0].env.A: expected a string, got a list");
+}
+
+static void test_err_url(void **state)
+{
+	load_err(T "  - http: {url: \"ftp://x/\"}\n    requests: 1\n",
+		 "3:17: load[0].http.url: expected a URL starting with http:// or https://, got \"ftp://x/\"");
+	load_err(T "  - http: {url: \"http:///path\"}\n    requests: 1\n",
+		 "3:17: load[0].http.url: the URL has no host, got \"http:///path\"");
+	load_err(T "  - http: {url: \"http://a/b c\"}\n    requests: 1\n",
+		 "3:17: load[0].http.url: a URL cannot hold blanks or control characters (write %20), got \"http://a/b c\"");
+	load_err(T "  - http: {url: 8080}\n    requests: 1\n",
+		 "3:17: load[0].http.url: expected a URL starting with http:// or https://, got \"8080\"");
+	load_err("target:\n  command: [x]\n  ready: {http: \"localhost:3000\"}\n",
+		 "3:17: target.ready.http: expected a URL starting with http:// or https://, got \"localhost:3000\"");
+	load_err("target:\n  command: [x]\n  ready: {http: [a]}\n",
+		 "3:17: target.ready.http: expected a URL like http://127.0.0.1:3000/, got a list");
+}
+
+static void test_err_regex(void **state)
+{
+	load_err("target:\n  command: [x]\n  ready:\n    log: \"listening (on\"\n",
+		 "4:10: target.ready.log: invalid regular expression \"listening (on\": Unmatched ( or \\(");
+	load_err("target:\n  command: [x]\n  ready:\n    log: \"a{2,1}\"\n",
+		 "4:10: target.ready.log: invalid regular expression \"a{2,1}\": Invalid content of \\{\\}");
+	load_err("target:\n  command: [x]\n  ready: {log: \"\"}\n",
+		 "3:16: target.ready.log: must not be empty (it would match any line)");
+	load_err("target:\n  command: [x]\n  ready: {log: \"(x{200}){200}\"}\n",
+		 "3:16: target.ready.log: regular expression \"(x{200}){200}\" is too complex "
+		 "(its repetitions, + and {n,m}, expand to more than 20000 parts)");
+	/* found by fuzzing: stacked and nested repetitions make glibc's regcomp take
+	 * minutes and gigabytes */
+	load_err("target:\n  command: [x]\n  ready: {log: \"lis B*++++++++ on\"}\n",
+		 "3:16: target.ready.log: regular expression \"lis B*++++++++ on\" has repetition operators one "
+		 "after another, like *+ or *? (POSIX regular expressions have no lazy or possessive forms: write one)");
+	load_err("target:\n  command: [x]\n  ready: {log: \"GET .*? HTTP\"}\n",
+		 "3:16: target.ready.log: regular expression \"GET .*? HTTP\" has repetition operators one "
+		 "after another, like *+ or *? (POSIX regular expressions have no lazy or possessive forms: write one)");
+	load_err("target:\n  command: [x]\n  ready: {log: \"(((a*)+)?)(((a*)+)?)\"}\n",
+		 "3:16: target.ready.log: regular expression \"(((a*)+)?)(((a*)+)?)\" nests repetitions more than 2 "
+		 "deep, like ((a*)+)+ (too slow to compile)");
+	char *long_re = malloc(600);
+	assert_non_null(long_re);
+	strcpy(long_re, "target:\n  command: [x]\n  ready: {log: \"");
+	size_t at = strlen(long_re);
+	memset(long_re + at, 'a', 513);
+	strcpy(long_re + at + 513, "\"}\n");
+	load_err(long_re, "3:16: target.ready.log: regular expression too long (more than 512 bytes)");
+	free(long_re);
+	load_err("target:\n  command: [x]\n  ready: {log: \"x\", tcp: \"a:1\"}\n",
+		 "3:21: target.ready.tcp: only one of tcp, http, log, delay can be given (\"log\" is on line 3)");
+}
+
+static void test_err_body(void **state)
+{
+	char want[PATH_MAX + 256], dirwant[2 * PATH_MAX + 256];
+	load_err(T "  - http: {url: \"http://x/\", body: a, body_file: b.json}\n    requests: 1\n",
+		 "3:39: load[0].http.body_file: only one of body, body_file can be given (\"body\" is on line 3)");
+	load_err(T "  - http:\n      body_file: b.json\n      body: a\n      url: \"http://x/\"\n    requests: 1\n",
+		 "5:7: load[0].http.body: only one of body, body_file can be given (\"body_file\" is on line 4)");
+	load_err(T "  - http: {url: \"http://x/\", body: [a]}\n    requests: 1\n",
+		 "3:36: load[0].http.body: expected a string (the request body), got a list");
+
+	/* unreadable body_file: the absolute path and why */
+	snprintf(want, sizeof want,
+		 "3:41: load[0].http.body_file: cannot open \"%s/missing.json\": No such file or directory", tmpdir);
+	load_err(T "  - http: {url: \"http://x/\", body_file: missing.json}\n    requests: 1\n", want);
+	assert_int_equal(mkdir(strcat(strcpy(want, tmpdir), "/adir"), 0755), 0);
+	snprintf(dirwant, sizeof dirwant, "3:41: load[0].http.body_file: cannot read \"%s\": Is a directory", want);
+	load_err(T "  - http: {url: \"http://x/\", body_file: adir}\n    requests: 1\n", dirwant);
+	rmdir(want);
+	/* larger than 16 MiB (sparse) */
+	snprintf(want, sizeof want, "%s/big.bin", tmpdir);
+	int fd = open(want, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
+	close(fd);
+	snprintf(dirwant, sizeof dirwant,
+		 "3:41: load[0].http.body_file: \"%s\" is too large for a request body (more than 16 MiB)", want);
+	load_err(T "  - http: {url: \"http://x/\", body_file: big.bin}\n    requests: 1\n", dirwant);
+	unlink(want);
+}
+
+static void test_err_expect_status(void **state)
+{
+	load_err(T "  - http: {url: \"http://x/\", expect_status: 99}\n    requests: 1\n",
+		 "3:45: load[0].http.expect_status: expected an integer from 100 to 599, got \"99\"");
+	load_err(T "  - http: {url: \"http://x/\", expect_status: 600}\n    requests: 1\n",
+		 "3:45: load[0].http.expect_status: expected an integer from 100 to 599, got \"600\"");
+	load_err(T "  - http: {url: \"http://x/\", expect_status: OK}\n    requests: 1\n",
+		 "3:45: load[0].http.expect_status: expected an integer from 100 to 599, got \"OK\"");
+}
+
+static void test_err_http_fields(void **state)
+{
+	load_err(T "  - http: {method: GET}\n    requests: 1\n",
+		 "3:11: load[0].http.url: required field is missing");
+	load_err(T "  - http:\n    requests: 1\n", "3:10: load[0].http.url: required field is missing");
+	load_err(T "  - http: {url: \"http://x/\", method: get}\n    requests: 1\n",
+		 "3:38: load[0].http.method: expected an HTTP method in upper case like GET or POST, got \"get\"");
+	load_err(T "  - http: {url: \"http://x/\", headers: {\"Bad Name\": x}}\n    requests: 1\n",
+		 "3:40: load[0].http.headers.Bad Name: expected a header name like Content-Type, got \"Bad Name\"");
+	load_err(T "  - http: {url: \"http://x/\", headers: {A: \"x\\r\\nB: y\"}}\n    requests: 1\n",
+		 "3:43: load[0].http.headers.A: a header value must be one line, got \"x\\r\\nB: y\"");
+	load_err(T "  - http: {url: \"http://x/\", headers: {Accept: a, accept: b}}\n    requests: 1\n",
+		 "3:51: load[0].http.headers.accept: duplicate key (first given on line 3)");
+	load_err(T "  - http: {url: \"http://x/\", verb: GET}\n    requests: 1\n",
+		 "3:30: load[0].http: unknown key \"verb\" (expected one of: url, method, headers, body, body_file, expect_status, timeout)");
+	load_err(T "  - http: \"http://x/\"\n    requests: 1\n",
+		 "3:11: load[0].http: expected a mapping, got \"http://x/\"");
+	load_err(T "  - http: {url: \"http://x/\", timeout: 5}\n    requests: 1\n",
+		 "3:39: load[0].http.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)");
+}
+
+static void test_err_tcp(void **state)
+{
+	load_err(T "  - tcp: {addr: \"a:1\"}\n    requests: 1\n", "3:10: load[0].tcp.send: required field is missing");
+	load_err(T "  - tcp: {send: x}\n    requests: 1\n", "3:10: load[0].tcp.addr: required field is missing");
+	load_err(T "  - tcp: {addr: \"a:1\", send: [x]}\n    requests: 1\n",
+		 "3:30: load[0].tcp.send: expected a string (the bytes to send), got a list");
+	load_err(T "  - tcp: {addr: \"a:1\", send: x, expect: \"\"}\n    requests: 1\n",
+		 "3:41: load[0].tcp.expect: must not be empty (leave expect out to accept any reply)");
+}
+
+static void test_err_addr(void **state)
+{
+	load_err(T "  - tcp: {addr: nohost, send: x}\n    requests: 1\n",
+		 "3:17: load[0].tcp.addr: expected host:port like 127.0.0.1:3000 or [::1]:3000, got \"nohost\"");
+	load_err(T "  - tcp: {addr: \"::1:80\", send: x}\n    requests: 1\n",
+		 "3:17: load[0].tcp.addr: an IPv6 address needs brackets, like [::1]:3000, got \"::1:80\"");
+	load_err(T "  - tcp: {addr: \"a:0\", send: x}\n    requests: 1\n",
+		 "3:17: load[0].tcp.addr: expected a port from 1 to 65535 after the host, got \"a:0\"");
+	load_err(T "  - tcp: {addr: \"a b:1\", send: x}\n    requests: 1\n",
+		 "3:17: load[0].tcp.addr: expected host:port like 127.0.0.1:3000 or [::1]:3000, got \"a b:1\"");
+}
+
+static void test_err_parallel(void **state)
+{
+	load_err(T "  - parallel: []\n", "3:15: load[0].parallel: expected at least one step to run");
+	load_err(T "  - parallel:\n", "3:14: load[0].parallel: expected a list of steps to run at the same time, got nothing");
+	load_err(T "  - parallel: {sleep: 1s}\n",
+		 "3:15: load[0].parallel: expected a list of steps to run at the same time, got a mapping");
+	load_err(T "  - parallel:\n      - sleep: 1s\n      - slep: 1s\n",
+		 "5:9: load[0].parallel[1]: unknown key \"slep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
+	load_err(T "  - parallel:\n      - http: {url: \"http://x/\"}\n",
+		 "4:9: load[0].parallel[0]: expected exactly one of: duration, requests");
+}
+
+static void test_err_parallel_depth(void **state)
+{
+	/* four levels are fine; a fifth is not */
+	struct tg_spec s;
+	load_ok(NULL, T "  - parallel: [{parallel: [{parallel: [{parallel: [{sleep: 1s}]}]}]}]\n", &s);
+	assert_string_equal(s.steps[0].children[0].children[0].children[0].children[0].name, "sleep #5");
+	tg_spec_free(&s);
+	load_err(T "  - parallel: [{parallel: [{parallel: [{parallel: [{parallel: [{sleep: 1s}]}]}]}]}]\n",
+		 "3:63: load[0].parallel[0].parallel[0].parallel[0].parallel[0].parallel: parallel steps nested more than 4 deep");
+	/* a step holding itself through an alias */
+	load_err(T "  - &a {parallel: [*a]}\n",
+		 "3:19: load[0].parallel[0].parallel[0].parallel[0].parallel[0].parallel: parallel steps nested more than 4 deep");
+}
+
+static void test_err_duplicate_names_children(void **state)
+{
+	load_err(T "  - name: a\n    sleep: 1s\n  - parallel:\n      - sleep: 1s\n      - {name: a, sleep: 2s}\n",
+		 "7:16: load[1].parallel[1]: duplicate step name \"a\" (also the name of load[0] on line 3)");
+	load_err(T "  - parallel:\n      - {name: x, sleep: 1s}\n      - parallel: [{name: x, sleep: 2s}]\n",
+		 "5:27: load[0].parallel[1].parallel[0]: duplicate step name \"x\" (also the name of load[0].parallel[0] on line 4)");
+	/* default names count children: the parallel is #1, its children #2 and #3 */
+	load_err(T "  - parallel: [{sleep: 1s}, {sleep: 2s}]\n  - {sleep: 1s, name: \"sleep #3\"}\n",
+		 "4:23: load[1]: duplicate step name \"sleep #3\" (also the name of load[0].parallel[1] on line 3)");
+}
+
+static void test_err_user(void **state)
+{
+	load_err("target:\n  command: [x]\n  user: [root]\n",
+		 "3:9: target.user: expected a user name or a numeric uid, got a list");
+	load_err("target:\n  command: [x]\n  user: {name: root}\n",
+		 "3:9: target.user: expected a user name or a numeric uid, got a mapping");
+	load_err("target:\n  command: [x]\n  user:\n",
+		 "3:8: target.user: expected a user name or a numeric uid, got nothing");
+	load_err("target:\n  command: [x]\n  user: 99999999999\n",
+		 "3:9: target.user: expected a uid from 0 to 4294967294, got \"99999999999\"");
+	load_err("target:\n  command: [x]\n  user: \"a:b\"\n",
+		 "3:9: target.user: expected a user name or a numeric uid, got \"a:b\"");
+}
+
+#undef T
+#undef HTTP
 
 static void test_err_file(void **state)
 {
@@ -971,6 +1453,24 @@ int main(void)
 		cmocka_unit_test(test_err_command_string),
 		cmocka_unit_test(test_err_one_line),
 		cmocka_unit_test(test_err_limits),
+		cmocka_unit_test(test_more_forms),
+		cmocka_unit_test(test_parse_rate),
+		cmocka_unit_test(test_parse_percent),
+		cmocka_unit_test(test_err_rate),
+		cmocka_unit_test(test_err_duration_or_requests),
+		cmocka_unit_test(test_err_concurrency),
+		cmocka_unit_test(test_err_key_of_other_kind),
+		cmocka_unit_test(test_err_url),
+		cmocka_unit_test(test_err_regex),
+		cmocka_unit_test(test_err_body),
+		cmocka_unit_test(test_err_expect_status),
+		cmocka_unit_test(test_err_http_fields),
+		cmocka_unit_test(test_err_tcp),
+		cmocka_unit_test(test_err_addr),
+		cmocka_unit_test(test_err_parallel),
+		cmocka_unit_test(test_err_parallel_depth),
+		cmocka_unit_test(test_err_duplicate_names_children),
+		cmocka_unit_test(test_err_user),
 		cmocka_unit_test(test_err_file),
 		cmocka_unit_test(test_robustness),
 	};
