@@ -7,6 +7,7 @@
 
 #include "results_json.h"
 #include "load.h"
+#include "hist.h"
 #include "record.h"
 #include "spec.h"
 
@@ -188,22 +189,58 @@ static cJSON *spans_json(const struct tg_results *r)
 	return a;
 }
 
+static cJSON *step_json(const struct tg_step_result *s, uint64_t t0)
+{
+	static const char *const err_names[TG_LERR__COUNT] = {
+		[TG_LERR_CONNECT] = "connect", [TG_LERR_TIMEOUT] = "timeout",
+		[TG_LERR_STATUS] = "status", [TG_LERR_EXPECT] = "expect", [TG_LERR_IO] = "io",
+	};
+	static const double qs[3] = { 0.5, 0.9, 0.99 };
+	static const char *const qnames[3] = { "p50", "p90", "p99" };
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject(), *l = cJSON_CreateObject();
+	const char *kind = s->kind == TG_STEP_EXEC ? "exec" : s->kind == TG_STEP_SLEEP ? "sleep" :
+			   s->kind == TG_STEP_HTTP ? "http" : s->kind == TG_STEP_TCP ? "tcp" :
+			   s->kind == TG_STEP_PARALLEL ? "parallel" : "step";
+	uint64_t n = 0;
+
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddBoolToObject(o, "ok", s->ok);
+	cJSON_AddNumberToObject(o, "start_ns", s->start_ns > t0 ? (double)(s->start_ns - t0) : 0);
+	cJSON_AddNumberToObject(o, "duration_ns", s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) : 0);
+	if (!s->ok)
+		cJSON_AddStringToObject(o, "error", s->error);
+	cJSON_AddNumberToObject(o, "requests", (double)s->requests);
+	cJSON_AddNumberToObject(o, "errors", (double)s->errors);
+	for (int k = 0; k < TG_LERR__COUNT; k++)
+		cJSON_AddNumberToObject(e, err_names[k], (double)s->errors_by_kind[k]);
+	cJSON_AddItemToObject(o, "errors_by_kind", e);
+	for (size_t b = 0; s->latency_hist && b < TG_HIST_BUCKETS; b++)
+		n += s->latency_hist[b];
+	for (int q = 0; q < 3; q++)
+		cJSON_AddNumberToObject(l, qnames[q], n ? (double)tg_hist_quantile(
+			(const __u64 *)s->latency_hist, n, qs[q], s->latency_max_ns) : 0);
+	cJSON_AddNumberToObject(l, "max", (double)s->latency_max_ns);
+	cJSON_AddItemToObject(o, "latency_ns", l);
+	cJSON_AddNumberToObject(o, "throughput_per_s", s->throughput_per_s);
+	if (s->output)
+		cJSON_AddStringToObject(o, "output", s->output);
+	if (s->kind == TG_STEP_PARALLEL || s->nchildren) {
+		cJSON *c = cJSON_CreateArray();
+
+		for (size_t i = 0; i < s->nchildren; i++)
+			cJSON_AddItemToArray(c, step_json(&s->children[i], t0));
+		cJSON_AddItemToObject(o, "children", c);
+	}
+	return o;
+}
+
 static cJSON *load_json(const struct tg_results *r)
 {
 	cJSON *a = cJSON_CreateArray();
 
-	for (size_t i = 0; i < r->nsteps; i++) {
-		const struct tg_step_result *s = &r->steps[i];
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", s->name);
-		cJSON_AddBoolToObject(o, "ok", s->ok);
-		cJSON_AddNumberToObject(o, "start_ns", s->start_ns > r->t0_ns ? (double)(s->start_ns - r->t0_ns) : 0);
-		cJSON_AddNumberToObject(o, "duration_ns", s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) : 0);
-		if (!s->ok)
-			cJSON_AddStringToObject(o, "error", s->error);
-		cJSON_AddItemToArray(a, o);
-	}
+	for (size_t i = 0; i < r->nsteps; i++)
+		cJSON_AddItemToArray(a, step_json(&r->steps[i], r->t0_ns));
 	return a;
 }
 
