@@ -4,11 +4,16 @@
 #include "launch.h"
 #include "spec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +39,9 @@ extern char **environ;
 /* After SIGKILL only an uninterruptible sleep delays death: don't wait on it forever. */
 #define KILL_WAIT (5 * SEC)
 
-enum { STAGE_CHDIR = 1, STAGE_EXEC = 2 };
+enum { STAGE_CHDIR = 1, STAGE_EXEC = 2, STAGE_USER = 3 };
+#define LINE_MAX_BYTES (64 * 1024)
+#define TAIL_BYTES 4096
 
 uint64_t tg_now_ns(void)
 {
@@ -201,6 +209,8 @@ struct child_plan {
 	bool stdout_to_stderr;
 	pid_t parent;
 	int gate_fd, err_fd;
+	const struct tg_identity *id;
+	int out_fd, errout_fd; /* write ends of the capture pipes, -1: inherited */
 };
 
 static void close_fd_range(unsigned lo, unsigned hi)
@@ -264,10 +274,23 @@ static _Noreturn void child_main(const struct child_plan *p)
 	char c;
 
 	setpgid(0, 0);
+	/* before the death signal: a credential change clears it */
+	if (p->id && p->id->set) {
+		int r = tg_drop_privileges(p->id);
+
+		if (r < 0) {
+			errno = -r;
+			child_fail(p->err_fd, STAGE_USER);
+		}
+	}
 	/* the parent may have died before prctl took effect */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != p->parent)
 		_exit(127);
 	reset_signals();
+	if (p->out_fd >= 0)
+		dup2(p->out_fd, 1);
+	if (p->errout_fd >= 0)
+		dup2(p->errout_fd, 2);
 	close_other_fds(p->gate_fd, p->err_fd);
 	if (p->stdout_to_stderr)
 		dup2(2, 1);
@@ -316,10 +339,24 @@ static pid_t fork_child(const struct child_plan *p)
 	return pid;
 }
 
-int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], const char *cwd,
-		   bool stdout_to_stderr, struct tg_target *t, char *err, size_t errlen)
+static const struct tg_identity *g_child_id;
+
+void tg_set_child_identity(const struct tg_identity *id)
 {
-	struct child_plan p = { exe, argv, envp, cwd, stdout_to_stderr, getpid(), -1, -1 };
+	g_child_id = id;
+}
+
+const struct tg_identity *tg_child_identity(void)
+{
+	return g_child_id && g_child_id->set ? g_child_id : NULL;
+}
+
+static int child_spawn(const char *exe, char *const argv[], char *const envp[], const char *cwd,
+		       bool stdout_to_stderr, const struct tg_identity *id, int out_fd,
+		       int errout_fd, struct tg_target *t, char *err, size_t errlen)
+{
+	struct child_plan p = { exe, argv, envp, cwd, stdout_to_stderr, getpid(), -1, -1,
+				id, out_fd, errout_fd };
 	int gate[2], ep[2], e;
 	pid_t pid;
 
@@ -350,11 +387,121 @@ int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], cons
 	t->pid = pid;
 	t->gate_fd = gate[0];
 	t->exec_err_fd = ep[0];
+	if (id && id->set)
+		snprintf(t->user, sizeof t->user, "%s", id->name);
 	return 0;
 fail:
 	e = errno;
 	snprintf(err, errlen, "cannot start %s: %s", exe, strerror(e));
 	return -e;
+}
+
+int tg_child_spawn_as(const char *exe, char *const argv[], char *const envp[], const char *cwd,
+		      bool stdout_to_stderr, const struct tg_identity *id, struct tg_target *t,
+		      char *err, size_t errlen)
+{
+	return child_spawn(exe, argv, envp, cwd, stdout_to_stderr, id, -1, -1, t, err, errlen);
+}
+
+int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], const char *cwd,
+		   bool stdout_to_stderr, struct tg_target *t, char *err, size_t errlen)
+{
+	return child_spawn(exe, argv, envp, cwd, stdout_to_stderr, g_child_id, -1, -1, t, err,
+			   errlen);
+}
+
+/* ---- users ---- */
+
+static void fill_groups(struct tg_identity *id, const char *name)
+{
+	int n = (int)(sizeof id->groups / sizeof id->groups[0]);
+
+	if (name && getgrouplist(name, id->gid, id->groups, &n) >= 0) {
+		id->ngroups = n;
+		return;
+	}
+	if (name && n > 0) { /* more groups than we keep: the first ones */
+		id->ngroups = (int)(sizeof id->groups / sizeof id->groups[0]);
+		return;
+	}
+	id->groups[0] = id->gid;
+	id->ngroups = 1;
+}
+
+static bool parse_id(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return false;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return !errno && !*end && *v < (unsigned long)(uid_t)-1;
+}
+
+int tg_resolve_identity(const char *user, struct tg_identity *id, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	unsigned long u, g;
+
+	memset(id, 0, sizeof *id);
+	if (!user || !*user) {
+		/* through sudo: the invoking user, not root */
+		if (geteuid() != 0 || !parse_id(getenv("SUDO_UID"), &u) ||
+		    !parse_id(getenv("SUDO_GID"), &g) || u == 0)
+			return 0;
+		id->uid = (uid_t)u;
+		id->gid = (gid_t)g;
+		pw = getpwuid(id->uid);
+		if (pw)
+			snprintf(id->name, sizeof id->name, "%s", pw->pw_name);
+		else
+			snprintf(id->name, sizeof id->name, "%lu", u);
+		fill_groups(id, pw ? pw->pw_name : NULL);
+		id->set = true;
+		return 0;
+	}
+	if (parse_id(user, &u)) {
+		pw = getpwuid((uid_t)u);
+		id->uid = (uid_t)u;
+		/* no passwd entry: a group of the same number, as user-private groups go */
+		id->gid = pw ? pw->pw_gid : (gid_t)u;
+	} else {
+		pw = getpwnam(user);
+		if (!pw) {
+			snprintf(err, errlen, "target.user: no such user '%s'", user);
+			return -ENOENT;
+		}
+		id->uid = pw->pw_uid;
+		id->gid = pw->pw_gid;
+	}
+	if (geteuid() != 0 && geteuid() != id->uid) {
+		snprintf(err, errlen, "target.user: running the target as '%s' needs root "
+			 "(tokio-guard runs as uid %u): use sudo", user, (unsigned)geteuid());
+		return -EPERM;
+	}
+	snprintf(id->name, sizeof id->name, "%s", pw ? pw->pw_name : user);
+	fill_groups(id, pw ? pw->pw_name : NULL);
+	id->set = geteuid() == 0;
+	return 0;
+}
+
+int tg_drop_privileges(const struct tg_identity *id)
+{
+	if (!id || !id->set)
+		return 0;
+	if (setgroups((size_t)id->ngroups, id->groups) < 0)
+		return -errno;
+	if (setgid(id->gid) < 0)
+		return -errno;
+	if (setuid(id->uid) < 0)
+		return -errno;
+	/* no way back: a saved set-user-ID of 0 would allow one */
+	if (id->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		return -EPERM;
+	if (id->uid != 0 && id->gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
+		return -EPERM;
+	return 0;
 }
 
 static bool same_key(const char *a, const char *b)
@@ -364,9 +511,7 @@ static bool same_key(const char *a, const char *b)
 	return la == lb && memcmp(a, b, la) == 0;
 }
 
-/* The inherited environment with the spec's entries replacing or adding
- * keys. Strings are borrowed; only the array is allocated. */
-static char **build_env(char *const *extra)
+char **tg_build_env(char *const *extra)
 {
 	size_t n = 0, m = 0, k = 0;
 	char **env;
@@ -409,9 +554,342 @@ static int check_cwd(const char *cwd, char *err, size_t errlen)
 	return -e;
 }
 
-int tg_target_spawn(const struct tg_spec *spec, const char *exe, struct tg_target *t,
-		    char *err, size_t errlen)
+/* ---- the target's output: pipes read by a thread of ours ---- */
+
+struct tg_capture {
+	pthread_t thread;
+	bool running;
+	int fd[2];           /* read ends: stdout, stderr; -1 at EOF */
+	int wake[2];         /* written to end the thread */
+	int wfd[2];          /* write ends, the child's until it is spawned */
+	FILE *log[2];
+	bool echo, echo_tty;
+	bool have_re;
+	regex_t re;
+	atomic_bool ready;
+	char *line[2];       /* the partial line of each stream */
+	size_t len[2];
+	char tail[TAIL_BYTES]; /* the end of stderr, whole lines */
+	size_t tail_len;
+	pthread_mutex_t lock; /* tail */
+};
+
+static void write_all(int fd, const struct iovec *iov, int n)
 {
+	struct iovec v[4];
+
+	memcpy(v, iov, sizeof(*iov) * (size_t)n);
+	while (n > 0) {
+		ssize_t w = writev(fd, v, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		while (n > 0 && (size_t)w >= v[0].iov_len) {
+			w -= (ssize_t)v[0].iov_len;
+			memmove(v, v + 1, sizeof(*v) * (size_t)--n);
+		}
+		if (n > 0) {
+			v[0].iov_base = (char *)v[0].iov_base + w;
+			v[0].iov_len -= (size_t)w;
+		}
+	}
+}
+
+static void keep_tail(struct tg_capture *c, const char *line, size_t len)
+{
+	size_t need = len + 1;
+
+	pthread_mutex_lock(&c->lock);
+	if (need >= TAIL_BYTES) { /* one huge line: its end */
+		line += need - (TAIL_BYTES - 1);
+		len = TAIL_BYTES - 2;
+		need = len + 1;
+	}
+	if (c->tail_len + need > TAIL_BYTES) {
+		size_t drop = c->tail_len + need - TAIL_BYTES;
+
+		memmove(c->tail, c->tail + drop, c->tail_len - drop);
+		c->tail_len -= drop;
+	}
+	memcpy(c->tail + c->tail_len, line, len);
+	c->tail[c->tail_len + len] = '\n';
+	c->tail_len += need;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* One line of stream I (0 stdout, 1 stderr), without its newline; LINE has
+ * room for a terminating NUL at LEN. */
+static void on_line(struct tg_capture *c, int i, char *line, size_t len)
+{
+	if (c->log[i]) {
+		fwrite(line, 1, len, c->log[i]);
+		fputc('\n', c->log[i]);
+	}
+	if (c->echo) {
+		struct iovec v[4] = {
+			{ (void *)"\r\033[K", c->echo_tty ? 4 : 0 },
+			{ (void *)"target| ", 8 },
+			{ line, len },
+			{ (void *)"\n", 1 },
+		};
+
+		write_all(2, v, 4);
+	}
+	if (i == 1)
+		keep_tail(c, line, len);
+	if (c->have_re && !atomic_load(&c->ready)) {
+		line[len] = '\0';
+		if (regexec(&c->re, line, 0, NULL, 0) == 0)
+			atomic_store(&c->ready, true);
+	}
+}
+
+static void feed(struct tg_capture *c, int i, const char *data, size_t n)
+{
+	while (n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n, room = LINE_MAX_BYTES - c->len[i];
+
+		if (take > room)
+			take = room;
+		memcpy(c->line[i] + c->len[i], data, take);
+		c->len[i] += take;
+		data += take;
+		n -= take;
+		if (n > 0 && *data == '\n') {
+			data++;
+			n--;
+		} else if (c->len[i] < LINE_MAX_BYTES) {
+			break; /* a partial line: more to come */
+		}
+		on_line(c, i, c->line[i], c->len[i]); /* a whole line, or 64 KiB of one */
+		c->len[i] = 0;
+	}
+}
+
+/* Reads what FD I has; false at EOF or error (the fd is closed then). */
+static bool read_some(struct tg_capture *c, int i)
+{
+	char buf[16384];
+	ssize_t n = read(c->fd[i], buf, sizeof buf);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return errno == EINTR;
+	if (n <= 0) {
+		if (c->len[i]) /* a last line without its newline */
+			on_line(c, i, c->line[i], c->len[i]);
+		c->len[i] = 0;
+		close_fd(&c->fd[i]);
+		return false;
+	}
+	feed(c, i, buf, (size_t)n);
+	return true;
+}
+
+static void *capture_main(void *arg)
+{
+	struct tg_capture *c = arg;
+
+	while (c->fd[0] >= 0 || c->fd[1] >= 0) {
+		struct pollfd pf[3] = {
+			{ .fd = c->fd[0], .events = POLLIN },
+			{ .fd = c->fd[1], .events = POLLIN },
+			{ .fd = c->wake[0], .events = POLLIN },
+		};
+
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[2].revents) {
+			/* the target is gone: what its pipes still hold, then stop */
+			for (int i = 0; i < 2; i++)
+				while (c->fd[i] >= 0 && read_some(c, i))
+					;
+			break;
+		}
+		for (int i = 0; i < 2; i++)
+			if (pf[i].revents && c->fd[i] >= 0)
+				read_some(c, i);
+		for (int i = 0; i < 2; i++)
+			if (c->log[i])
+				fflush(c->log[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (c->len[i])
+			on_line(c, i, c->line[i], c->len[i]);
+		c->len[i] = 0;
+		if (c->log[i])
+			fflush(c->log[i]);
+	}
+	return NULL;
+}
+
+static void capture_free(struct tg_capture *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < 2; i++) {
+		close_fd(&c->fd[i]);
+		close_fd(&c->wfd[i]);
+		close_fd(&c->wake[i]);
+		if (c->log[i])
+			fclose(c->log[i]);
+		free(c->line[i]);
+	}
+	if (c->have_re)
+		regfree(&c->re);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static int capture_new(const struct tg_target_opts *o, const char *regex, struct tg_capture **out,
+		       char *err, size_t errlen)
+{
+	struct tg_capture *c = calloc(1, sizeof *c);
+	const char *paths[2] = { o ? o->stdout_log : NULL, o ? o->stderr_log : NULL };
+	int e;
+
+	*out = NULL;
+	if (!c)
+		goto nomem;
+	pthread_mutex_init(&c->lock, NULL);
+	for (int i = 0; i < 2; i++)
+		c->fd[i] = c->wfd[i] = c->wake[i] = -1;
+	c->echo = o ? o->echo : true;
+	c->echo_tty = c->echo && isatty(2);
+	if (regex) {
+		e = regcomp(&c->re, regex, REG_EXTENDED | REG_NOSUB);
+		if (e) {
+			char why[256];
+
+			regerror(e, &c->re, why, sizeof why);
+			snprintf(err, errlen, "target.ready.log: invalid regex \"%s\": %s", regex, why);
+			capture_free(c);
+			return -EINVAL;
+		}
+		c->have_re = true;
+	}
+	for (int i = 0; i < 2; i++) {
+		int p[2];
+
+		c->line[i] = malloc(LINE_MAX_BYTES + 1);
+		if (!c->line[i])
+			goto nomem;
+		if (paths[i]) {
+			c->log[i] = fopen(paths[i], "we");
+			if (!c->log[i]) {
+				e = errno;
+				snprintf(err, errlen, "cannot create %s: %s", paths[i], strerror(e));
+				capture_free(c);
+				return -e;
+			}
+		}
+		if (pipe2(p, O_CLOEXEC) < 0)
+			goto sys;
+		c->fd[i] = p[0];
+		c->wfd[i] = p[1];
+		fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	}
+	if (pipe2(c->wake, O_CLOEXEC) < 0)
+		goto sys;
+	*out = c;
+	return 0;
+nomem:
+	errno = ENOMEM;
+sys:
+	e = errno;
+	snprintf(err, errlen, "cannot capture the target's output: %s", strerror(e));
+	capture_free(c);
+	return -e;
+}
+
+static int capture_start(struct tg_capture *c, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	/* the child has its copies of the write ends: ours would hide EOF */
+	close_fd(&c->wfd[0]);
+	close_fd(&c->wfd[1]);
+	/* signals are the main thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&c->thread, NULL, capture_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot start the output reader: %s", strerror(r));
+		return -r;
+	}
+	c->running = true;
+	return 0;
+}
+
+/* Once the target's group is dead: the last lines, then the thread ends. */
+static void capture_end(struct tg_target *t)
+{
+	struct tg_capture *c = t->cap;
+	size_t n, skip = 0;
+
+	if (!c)
+		return;
+	if (c->running) {
+		(void)!write(c->wake[1], "x", 1);
+		pthread_join(c->thread, NULL);
+		c->running = false;
+	}
+	n = c->tail_len;
+	if (n >= sizeof t->err_tail) { /* keep whole lines */
+		skip = n - (sizeof t->err_tail - 1);
+		while (skip < n && c->tail[skip - 1] != '\n')
+			skip++;
+	}
+	memcpy(t->err_tail, c->tail + skip, n - skip);
+	t->err_tail[n - skip] = '\0';
+	capture_free(c);
+	t->cap = NULL;
+}
+
+void tg_target_stderr_tail(const struct tg_target *t, char *buf, size_t len, int maxlines)
+{
+	char tmp[TAIL_BYTES + 1];
+	const char *src = t->err_tail, *p;
+	size_t n;
+	int lines = 0;
+
+	if (!len)
+		return;
+	if (t->cap) {
+		pthread_mutex_lock(&t->cap->lock);
+		memcpy(tmp, t->cap->tail, t->cap->tail_len);
+		tmp[t->cap->tail_len] = '\0';
+		pthread_mutex_unlock(&t->cap->lock);
+		src = tmp;
+	}
+	n = strlen(src);
+	while (n > 0 && src[n - 1] == '\n')
+		n--;
+	/* back over MAXLINES lines, within LEN */
+	p = src + n;
+	while (p > src) {
+		if (p[-1] == '\n' && ++lines >= maxlines)
+			break;
+		if ((size_t)(src + n - p) + 1 >= len)
+			break;
+		p--;
+	}
+	snprintf(buf, len, "%.*s", (int)(src + n - p), p);
+}
+
+int tg_target_spawn_opts(const struct tg_spec *spec, const char *exe,
+			 const struct tg_target_opts *opts, struct tg_target *t,
+			 char *err, size_t errlen)
+{
+	const char *regex = spec->target.ready.kind == TG_READY_LOG ? spec->target.ready.log_regex : NULL;
+	struct tg_capture *cap = NULL;
 	char **envp;
 	int rc;
 
@@ -420,17 +898,46 @@ int tg_target_spawn(const struct tg_spec *spec, const char *exe, struct tg_targe
 		snprintf(err, errlen, "target command is empty");
 		return -EINVAL;
 	}
+	if (spec->target.ready.kind == TG_READY_LOG && (!regex || !*regex)) {
+		snprintf(err, errlen, "target.ready.log: no regex");
+		return -EINVAL;
+	}
 	rc = check_cwd(spec->target.cwd, err, errlen);
 	if (rc < 0)
 		return rc;
-	envp = build_env(spec->target.env);
+	if (regex || (opts && (opts->stdout_log || opts->stderr_log || opts->echo))) {
+		rc = capture_new(opts, regex, &cap, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	envp = tg_build_env(spec->target.env);
 	if (!envp) {
+		capture_free(cap);
 		snprintf(err, errlen, "cannot start %s: %s", exe, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	rc = tg_child_spawn(exe, spec->target.argv, envp, spec->target.cwd, false, t, err, errlen);
+	rc = child_spawn(exe, spec->target.argv, envp, spec->target.cwd, false, opts ? opts->id : NULL,
+			 cap ? cap->wfd[0] : -1, cap ? cap->wfd[1] : -1, t, err, errlen);
 	free(envp);
-	return rc;
+	if (rc < 0) {
+		capture_free(cap);
+		return rc;
+	}
+	if (cap) {
+		t->cap = cap;
+		rc = capture_start(cap, err, errlen);
+		if (rc < 0) {
+			tg_target_stop(t, SIGKILL, 0);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int tg_target_spawn(const struct tg_spec *spec, const char *exe, struct tg_target *t,
+		    char *err, size_t errlen)
+{
+	return tg_target_spawn_opts(spec, exe, NULL, t, err, errlen);
 }
 
 static ssize_t read_full(int fd, void *buf, size_t len)
@@ -463,6 +970,11 @@ int tg_target_release(struct tg_target *t, char *err, size_t errlen)
 	}
 	n = read_full(t->exec_err_fd, msg, sizeof msg);
 	close_fd(&t->exec_err_fd);
+	if (n == (ssize_t)sizeof msg && msg[1] == STAGE_USER) {
+		snprintf(err, errlen, "cannot run %s as user %s: %s", t->exe,
+			 t->user[0] ? t->user : "?", strerror(msg[0]));
+		return -msg[0];
+	}
 	if (n == (ssize_t)sizeof msg && msg[1] == STAGE_CHDIR) {
 		snprintf(err, errlen, "cannot change to the target's cwd: %s", strerror(msg[0]));
 		return -msg[0];
@@ -543,6 +1055,7 @@ void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns)
 		signal_group(t, SIGKILL);
 		wait_exit(t, KILL_WAIT);
 	}
+	capture_end(t);
 	close_fd(&t->gate_fd);
 	close_fd(&t->exec_err_fd);
 }
@@ -687,6 +1200,209 @@ static int wait_delay(struct tg_target *t, const struct tg_spec *spec, volatile 
 	}
 }
 
+/* ---- ready by http: a minimal HTTP/1.0 GET, any 2xx ---- */
+
+struct http_url {
+	char host[256], port[16], path[2048], hostport[300];
+};
+
+static int parse_http_url(const char *url, struct http_url *u)
+{
+	const char *p, *end, *hp;
+	size_t hl;
+
+	memset(u, 0, sizeof *u);
+	if (!url || strncasecmp(url, "http://", 7) != 0)
+		return -EINVAL;
+	hp = url + 7;
+	end = hp + strcspn(hp, "/?#");
+	if (end == hp)
+		return -EINVAL;
+	if (*hp == '[') {
+		p = memchr(hp, ']', (size_t)(end - hp));
+		if (!p)
+			return -EINVAL;
+		hl = (size_t)(p - hp - 1);
+		if (hl >= sizeof u->host)
+			return -EINVAL;
+		memcpy(u->host, hp + 1, hl);
+		p++;
+	} else {
+		p = memchr(hp, ':', (size_t)(end - hp));
+		if (!p)
+			p = end;
+		hl = (size_t)(p - hp);
+		if (hl >= sizeof u->host)
+			return -EINVAL;
+		memcpy(u->host, hp, hl);
+	}
+	if (p < end && *p == ':') {
+		size_t pl = (size_t)(end - p - 1);
+
+		if (pl == 0 || pl >= sizeof u->port)
+			return -EINVAL;
+		memcpy(u->port, p + 1, pl);
+	} else if (p != end) {
+		return -EINVAL;
+	} else {
+		strcpy(u->port, "80");
+	}
+	snprintf(u->hostport, sizeof u->hostport, "%.*s", (int)(end - hp), hp);
+	if (*end == '/' || *end == '?')
+		snprintf(u->path, sizeof u->path, "%s%.*s", *end == '?' ? "/" : "",
+			 (int)strcspn(end, "#"), end);
+	else
+		strcpy(u->path, "/");
+	return u->host[0] ? 0 : -EINVAL;
+}
+
+/* One GET: the status code, 0 when nothing answered within NS. */
+static int http_status(const struct addrinfo *ai, const struct http_url *u, uint64_t ns)
+{
+	uint64_t deadline = tg_now_ns() + ns;
+	char req[2600], resp[256];
+	int status = 0;
+
+	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: tokio-guard/%s\r\n"
+		 "Accept: */*\r\nConnection: close\r\n\r\n", u->path, u->hostport, TG_VERSION);
+	for (const struct addrinfo *p = ai; p && !status; p = p->ai_next) {
+		int fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				p->ai_protocol);
+		size_t got = 0, sent = 0, rl = strlen(req);
+		uint64_t now;
+		bool ok;
+
+		if (fd < 0)
+			continue;
+		ok = connect(fd, p->ai_addr, p->ai_addrlen) == 0;
+		now = tg_now_ns();
+		if (!ok && errno == EINPROGRESS && now < deadline)
+			ok = connected_within(fd, deadline - now);
+		while (ok && sent < rl) {
+			ssize_t w = send(fd, req + sent, rl - sent, MSG_NOSIGNAL);
+
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w < 0 && (errno == EAGAIN || errno == EINTR))
+				tg_nap(MS);
+			else
+				ok = false;
+			if (tg_now_ns() >= deadline)
+				ok = false;
+		}
+		while (ok && got < sizeof resp - 1 && !memchr(resp, '\n', got)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ssize_t r;
+
+			now = tg_now_ns();
+			if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / MS) + 1) < 0)
+				break;
+			r = recv(fd, resp + got, sizeof resp - 1 - got, 0);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				break;
+			if (r > 0)
+				got += (size_t)r;
+		}
+		resp[got] = '\0';
+		if (ok && !strncmp(resp, "HTTP/", 5)) {
+			const char *sp = strchr(resp, ' ');
+
+			if (sp && isdigit((unsigned char)sp[1]))
+				status = atoi(sp + 1);
+		}
+		close(fd);
+	}
+	return status;
+}
+
+static uint64_t ready_timeout(const struct tg_spec *spec)
+{
+	return spec->target.ready.timeout_ns ? spec->target.ready.timeout_ns : READY_TIMEOUT_DEFAULT;
+}
+
+static int wait_http(struct tg_target *t, const struct tg_spec *spec, volatile sig_atomic_t *stop,
+		     char *err, size_t errlen)
+{
+	const char *url = spec->target.ready.http_url;
+	uint64_t timeout = ready_timeout(spec), deadline = tg_now_ns() + timeout;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct http_url u;
+	char secs[32];
+	int g, rc, last = 0;
+
+	if (parse_http_url(url, &u)) {
+		snprintf(err, errlen, "target.ready.http: cannot use \"%s\" (http://host[:port]/path; "
+			 "https is not supported)", url ? url : "");
+		return -EINVAL;
+	}
+	g = getaddrinfo(u.host, u.port, &hints, &ai);
+	if (g) {
+		snprintf(err, errlen, "cannot resolve %s: %s", u.hostport, gai_strerror(g));
+		return -EINVAL;
+	}
+	for (;;) {
+		uint64_t now;
+		int st;
+
+		rc = ready_check(t, stop, err, errlen);
+		if (rc)
+			break;
+		now = tg_now_ns();
+		st = http_status(ai, &u, min_u64(SEC, deadline > now ? deadline - now : 0));
+		if (st >= 200 && st < 300)
+			break;
+		if (st)
+			last = st;
+		now = tg_now_ns();
+		if (now >= deadline) {
+			tg_fmt_secs(timeout, secs, sizeof secs);
+			if (last)
+				snprintf(err, errlen, "target not ready after %s: %s answered %d, not 2xx",
+					 secs, url, last);
+			else
+				snprintf(err, errlen, "target not ready after %s: no HTTP answer from %s",
+					 secs, url);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		tg_nap(min_u64(READY_RETRY, deadline - now));
+	}
+	freeaddrinfo(ai);
+	return rc;
+}
+
+/* ---- ready by log: the capture thread matches the lines ---- */
+
+static int wait_log(struct tg_target *t, const struct tg_spec *spec, volatile sig_atomic_t *stop,
+		    char *err, size_t errlen)
+{
+	uint64_t timeout = ready_timeout(spec), deadline = tg_now_ns() + timeout;
+	char secs[32];
+
+	if (!t->cap || !t->cap->have_re) {
+		snprintf(err, errlen, "target.ready.log: the target's output is not captured");
+		return -EINVAL;
+	}
+	for (;;) {
+		int rc;
+		uint64_t now;
+
+		if (atomic_load(&t->cap->ready))
+			return 0;
+		rc = ready_check(t, stop, err, errlen);
+		if (rc)
+			return rc;
+		now = tg_now_ns();
+		if (now >= deadline) {
+			tg_fmt_secs(timeout, secs, sizeof secs);
+			snprintf(err, errlen, "target not ready after %s: no output line matched /%s/",
+				 secs, spec->target.ready.log_regex);
+			return -ETIMEDOUT;
+		}
+		tg_nap(min_u64(POLL_STEP, deadline - now));
+	}
+}
+
 int tg_target_wait_ready(struct tg_target *t, const struct tg_spec *spec,
 			 volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
@@ -695,6 +1411,10 @@ int tg_target_wait_ready(struct tg_target *t, const struct tg_spec *spec,
 		return wait_tcp(t, spec, stop, err, errlen);
 	case TG_READY_DELAY:
 		return wait_delay(t, spec, stop, err, errlen);
+	case TG_READY_HTTP:
+		return wait_http(t, spec, stop, err, errlen);
+	case TG_READY_LOG:
+		return wait_log(t, spec, stop, err, errlen);
 	case TG_READY_NONE:
 		return 0;
 	}

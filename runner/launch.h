@@ -10,6 +10,43 @@
 #include <sys/types.h>
 
 struct tg_spec;
+struct tg_capture;
+
+/* Who the target and exec steps run as. */
+struct tg_identity {
+	bool set;          /* false: stay who we are */
+	uid_t uid;
+	gid_t gid;
+	int ngroups;       /* supplementary groups (initgroups' list for a named user) */
+	gid_t groups[64];
+	char name[64];     /* user name, or the uid in decimal when it has no passwd entry */
+};
+
+/* Resolves the spec's target.user (a name, or a numeric uid), or, when USER is
+ * NULL and tokio-guard runs as root through sudo, SUDO_UID/SUDO_GID. With
+ * neither, ID->set is false. Returns 0; -ENOENT for an unknown user; -EPERM
+ * when a user is given but tokio-guard is not root. One line in ERR. */
+int tg_resolve_identity(const char *user, struct tg_identity *id, char *err, size_t errlen);
+
+/* In a child after fork, before exec: setgroups, setgid, setuid to ID, then
+ * checks that root cannot be regained. Only async-signal-safe calls. No-op
+ * when ID is NULL or !ID->set. 0, or -errno (the child should _exit then).
+ * Note: a credential change clears PR_SET_PDEATHSIG: set it afterwards. */
+int tg_drop_privileges(const struct tg_identity *id);
+
+/* The identity every tg_child_spawn child (exec load steps) runs as; the
+ * session sets it once the spec's user is resolved. NULL: no change (default). */
+void tg_set_child_identity(const struct tg_identity *id);
+/* That identity (NULL: none): load.c's exec children call tg_drop_privileges on it. */
+const struct tg_identity *tg_child_identity(void);
+
+/* How the target's output is handled. */
+struct tg_target_opts {
+	const struct tg_identity *id;  /* NULL: no privilege drop */
+	const char *stdout_log;        /* files receiving every line; NULL: none */
+	const char *stderr_log;
+	bool echo;                     /* also copy lines to our stderr as "target| ..." */
+};
 
 struct tg_target {
 	pid_t pid;        /* also its process group: the target leads a group of its own */
@@ -18,6 +55,9 @@ struct tg_target {
 	bool exited;      /* reaped */
 	int status;       /* waitpid status once exited */
 	char exe[4096];   /* what was exec'd, for messages */
+	char user[64];    /* who it runs as when switched, for messages */
+	struct tg_capture *cap; /* reader of the target's stdout/stderr pipes; NULL: inherited */
+	char err_tail[2048]; /* the last stderr lines, kept when the capture ends */
 };
 
 /* Resolves argv0 the way execvp would, relative to CWD for paths with a '/'.
@@ -33,6 +73,19 @@ char *tg_resolve_exe(const char *argv0, const char *cwd);
 int tg_target_spawn(const struct tg_spec *spec, const char *exe, struct tg_target *t,
 		    char *err, size_t errlen);
 
+/* The same with OPTS (NULL: as tg_target_spawn). The target's stdout and
+ * stderr are pipes read by a thread of ours whenever log files, echo or a
+ * ready.log regex are asked for: each line (split at 64 KiB) goes to the log
+ * files, is echoed, and is matched against ready.log_regex. tg_target_spawn
+ * itself captures only for a ready.log condition (and then echoes). */
+int tg_target_spawn_opts(const struct tg_spec *spec, const char *exe,
+			 const struct tg_target_opts *opts, struct tg_target *t,
+			 char *err, size_t errlen);
+
+/* The last lines (at most MAXLINES, within LEN) the target wrote to stderr,
+ * newline-separated; "" when none were captured. Complete after tg_target_stop. */
+void tg_target_stderr_tail(const struct tg_target *t, char *buf, size_t len, int maxlines);
+
 /* Opens the gate and waits for exec: 0, or -errno of the failed exec. */
 int tg_target_release(struct tg_target *t, char *err, size_t errlen);
 
@@ -47,8 +100,14 @@ int tg_target_wait_ready(struct tg_target *t, const struct tg_spec *spec,
 bool tg_target_check_exit(struct tg_target *t);
 
 /* Sends SIG to the target's process group, waits up to GRACE_NS, then SIGKILLs
- * the group. Safe to call more than once and on a target still at its gate. */
+ * the group. Safe to call more than once and on a target still at its gate.
+ * Also ends the output capture (its last lines are flushed to the logs). */
 void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns);
+
+/* The inherited environment with EXTRA's "KEY=VALUE" entries replacing or
+ * adding keys (a bare "KEY" unsets it). Strings are borrowed: free only the
+ * array. NULL when out of memory. */
+char **tg_build_env(char *const *extra);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline and of the BPF side. */
 uint64_t tg_now_ns(void);
@@ -65,6 +124,11 @@ void tg_describe_status(int status, char *buf, size_t len);
  * STDOUT_TO_STDERR keeps tokio-guard's own stdout clean. */
 int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], const char *cwd,
 		   bool stdout_to_stderr, struct tg_target *t, char *err, size_t errlen);
+/* The same, running the child as ID (NULL: no change; see tg_drop_privileges).
+ * tg_child_spawn runs its child as the identity set by tg_set_child_identity. */
+int tg_child_spawn_as(const char *exe, char *const argv[], char *const envp[], const char *cwd,
+		      bool stdout_to_stderr, const struct tg_identity *id, struct tg_target *t,
+		      char *err, size_t errlen);
 
 /* "10s", "1.5s", "250ms": for messages, without depending on spec.c. */
 void tg_fmt_secs(uint64_t ns, char *buf, size_t len);

@@ -21,6 +21,7 @@
 #include "load.h"
 #include "poll_sites.h"
 #include "probe.h"
+#include "progress.h"
 #include "record.h"
 #include "results_json.h"
 #include "spec.h"
@@ -49,9 +50,19 @@ struct session {
 	char error[1024];
 	char out_dir[PATH_MAX];
 	char results_path[PATH_MAX];
+	char log_path[2][PATH_MAX]; /* target.stdout.log, target.stderr.log */
+	struct tg_identity id;      /* who the target and exec steps run as */
+	bool progress;
 };
 
 static volatile sig_atomic_t g_signal;
+/* An updating progress line is on the terminal: clear it before a message. */
+static bool g_progress_tty;
+
+static const char *eol_clear(void)
+{
+	return g_progress_tty ? "\r\033[K" : "";
+}
 
 static void on_signal(int sig)
 {
@@ -79,7 +90,7 @@ static int fail(struct session *s, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "tokio-guard: %s\n", s->error);
+	fprintf(stderr, "%stokio-guard: %s\n", eol_clear(), s->error);
 	return -1;
 }
 
@@ -103,6 +114,22 @@ static int load_spec(struct session *s)
 	if (tg_spec_load(s->o->spec_path, &s->spec, err, sizeof(err)))
 		return fail(s, TG_EXIT_USAGE, "%s", err);
 	s->have_spec = true;
+	return 0;
+}
+
+/* target.user, or the user behind sudo: the target and exec steps run as
+ * them, and the output belongs to them. */
+static int resolve_user(struct session *s)
+{
+	char err[1024];
+	int r = tg_resolve_identity(s->spec.target.user, &s->id, err, sizeof(err));
+
+	if (r)
+		return fail(s, r == -EPERM ? TG_EXIT_ENV : TG_EXIT_USAGE, "%s", err);
+	tg_set_child_identity(s->id.set ? &s->id : NULL);
+	if (s->o->verbose && s->id.set)
+		fprintf(stderr, "tokio-guard: target and exec steps run as %s (uid %u, gid %u)\n",
+			s->id.name, (unsigned)s->id.uid, (unsigned)s->id.gid);
 	return 0;
 }
 
@@ -163,8 +190,29 @@ static int start_consumer(struct session *s)
 	return 0;
 }
 
+static int make_out_dir(struct session *s);
+static void give(struct session *s, const char *path);
+
+/* The output folder exists before the target starts: its logs go there. */
+static int prepare_output(struct session *s)
+{
+	if (make_out_dir(s))
+		return fail(s, TG_EXIT_ENV, "cannot create the output folder %s: %s", s->out_dir,
+			    strerror(errno));
+	give(s, s->out_dir);
+	snprintf(s->log_path[0], sizeof(s->log_path[0]), "%.4000s/target.stdout.log", s->out_dir);
+	snprintf(s->log_path[1], sizeof(s->log_path[1]), "%.4000s/target.stderr.log", s->out_dir);
+	return 0;
+}
+
 static int start_probe(struct session *s)
 {
+	struct tg_target_opts to = {
+		.id = &s->id,
+		.stdout_log = s->log_path[0],
+		.stderr_log = s->log_path[1],
+		.echo = !s->o->quiet,
+	};
 	struct tg_probe_opts po = {
 		.exe = s->exe,
 		.sites = &s->sites,
@@ -176,9 +224,11 @@ static int start_probe(struct session *s)
 	};
 	char err[1024];
 
-	if (tg_target_spawn(&s->spec, s->exe, &s->target, err, sizeof(err)))
+	if (tg_target_spawn_opts(&s->spec, s->exe, &to, &s->target, err, sizeof(err)))
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	s->spawned = true;
+	give(s, s->log_path[0]);
+	give(s, s->log_path[1]);
 	s->rec = tg_record_new(&s->sites, s->spec.probe.blocking_threshold_ns, s->spec.probe.sample_rate);
 	if (!s->rec)
 		return fail(s, TG_EXIT_ENV, "out of memory");
@@ -221,18 +271,36 @@ static bool target_alive(void *ctx)
 	return !tg_target_check_exit(&s->target);
 }
 
+static void start_progress(struct session *s)
+{
+	struct tg_progress_opts po = {
+		.rec = s->rec,
+		.slice_floor_ns = s->spec.report.trace_min_poll_ns,
+		.nsteps = s->spec.nsteps,
+		.total_ns = tg_progress_total_ns(&s->spec),
+		.tty = -1,
+	};
+
+	if (s->o->quiet || !s->spec.nsteps)
+		return;
+	s->progress = tg_progress_start(&po) == 0;
+	g_progress_tty = s->progress && isatty(2);
+}
+
 static int run_steps(struct session *s)
 {
 	s->steps = calloc(s->spec.nsteps ? s->spec.nsteps : 1, sizeof(*s->steps));
 	if (!s->steps)
 		return fail(s, TG_EXIT_ENV, "out of memory");
+	start_progress(s);
 	for (size_t i = 0; i < s->spec.nsteps; i++) {
 		struct tg_step_result *res = &s->steps[s->nsteps++];
 		int r;
 
+		tg_progress_step(i, s->spec.steps[i].name);
 		if (!s->o->quiet)
-			fprintf(stderr, "tokio-guard: load step %zu/%zu: %s\n", i + 1, s->spec.nsteps,
-				s->spec.steps[i].name);
+			fprintf(stderr, "%stokio-guard: load step %zu/%zu: %s\n", eol_clear(), i + 1,
+				s->spec.nsteps, s->spec.steps[i].name);
 		r = tg_run_step(&s->spec, &s->spec.steps[i], res, &g_signal, target_alive, s);
 		if (interrupted(s))
 			return -1;
@@ -246,20 +314,56 @@ static int run_steps(struct session *s)
 
 /* ---- the end, on every path */
 
+/* The last lines the target wrote to stderr (TAIL, or read now), indented. */
+static void print_stderr_tail(struct session *s, char *tail)
+{
+	char buf[2048];
+
+	if (!tail) {
+		tg_target_stderr_tail(&s->target, buf, sizeof(buf), 10);
+		tail = buf;
+	}
+	if (!tail[0])
+		return;
+	fprintf(stderr, "tokio-guard: last lines of the target's stderr (%s):\n", s->log_path[1]);
+	for (char *line = strtok(tail, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "  | %s\n", line);
+}
+
 static void stop_target(struct session *s)
 {
-	char how[128];
+	char how[128], tail[2048] = "";
+	bool died, not_ready = s->status == TG_EXIT_TARGET && strstr(s->error, "not ready after");
 
+	if (s->progress) {
+		tg_progress_stop();
+		s->progress = false;
+		g_progress_tty = false;
+	}
 	if (!s->spawned)
 		return;
 	if (s->sz && !tg_target_check_exit(&s->target))
 		tg_symbolizer_refresh(s->sz, s->target.pid);
-	if (tg_target_check_exit(&s->target) && s->target.gate_fd < 0) {
-		tg_describe_status(s->target.status, how, sizeof(how));
-		fail(s, TG_EXIT_TARGET, "target %s during the run", how);
-	}
+	died = tg_target_check_exit(&s->target) && s->target.gate_fd < 0;
+	if (not_ready) /* before our stop signal makes it say more */
+		tg_target_stderr_tail(&s->target, tail, sizeof(tail), 10);
+	/* stopping also ends the output capture: the logs are complete after it */
 	tg_target_stop(&s->target, s->spec.target.stop.signal, s->spec.target.stop.grace_ns);
 	s->t_end_ns = tg_now_ns();
+	/* exited before it was ready, or never became ready: said already, the
+	 * target's last words are what is new */
+	if (not_ready) {
+		print_stderr_tail(s, tail);
+	} else if (s->status == TG_EXIT_TARGET && strstr(s->error, "before it was ready")) {
+		print_stderr_tail(s, NULL);
+	} else if (died) {
+		bool first = !s->status;
+
+		tg_describe_status(s->target.status, how, sizeof(how));
+		fail(s, TG_EXIT_TARGET, "target %s during the run", how);
+		if (first)
+			print_stderr_tail(s, NULL);
+	}
 }
 
 static void stop_probe(struct session *s)
@@ -312,13 +416,15 @@ static int make_out_dir(struct session *s)
 	return 0;
 }
 
-/* Output belongs to the user behind sudo, not to root. */
-static void give_to_invoker(const char *path)
+/* Output belongs to the user the target runs as (by default the one behind
+ * sudo), not to root. */
+static void give(struct session *s, const char *path)
 {
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-
-	if (geteuid() == 0 && uid && gid && chown(path, (uid_t)atoi(uid), (gid_t)atoi(gid)))
-		fprintf(stderr, "tokio-guard: cannot give %s to uid %s: %s\n", path, uid, strerror(errno));
+	if (!s->id.set || geteuid() != 0 || !path[0])
+		return;
+	if (chown(path, s->id.uid, s->id.gid) && errno != ENOENT)
+		fprintf(stderr, "tokio-guard: cannot give %s to %s: %s\n", path, s->id.name,
+			strerror(errno));
 }
 
 static void fill_results(struct session *s, struct tg_results *res)
@@ -350,11 +456,11 @@ static void write_reports(struct session *s, const struct tg_results *res)
 			strerror(errno));
 		return;
 	}
-	give_to_invoker(s->out_dir);
+	give(s, s->out_dir);
 	if (tg_results_write(s->results_path, res, err, sizeof(err)))
 		fprintf(stderr, "tokio-guard: %s\n", err);
 	else
-		give_to_invoker(s->results_path);
+		give(s, s->results_path);
 }
 
 static void print_summary(struct session *s, const struct tg_results *res)
@@ -411,8 +517,11 @@ static int finish(struct session *s)
 		if (!s->o->quiet)
 			fprintf(stderr, "tokio-guard: results in %s\n", s->results_path);
 	}
+	tg_set_child_identity(NULL); /* it points into S */
 	tg_record_free(s->rec);
 	tg_symbolizer_free(s->sz);
+	for (size_t i = 0; i < s->nsteps; i++)
+		tg_step_result_free(&s->steps[i]);
 	free(s->steps);
 	tg_poll_sites_free(&s->sites);
 	free(s->exe);
@@ -426,9 +535,9 @@ int tg_session_run(const struct tg_run_opts *o)
 	struct session s = { .o = o, .target = { .gate_fd = -1, .exec_err_fd = -1 } };
 
 	install_signals();
-	if (load_spec(&s) || find_target(&s) || interrupted(&s))
+	if (load_spec(&s) || resolve_user(&s) || find_target(&s) || interrupted(&s))
 		return finish(&s);
-	if (start_probe(&s) || interrupted(&s) || start_target(&s))
+	if (prepare_output(&s) || start_probe(&s) || interrupted(&s) || start_target(&s))
 		return finish(&s);
 	run_steps(&s);
 	return finish(&s);

@@ -25,7 +25,10 @@
 
 #include "launch.h"
 #include "load.h"
+#include "progress.h"
 #include "spec.h"
+
+#include <pwd.h>
 
 #define MS (1000ull * 1000)
 #define SEC (1000 * MS)
@@ -720,6 +723,355 @@ static void test_sleep_step(void **state)
 	assert_true(res.end_ns - res.start_ns < 5 * SEC);
 }
 
+/* ---- ready by http, by log; output capture ---- */
+
+struct http_srv {
+	int fd, status;
+	pthread_t th;
+	volatile bool stop;
+};
+
+static void *http_srv_main(void *arg)
+{
+	struct http_srv *h = arg;
+
+	while (!h->stop) {
+		char buf[2048], resp[128];
+		int c = accept(h->fd, NULL, NULL);
+		ssize_t n;
+
+		if (c < 0)
+			continue;
+		n = read(c, buf, sizeof buf - 1); /* the request fits one read */
+		if (n > 0 && !strncmp(buf, "GET /health HTTP/1.", 19)) {
+			snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n", h->status);
+			(void)!write(c, resp, strlen(resp));
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static int http_srv_start(struct http_srv *h, int status)
+{
+	int port;
+
+	h->fd = listener(&port);
+	h->status = status;
+	h->stop = false;
+	assert_int_equal(pthread_create(&h->th, NULL, http_srv_main, h), 0);
+	return port;
+}
+
+static void http_srv_stop(struct http_srv *h, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	h->stop = true;
+	connect(fd, (struct sockaddr *)&a, sizeof a); /* wakes accept */
+	close(fd);
+	pthread_join(h->th, NULL);
+	close(h->fd);
+}
+
+static void test_ready_http(void **state)
+{
+	struct tg_spec spec;
+	struct tg_target t;
+	struct http_srv h;
+	char err[256] = "", url[64];
+	int port = http_srv_start(&h, 200);
+	uint64_t t0;
+
+	spawn_sh(&spec, &t, "exec sleep 30");
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
+	spec.target.ready.kind = TG_READY_HTTP;
+	spec.target.ready.http_url = url;
+	spec.target.ready.timeout_ns = 10 * SEC;
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	t0 = now_ns();
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), 0);
+	assert_true(now_ns() - t0 < 5 * SEC);
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+	http_srv_stop(&h, port);
+}
+
+static void test_ready_http_not_2xx_times_out(void **state)
+{
+	struct tg_spec spec;
+	struct tg_target t;
+	struct http_srv h;
+	char err[256] = "", url[64];
+	int port = http_srv_start(&h, 500);
+
+	spawn_sh(&spec, &t, "exec sleep 30");
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
+	spec.target.ready.kind = TG_READY_HTTP;
+	spec.target.ready.http_url = url;
+	spec.target.ready.timeout_ns = 400 * MS;
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), -ETIMEDOUT);
+	assert_non_null(strstr(err, "target not ready after 400ms"));
+	assert_non_null(strstr(err, "answered 500"));
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+	http_srv_stop(&h, port);
+
+	/* nothing listening at all; and a URL we cannot use */
+	spawn_sh(&spec, &t, "exec sleep 30");
+	spec.target.ready.kind = TG_READY_HTTP;
+	spec.target.ready.http_url = url;
+	spec.target.ready.timeout_ns = 200 * MS;
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), -ETIMEDOUT);
+	assert_non_null(strstr(err, "no HTTP answer from"));
+	spec.target.ready.http_url = "https://127.0.0.1/";
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), -EINVAL);
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+}
+
+static void spawn_captured(struct tg_spec *spec, struct tg_target *t, const char *script,
+			   const char *regex)
+{
+	struct tg_target_opts o = { .stdout_log = tmp_path("target.stdout.log"),
+				    .stderr_log = tmp_path("target.stderr.log") };
+	char err[256] = "";
+
+	make_spec(spec, script, NULL);
+	if (regex) {
+		spec->target.ready.kind = TG_READY_LOG;
+		spec->target.ready.log_regex = (char *)regex;
+		spec->target.ready.timeout_ns = 10 * SEC;
+	}
+	assert_int_equal(tg_target_spawn_opts(spec, "/bin/sh", &o, t, err, sizeof err), 0);
+	assert_non_null(t->cap);
+	assert_int_equal(tg_target_release(t, err, sizeof err), 0);
+}
+
+static void test_ready_log(void **state)
+{
+	struct tg_spec spec;
+	struct tg_target t;
+	char err[256] = "", buf[256];
+	uint64_t t0 = now_ns();
+
+	spawn_captured(&spec, &t, "echo starting; echo to-stderr >&2; sleep 0.3; "
+		       "echo listening on 1234; sleep 5", "listening on [0-9]+");
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), 0);
+	/* only the second stdout line makes it ready */
+	assert_true(now_ns() - t0 >= 250 * MS);
+	assert_true(now_ns() - t0 < 5 * SEC);
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+	assert_null(t.cap);
+	assert_true(read_file(tmp_path("target.stdout.log"), buf, sizeof buf));
+	assert_string_equal(buf, "starting\nlistening on 1234\n");
+	assert_true(read_file(tmp_path("target.stderr.log"), buf, sizeof buf));
+	assert_string_equal(buf, "to-stderr\n");
+	tg_target_stderr_tail(&t, buf, sizeof buf, 5);
+	assert_string_equal(buf, "to-stderr");
+}
+
+static void test_ready_log_timeout_and_exit(void **state)
+{
+	struct tg_spec spec;
+	struct tg_target t;
+	char err[256] = "";
+
+	spawn_captured(&spec, &t, "echo starting; exec sleep 30", "^ready$");
+	spec.target.ready.timeout_ns = 300 * MS;
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), -ETIMEDOUT);
+	assert_string_equal(err, "target not ready after 300ms: no output line matched /^ready$/");
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+
+	/* a target that dies first: said at once, its last stderr lines kept */
+	spawn_captured(&spec, &t, "echo one >&2; echo two >&2; echo three >&2; exit 3", "^ready$");
+	assert_int_equal(tg_target_wait_ready(&t, &spec, NULL, err, sizeof err), -ECHILD);
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+	tg_target_stderr_tail(&t, err, sizeof err, 2);
+	assert_string_equal(err, "two\nthree");
+
+	/* a bad regex fails the spawn */
+	make_spec(&spec, "exit 0", NULL);
+	spec.target.ready.kind = TG_READY_LOG;
+	spec.target.ready.log_regex = "(unclosed";
+	assert_int_equal(tg_target_spawn_opts(&spec, "/bin/sh", NULL, &t, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "invalid regex"));
+}
+
+static void test_capture_long_lines_and_closed_output(void **state)
+{
+	struct tg_spec spec;
+	struct tg_target t;
+	char *buf = malloc(200000), err[64];
+	size_t n1;
+
+	assert_non_null(buf);
+	/* 70000 bytes without a newline, then a line without one at EOF; the
+	 * target then closes its output and keeps running */
+	spawn_captured(&spec, &t, "head -c 70000 /dev/zero | tr '\\0' a; echo; printf last; "
+		       "exec >&- 2>&-; sleep 0.3; exit 0", NULL);
+	for (int i = 0; i < 500 && !tg_target_check_exit(&t); i++)
+		sleep_ms(10);
+	tg_target_stop(&t, SIGTERM, 5 * SEC);
+	assert_true(read_file(tmp_path("target.stdout.log"), buf, 200000));
+	n1 = strcspn(buf, "\n");
+	assert_int_equal(n1, 65536);
+	assert_int_equal(strcspn(buf + n1 + 1, "\n"), 70000 - 65536);
+	assert_string_equal(buf + 70000 + 2, "last\n");
+	tg_target_stderr_tail(&t, err, sizeof err, 5);
+	assert_string_equal(err, "");
+	free(buf);
+}
+
+/* ---- users ---- */
+
+static void test_resolve_identity(void **state)
+{
+	struct tg_identity id;
+	char err[256] = "";
+
+	unsetenv("SUDO_UID");
+	unsetenv("SUDO_GID");
+	assert_int_equal(tg_resolve_identity(NULL, &id, err, sizeof err), 0);
+	assert_false(id.set);
+	assert_int_equal(tg_resolve_identity("no-such-user-xyz", &id, err, sizeof err), -ENOENT);
+	assert_string_equal(err, "target.user: no such user 'no-such-user-xyz'");
+	setenv("SUDO_UID", "65534", 1);
+	setenv("SUDO_GID", "65534", 1);
+	assert_int_equal(tg_resolve_identity(NULL, &id, err, sizeof err), 0);
+	if (geteuid() == 0) {
+		/* through sudo: the invoking user by default */
+		assert_true(id.set);
+		assert_int_equal(id.uid, 65534);
+		assert_int_equal(id.gid, 65534);
+		assert_true(id.ngroups >= 1);
+		assert_int_equal(tg_resolve_identity("54321", &id, err, sizeof err), 0);
+		assert_true(id.set);
+		assert_int_equal(id.uid, 54321);
+		assert_int_equal(id.gid, 54321); /* no passwd entry: the same number */
+	} else {
+		assert_false(id.set); /* not root: SUDO_UID means nothing */
+		assert_int_equal(tg_resolve_identity("0", &id, err, sizeof err), -EPERM);
+		assert_non_null(strstr(err, "needs root"));
+	}
+	unsetenv("SUDO_UID");
+	unsetenv("SUDO_GID");
+}
+
+static void test_privileges_dropped(void **state)
+{
+	struct tg_identity id;
+	struct passwd *pw = getpwnam("nobody");
+	struct tg_spec spec;
+	struct tg_target t;
+	char dir[64] = "/tmp/tg-launch-user-XXXXXX", err[256] = "", buf[256], want[64];
+	char *argv[] = { "sh", "-c", "id -u > uid; id -G > groups", NULL };
+	int st;
+	pid_t pid;
+
+	if (geteuid() != 0 || !pw) {
+		fprintf(stderr, "skipped: needs root and a 'nobody' user\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(tg_resolve_identity("nobody", &id, err, sizeof err), 0);
+	assert_true(id.set);
+	assert_int_equal(id.uid, pw->pw_uid);
+
+	/* the target */
+	make_spec(&spec, argv[2], NULL);
+	spec.target.cwd = dir;
+	struct tg_target_opts o = { .id = &id };
+	assert_int_equal(tg_target_spawn_opts(&spec, "/bin/sh", &o, &t, err, sizeof err), 0);
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	assert_true(wait_exit(&t, 5000));
+	assert_true(WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0);
+	snprintf(want, sizeof want, "%u\n", (unsigned)pw->pw_uid);
+	snprintf(buf, sizeof buf, "%s/uid", dir);
+	assert_true(read_file(buf, err, sizeof err));
+	assert_string_equal(err, want);
+	snprintf(buf, sizeof buf, "%s/groups", dir);
+	assert_true(read_file(buf, err, sizeof err));
+	assert_null(strstr(err, "0 ")); /* root's group is gone */
+	assert_true(strcmp(err, "0\n") != 0);
+	tg_target_stop(&t, SIGTERM, SEC);
+
+	/* exec load steps: every tg_child_spawn child, once the identity is set */
+	snprintf(buf, sizeof buf, "%s/uid", dir);
+	unlink(buf);
+	tg_set_child_identity(&id);
+	assert_ptr_equal(tg_child_identity(), &id); /* what load.c's exec children use */
+	assert_int_equal(tg_child_spawn("/bin/sh", argv, NULL, dir, true, &t, err, sizeof err), 0);
+	tg_set_child_identity(NULL);
+	assert_null(tg_child_identity());
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	assert_true(wait_exit(&t, 5000));
+	assert_true(read_file(buf, err, sizeof err));
+	assert_string_equal(err, want);
+	tg_target_stop(&t, SIGTERM, SEC);
+
+	/* no way back to root after the drop */
+	pid = fork();
+	if (pid == 0) {
+		if (tg_drop_privileges(&id) < 0)
+			_exit(1);
+		_exit(setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || getuid() != pw->pw_uid ? 2 : 0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* clean up */
+	snprintf(buf, sizeof buf, "%s/uid", dir);
+	unlink(buf);
+	snprintf(buf, sizeof buf, "%s/groups", dir);
+	unlink(buf);
+	rmdir(dir);
+}
+
+/* ---- progress ---- */
+
+static void test_progress_line(void **state)
+{
+	struct tg_progress_opts o = { .nsteps = 3, .total_ns = 30 * SEC, .tty = 0,
+				      .interval_ns = 3600 * SEC };
+	struct tg_spec spec;
+	struct tg_step steps[3], kids[2];
+	char line[512];
+
+	assert_int_equal(tg_progress_start(&o), 0);
+	tg_progress_step(1, "warmup");
+	tg_progress_add_requests(1234, 0);
+	tg_progress_add_requests(2, 1);
+	tg_progress_format(line, sizeof line);
+	tg_progress_stop();
+	assert_non_null(strstr(line, "tokio-guard: [0."));
+	assert_non_null(strstr(line, "s/30.0s] step 2/3 'warmup' requests 1236 errors 1"));
+
+	memset(&spec, 0, sizeof spec);
+	memset(steps, 0, sizeof steps);
+	memset(kids, 0, sizeof kids);
+	steps[0].kind = TG_STEP_SLEEP;
+	steps[0].sleep_ns = 2 * SEC;
+	steps[1].kind = TG_STEP_HTTP;
+	steps[1].traffic.duration_ns = 10 * SEC;
+	steps[2].kind = TG_STEP_PARALLEL;
+	steps[2].children = kids;
+	steps[2].nchildren = 2;
+	kids[0].kind = TG_STEP_SLEEP;
+	kids[0].sleep_ns = 1 * SEC;
+	kids[1].kind = TG_STEP_TCP;
+	kids[1].traffic.duration_ns = 5 * SEC;
+	spec.steps = steps;
+	spec.nsteps = 3;
+	assert_int_equal(tg_progress_total_ns(&spec), 17 * SEC);
+	kids[1].traffic.duration_ns = 0; /* by request count: unknown */
+	assert_int_equal(tg_progress_total_ns(&spec), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +1099,14 @@ int main(void)
 		cmocka_unit_test(test_step_stop_flag),
 		cmocka_unit_test(test_step_alive_false),
 		cmocka_unit_test(test_sleep_step),
+		cmocka_unit_test(test_ready_http),
+		cmocka_unit_test(test_ready_http_not_2xx_times_out),
+		cmocka_unit_test(test_ready_log),
+		cmocka_unit_test(test_ready_log_timeout_and_exit),
+		cmocka_unit_test(test_capture_long_lines_and_closed_output),
+		cmocka_unit_test(test_resolve_identity),
+		cmocka_unit_test(test_privileges_dropped),
+		cmocka_unit_test(test_progress_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
