@@ -403,6 +403,14 @@ int tg_child_spawn_as(const char *exe, char *const argv[], char *const envp[], c
 	return child_spawn(exe, argv, envp, cwd, stdout_to_stderr, id, -1, -1, t, err, errlen);
 }
 
+int tg_child_spawn_output(const char *exe, char *const argv[], char *const envp[],
+			  const char *cwd, int out_fd, struct tg_target *t, char *err, size_t errlen)
+{
+	int r = child_spawn(exe, argv, envp, cwd, false, g_child_id, out_fd, out_fd, t, err, errlen);
+
+	return r ? r : tg_target_release(t, err, errlen);
+}
+
 int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], const char *cwd,
 		   bool stdout_to_stderr, struct tg_target *t, char *err, size_t errlen)
 {

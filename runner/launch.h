@@ -130,6 +130,12 @@ int tg_child_spawn_as(const char *exe, char *const argv[], char *const envp[], c
 		      bool stdout_to_stderr, const struct tg_identity *id, struct tg_target *t,
 		      char *err, size_t errlen);
 
+/* Spawns and releases a child (as the tg_set_child_identity identity) whose
+ * stdout and stderr both go to OUT_FD: exec load steps, whose output is kept.
+ * 0, or -errno with the reason (exec, chdir, user switch) in ERR. */
+int tg_child_spawn_output(const char *exe, char *const argv[], char *const envp[],
+			  const char *cwd, int out_fd, struct tg_target *t, char *err, size_t errlen);
+
 /* "10s", "1.5s", "250ms": for messages, without depending on spec.c. */
 void tg_fmt_secs(uint64_t ns, char *buf, size_t len);
 

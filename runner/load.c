@@ -244,7 +244,6 @@ out:
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-enum { STAGE_CHDIR = 1, STAGE_EXEC = 2, STAGE_USER = 3 };
 
 struct tail {
 	char *buf;
@@ -324,111 +323,28 @@ static bool pump_output(int fd, struct tail *t, int wait_ms)
 	}
 }
 
-/* Only async-signal-safe calls: the parent may have threads. */
-static _Noreturn void exec_child(const char *exe, char *const argv[], char *const envp[],
-				 const char *cwd, const struct tg_identity *id, pid_t parent,
-				 int out_fd, int err_fd)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int msg[2];
-
-	setpgid(0, 0);
-	/* before PDEATHSIG: a credential change clears it */
-	if (id && tg_drop_privileges(id) < 0) {
-		msg[0] = errno;
-		msg[1] = STAGE_USER;
-		(void)!write(err_fd, msg, sizeof msg);
-		_exit(127);
-	}
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	dup2(out_fd, 1);
-	dup2(out_fd, 2);
-	/* nothing else of ours leaks into the load tool */
-	syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-	msg[1] = STAGE_CHDIR;
-	if (!cwd || chdir(cwd) == 0) {
-		execve(exe, argv, envp);
-		msg[1] = STAGE_EXEC;
-	}
-	msg[0] = errno;
-	(void)!write(err_fd, msg, sizeof msg);
-	_exit(127);
-}
-
+/* The exec step's child, its stdout and stderr into a pipe whose read end
+ * (non-blocking) is *OUT: spawned like the target (launch.c). */
 static int spawn_exec(const char *exe, char *const argv[], char *const envp[], const char *cwd,
 		      struct tg_target *t, int *out, char *err, size_t errlen)
 {
-	int op[2], ep[2], msg[2], e;
-	sigset_t all, old;
-	const struct tg_identity *id = tg_child_identity();
-	pid_t parent = getpid(), pid;
-	ssize_t n;
+	int op[2], r;
 
-	memset(t, 0, sizeof *t);
-	t->pid = -1;
-	t->gate_fd = -1;
-	t->exec_err_fd = -1;
-	snprintf(t->exe, sizeof t->exe, "%s", exe);
 	*out = -1;
-	if (pipe2(op, O_CLOEXEC) < 0)
-		goto fail;
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		e = errno;
-		close(op[0]);
-		close(op[1]);
-		errno = e;
-		goto fail;
+	if (pipe2(op, O_CLOEXEC) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot start %s: %s", exe, strerror(-r));
+		return r;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		exec_child(exe, argv, envp, cwd, id, parent, op[1], ep[1]);
-	e = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = tg_child_spawn_output(exe, argv, envp, cwd, op[1], t, err, errlen);
 	close(op[1]);
-	close(ep[1]);
-	if (pid < 0) {
+	if (r) {
 		close(op[0]);
-		close(ep[0]);
-		errno = e;
-		goto fail;
-	}
-	setpgid(pid, pid);
-	t->pid = pid;
-	do
-		n = read(ep[0], msg, sizeof msg);
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof msg) {
-		close(op[0]);
-		tg_target_check_exit(t);
-		while (!t->exited && !tg_target_check_exit(t))
-			tg_nap(MS);
-		if (msg[1] == STAGE_USER)
-			snprintf(err, errlen, "cannot switch to the spec's user: %s", strerror(msg[0]));
-		else if (msg[1] == STAGE_CHDIR)
-			snprintf(err, errlen, "cannot change to %s: %s", cwd, strerror(msg[0]));
-		else
-			snprintf(err, errlen, "cannot execute %s: %s", exe, strerror(msg[0]));
-		return -msg[0];
+		return r;
 	}
 	fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
 	*out = op[0];
 	return 0;
-fail:
-	e = errno;
-	snprintf(err, errlen, "cannot start %s: %s", exe, strerror(e));
-	return -e;
 }
 
 static void record_status(const struct tg_target *child, struct tg_step_result *res)
