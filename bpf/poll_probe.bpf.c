@@ -240,12 +240,12 @@ static __always_inline __u64 read_task_id(__u64 header)
 	return id;
 }
 
-/* A poll is a span when it blocked by itself: a LocalSet's poll that merely
- * contains a blocking poll of one of its tasks is not a second span. */
+/* A poll is a span when it blocked by itself: not counting time spent
+ * waiting for a CPU (an overloaded machine, not the task), nor nested polls
+ * that were spans of their own (a LocalSet's poll around a blocking task). */
 static __always_inline bool is_span(struct open_poll *p, __u64 dur)
 {
-	return p->kind == TG_SITE_RUNTIME && dur >= blocking_ns &&
-	       dur - p->child_span_ns >= blocking_ns;
+	return p->kind == TG_SITE_RUNTIME && dur >= blocking_ns + p->child_span_ns + p->runq_ns;
 }
 
 static __always_inline void account(struct open_poll *p, __u64 dur)

@@ -195,8 +195,9 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 	else
 		r->dropped++;
 	atomic_fetch_add(&r->progress_slices, 1);
-	/* The same rule as the BPF side's is_span(): nested spans are not counted twice. */
-	if (e->duration_ns < r->blocking_ns || e->duration_ns - e->child_span_ns < r->blocking_ns ||
+	/* The same rule as the BPF side's is_span(): run-queue waits and nested
+	 * spans do not make a span. */
+	if (e->duration_ns < r->blocking_ns + e->child_span_ns + e->runq_ns ||
 	    e->hdr.site >= r->sites->n || r->sites->v[e->hdr.site].kind != TG_SITE_RUNTIME) {
 		take_pending(r, s.tid, e->hdr.seq, NULL);
 		return 0;

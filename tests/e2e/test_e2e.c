@@ -819,6 +819,8 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 		}
 		assert_true(k < 3); /* no twin, no blocking-pool task */
 		per_kind[k]++;
+		assert_true(cJSON_IsObject(c));
+		assert_non_null(str(c, "function"));
 		assert_non_null(strstr(str(c, "function"), hard_fns[k]));
 		assert_int_equal((int)num(c, "line"), marker_line_in(KINDS_SRC, hard_kinds[k]));
 		/* The spin and the sleep last 20ms of wall time, so the span cannot be

@@ -178,7 +178,7 @@ enum {
 	ID_DEEP = 15,     /* a stack claiming more frames than the maximum */
 };
 #define NSPANS 8
-#define NSLICES 12
+#define NSLICES 13
 
 static const struct tg_span *span_by_id(const struct tg_record *r, uint64_t id)
 {
@@ -231,10 +231,14 @@ static void feed_events(struct tg_record *r)
 	poll_ev(r, 300, 5, SITE_BLOCKING, ID_BLOCKING, T0 + 40 * MS, 500 * MS, 400 * MS, 0, 0);
 
 	/* A stack event cut short by its size: only the frames it holds count.
-	 * Off-CPU and run-queue time over the duration (clock skew): on-CPU 0. */
+	 * Off-CPU and run-queue time over the duration (clock skew): on-CPU 0.
+	 * 25 - 8 ms of run-queue wait is still over the threshold: a span. */
 	stack_ev_sized(r, TG_EV_OFFCPU, 400, 1, 9 * MS, h, 4, 50,
 		       offsetof(struct tg_stack_event, ips) + 4 * sizeof(uint64_t));
-	poll_ev(r, 400, 1, SITE_HOSTILE, ID_HOSTILE, T0 + 50 * MS, 15 * MS, 9 * MS, 8 * MS, 0);
+	poll_ev(r, 400, 1, SITE_HOSTILE, ID_HOSTILE, T0 + 50 * MS, 25 * MS, 20 * MS, 8 * MS, 0);
+	/* Long only because it waited for a CPU: 30ms, 25 of them preempted. Not
+	 * the task's doing, so a slice, never a span. */
+	poll_ev(r, 402, 1, SITE_HOSTILE, ID_SLICE, T0 + 75 * MS, 30 * MS, 0, 25 * MS, 0);
 
 	/* Exactly the threshold: "at least this long" is a span. */
 	poll_ev(r, 401, 1, SITE_HOSTILE, ID_EXACT, T0 + 60 * MS, 10 * MS, 0, 0, 0);
