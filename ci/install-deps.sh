@@ -1,26 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything tokio-guard needs to build, test and run its examples,
-# from Debian's packages only (the Rust crates of the examples included).
-# Run as root on Debian 12 or a recent Ubuntu.
+# from Debian's packages only (ci/packages.txt; the Rust crates of the
+# examples included). Run as root on Debian 12 or a recent Ubuntu.
+# TG_WITH_BENCH=1 adds what bench/overhead.sh needs (wrk, bpftrace).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "ci/install-deps.sh: run as root (sudo ci/install-deps.sh)" >&2
   exit 1
 fi
 
-packages=(
-  # build
-  build-essential cmake pkg-config clang llvm bpftool
-  # libraries
-  libbpf-dev libelf-dev libdw-dev libyaml-dev libcjson-dev libiberty-dev
-  libcurl4-openssl-dev libxml2-dev
-  # tests
-  libcmocka-dev curl procps
-  # the Rust examples, built offline from Debian's crates
-  librust-tokio-dev librust-hyper-dev
-)
-# Benchmarks (bench/run.sh) also want: wrk bpftrace
+mapfile -t packages < <(grep -v '^#' ci/packages.txt)
 if [ "${TG_WITH_BENCH:-0}" = 1 ]; then
   packages+=(wrk bpftrace)
 fi

@@ -1152,13 +1152,48 @@ static void fmt_hostport(char *buf, size_t len, const char *host, const char *po
 	snprintf(buf, len, "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+static uint64_t ready_timeout(const struct tg_spec *spec)
+{
+	return spec->target.ready.timeout_ns ? spec->target.ready.timeout_ns : READY_TIMEOUT_DEFAULT;
+}
+
+/* One readiness attempt, allowed to take up to BUDGET ns: true when ready. */
+typedef bool (*ready_probe_fn)(void *ctx, uint64_t budget);
+
+/* Tries PROBE every READY_RETRY (each try at most ATTEMPT ns) until it says
+ * ready, the target exits, *STOP is set or TIMEOUT passes: -ETIMEDOUT then,
+ * and the caller says what it was waiting for. */
+static int retry_until_ready(struct tg_target *t, volatile sig_atomic_t *stop, uint64_t timeout,
+			     uint64_t attempt, ready_probe_fn probe, void *ctx, char *err, size_t errlen)
+{
+	uint64_t deadline = tg_now_ns() + timeout;
+
+	for (;;) {
+		uint64_t now;
+		int rc = ready_check(t, stop, err, errlen);
+
+		if (rc)
+			return rc;
+		now = tg_now_ns();
+		if (probe(ctx, min_u64(attempt, deadline > now ? deadline - now : 0)))
+			return 0;
+		now = tg_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		tg_nap(min_u64(READY_RETRY, deadline - now));
+	}
+}
+
+static bool tcp_probe(void *ctx, uint64_t budget)
+{
+	return tcp_accepts(ctx, budget);
+}
+
 static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile sig_atomic_t *stop,
 		    char *err, size_t errlen)
 {
 	const char *host = spec->target.ready.tcp_host, *port = spec->target.ready.tcp_port;
-	uint64_t timeout = spec->target.ready.timeout_ns ? spec->target.ready.timeout_ns
-							: READY_TIMEOUT_DEFAULT;
-	uint64_t deadline = tg_now_ns() + timeout;
+	uint64_t timeout = ready_timeout(spec);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	char where[300], secs[32];
 	int g, rc;
@@ -1169,24 +1204,10 @@ static int wait_tcp(struct tg_target *t, const struct tg_spec *spec, volatile si
 		snprintf(err, errlen, "cannot resolve %s: %s", where, gai_strerror(g));
 		return -EINVAL;
 	}
-	for (;;) {
-		uint64_t now;
-
-		rc = ready_check(t, stop, err, errlen);
-		if (rc)
-			break;
-		now = tg_now_ns();
-		if (tcp_accepts(ai, min_u64(CONNECT_ATTEMPT, deadline > now ? deadline - now : 0)))
-			break;
-		now = tg_now_ns();
-		if (now >= deadline) {
-			tg_fmt_secs(timeout, secs, sizeof secs);
-			snprintf(err, errlen, "target not ready after %s: nothing accepted on %s", secs,
-				 where);
-			rc = -ETIMEDOUT;
-			break;
-		}
-		tg_nap(min_u64(READY_RETRY, deadline - now));
+	rc = retry_until_ready(t, stop, timeout, CONNECT_ATTEMPT, tcp_probe, ai, err, errlen);
+	if (rc == -ETIMEDOUT) {
+		tg_fmt_secs(timeout, secs, sizeof secs);
+		snprintf(err, errlen, "target not ready after %s: nothing accepted on %s", secs, where);
 	}
 	freeaddrinfo(ai);
 	return rc;
@@ -1323,20 +1344,32 @@ static int http_status(const struct addrinfo *ai, const struct http_url *u, uint
 	return status;
 }
 
-static uint64_t ready_timeout(const struct tg_spec *spec)
+struct http_probe {
+	const struct addrinfo *ai;
+	const struct http_url *u;
+	int last; /* the last status answered, 0: none yet */
+};
+
+static bool http_probe(void *ctx, uint64_t budget)
 {
-	return spec->target.ready.timeout_ns ? spec->target.ready.timeout_ns : READY_TIMEOUT_DEFAULT;
+	struct http_probe *hp = ctx;
+	int st = http_status(hp->ai, hp->u, budget);
+
+	if (st)
+		hp->last = st;
+	return st >= 200 && st < 300;
 }
 
 static int wait_http(struct tg_target *t, const struct tg_spec *spec, volatile sig_atomic_t *stop,
 		     char *err, size_t errlen)
 {
 	const char *url = spec->target.ready.http_url;
-	uint64_t timeout = ready_timeout(spec), deadline = tg_now_ns() + timeout;
+	uint64_t timeout = ready_timeout(spec);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct http_url u;
+	struct http_probe hp = { .u = &u };
 	char secs[32];
-	int g, rc, last = 0;
+	int g, rc;
 
 	if (parse_http_url(url, &u)) {
 		snprintf(err, errlen, "target.ready.http: cannot use \"%s\" (http://host[:port]/path; "
@@ -1348,32 +1381,16 @@ static int wait_http(struct tg_target *t, const struct tg_spec *spec, volatile s
 		snprintf(err, errlen, "cannot resolve %s: %s", u.hostport, gai_strerror(g));
 		return -EINVAL;
 	}
-	for (;;) {
-		uint64_t now;
-		int st;
-
-		rc = ready_check(t, stop, err, errlen);
-		if (rc)
-			break;
-		now = tg_now_ns();
-		st = http_status(ai, &u, min_u64(SEC, deadline > now ? deadline - now : 0));
-		if (st >= 200 && st < 300)
-			break;
-		if (st)
-			last = st;
-		now = tg_now_ns();
-		if (now >= deadline) {
-			tg_fmt_secs(timeout, secs, sizeof secs);
-			if (last)
-				snprintf(err, errlen, "target not ready after %s: %s answered %d, not 2xx",
-					 secs, url, last);
-			else
-				snprintf(err, errlen, "target not ready after %s: no HTTP answer from %s",
-					 secs, url);
-			rc = -ETIMEDOUT;
-			break;
-		}
-		tg_nap(min_u64(READY_RETRY, deadline - now));
+	hp.ai = ai;
+	rc = retry_until_ready(t, stop, timeout, SEC, http_probe, &hp, err, errlen);
+	if (rc == -ETIMEDOUT) {
+		tg_fmt_secs(timeout, secs, sizeof secs);
+		if (hp.last)
+			snprintf(err, errlen, "target not ready after %s: %s answered %d, not 2xx",
+				 secs, url, hp.last);
+		else
+			snprintf(err, errlen, "target not ready after %s: no HTTP answer from %s",
+				 secs, url);
 	}
 	freeaddrinfo(ai);
 	return rc;
