@@ -2,6 +2,7 @@
 #ifndef TG_SPEC_H
 #define TG_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,63 @@ struct tg_step {
 	int line, column;    /* where the step starts in the spec */
 };
 
+/* One limit of an assertion entry, in the order written. */
+enum tg_limit_kind {
+	/* task, function and no-selector entries */
+	TG_LIM_MAX_POLL = 1, TG_LIM_P50_POLL, TG_LIM_P90_POLL, TG_LIM_P99_POLL, TG_LIM_P999_POLL,
+	TG_LIM_MAX_BLOCKING_SPANS,   /* count */
+	TG_LIM_MAX_BLOCKING_TIME,    /* duration: sum of non-allowed span durations */
+	TG_LIM_MIN_POLLS,            /* count */
+	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
+	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
+	/* load entries */
+	TG_LIM_MAX_ERRORS,           /* count */
+	TG_LIM_MAX_ERROR_RATE,       /* percent */
+	TG_LIM_P50_LATENCY, TG_LIM_P99_LATENCY, TG_LIM_MAX_LATENCY, /* durations */
+	TG_LIM_MIN_THROUGHPUT,       /* rate */
+	TG_LIM__COUNT
+};
+
+/* How a limit's value is written and compared. */
+enum tg_limit_unit { TG_UNIT_DURATION, TG_UNIT_COUNT, TG_UNIT_PERCENT, TG_UNIT_RATE };
+
+struct tg_limit {
+	enum tg_limit_kind kind;
+	uint64_t ns;      /* TG_UNIT_DURATION */
+	uint64_t count;   /* TG_UNIT_COUNT */
+	double value;     /* TG_UNIT_PERCENT (25 for "25%"), TG_UNIT_RATE (per second) */
+	char *text;       /* the value as written in the spec: "5ms", "0", "25%", "50/s" */
+	int line, column; /* of the limit's key */
+};
+
+/* Which polls or load steps an assertion entry looks at. */
+enum tg_selector { TG_SEL_ALL = 0, TG_SEL_TASK, TG_SEL_FUNCTION, TG_SEL_LOAD };
+
+struct tg_assertion {
+	enum tg_selector sel;
+	char *pattern;         /* task/function/load name or glob (* ?); NULL for TG_SEL_ALL */
+	bool allow_missing;    /* a selector matching nothing passes (skipped) instead of failing */
+	bool warn;             /* mode: warn: failures are reported, never fail the run */
+	struct tg_limit *limits;
+	size_t nlimits;        /* at least 1 */
+	int line, column;      /* of the entry */
+};
+
+/* allow: blocking spans whose stacks hold a frame matching FUNCTION are accepted. */
+struct tg_allow {
+	char *function;  /* glob on demangled frame names without hashes */
+	char *reason;    /* required: carried into every report */
+	int line, column;
+};
+
+/* "max_poll", "p99_latency": the limit's key as the spec writes it. */
+const char *tg_limit_name(enum tg_limit_kind kind);
+enum tg_limit_unit tg_limit_unit(enum tg_limit_kind kind);
+/* True for min_polls and min_throughput: the observed value must reach the limit. */
+bool tg_limit_is_min(enum tg_limit_kind kind);
+/* True for limits that belong to load selectors. */
+bool tg_limit_is_load(enum tg_limit_kind kind);
+
 struct tg_spec {
 	char *path;    /* as given */
 	char *dir;     /* absolute folder of the spec file */
@@ -90,6 +148,15 @@ struct tg_spec {
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */
 	size_t nsteps;
+
+	struct tg_allow *allow;  /* NULL when nallow == 0 */
+	size_t nallow;
+	/* NULL when nassertions == 0. has_assertions tells "assertions: []" (measure
+	 * only, no checks) from no assertions key (the default check applies:
+	 * max_blocking_spans: 0 on every task). */
+	struct tg_assertion *assertions;
+	size_t nassertions;
+	bool has_assertions;
 
 	struct {
 		char *dir;      /* default "tokio-guard-out", relative to the working directory */

@@ -810,7 +810,7 @@ static void test_err_yaml_syntax(void **state)
 static void test_err_unknown_key(void **state)
 {
 	load_err("target: {command: [x]}\nfoo: 1\n",
-		 "2:1: unknown key \"foo\" (expected one of: version, name, target, probe, load, report)");
+		 "2:1: unknown key \"foo\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  command: [x]\n  ready:\n    tcp: a:1\n    timout: 5s\n",
 		 "5:5: target.ready: unknown key \"timout\" (expected one of: tcp, http, log, delay, timeout)");
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
@@ -818,23 +818,10 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
 		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth)");
 	load_err("base: &b {command: [x]}\n",
-		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, report)");
+		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
 		 "2:3: target: unknown key \"<<\" (YAML merge keys are not supported; expected one of: command, cwd, env, user, ready, stop)");
 	load_err("target:\n  [command]: x\n", "2:3: target: expected a key name, got a list");
-}
-
-/* allow and assertions come with a later issue: never silently ignored */
-static void test_err_not_supported_yet(void **state)
-{
-	load_err("target: {command: [x]}\nassertions:\n  - max_poll: 50ms\n",
-		 "2:1: assertions: not supported yet by this version of tokio-guard");
-	load_err("allow: []\ntarget: {command: [x]}\n",
-		 "1:1: allow: not supported yet by this version of tokio-guard");
-	load_err("allow:\n  - function: \"ring::*\"\n    reason: bounded\ntarget: {command: [x]}\n",
-		 "1:1: allow: not supported yet by this version of tokio-guard");
-	load_err("target: {command: [x]}\nassertions:\n  - load: warmup\n    max_error_rate: 0%\n",
-		 "2:1: assertions: not supported yet by this version of tokio-guard");
 }
 
 static void test_err_wrong_type(void **state)
@@ -1306,6 +1293,397 @@ static void test_err_file(void **state)
 	assert_int_equal(tg_spec_load(path, &s, NULL, 0), -ENOENT); /* no error buffer: fine */
 }
 
+/* ------------------------------------------------------- allow, assertions */
+
+/* every limit kind, every selector, hostile names where strings reach reports */
+static const char assert_spec[] =
+	"version: 1\n"                                                          /* 1 */
+	"target: {command: [x]}\n"
+	"load:\n"
+	"  - name: warmup\n"
+	"    sleep: 1s\n"                                                        /* 5 */
+	"  - http: {url: \"http://127.0.0.1/\"}\n"
+	"    requests: 10\n"
+	"  - parallel:\n"
+	"      - name: \"a<b>&\\\"c\\\", d:e%\"\n"
+	"        sleep: 1s\n"                                                    /* 10 */
+	"allow:\n"
+	"  - function: \"ring::pbkdf2::*\"\n"
+	"    reason: \"password hashing is bounded by design\"\n"
+	"  - reason: \"quotes \\\" <tag> & 100% a:b, c\\nline two\"\n"
+	"    function: \"my<crate>::f\\\"x\\\"?\"\n"                            /* 15 */
+	"assertions:\n"
+	"  - max_poll: 50ms\n"
+	"  - task: \"demo_server::process_request\"\n"
+	"    max_poll: 5ms\n"
+	"    p50_poll: 250us\n"                                                  /* 20 */
+	"    p90_poll: 1.5ms\n"
+	"    p99_poll: 1ms\n"
+	"    p999_poll: 2ms\n"
+	"    max_blocking_spans: 0\n"
+	"    max_blocking_time: 1s\n"                                            /* 25 */
+	"    min_polls: 100\n"
+	"    max_poll_regression: 25%\n"
+	"    max_scheduling_delay: 3ms\n"
+	"    p99_scheduling_delay: 500us\n"
+	"    allow_missing: true\n"                                              /* 30 */
+	"    mode: warn\n"
+	"  - function: \"demo_server::compute_hash\"\n"
+	"    mode: fail\n"
+	"    max_poll: 1ms\n"
+	"  - max_blocking_spans: 0\n"                                            /* 35 */
+	"  - load: warmup\n"
+	"    max_errors: 3\n"
+	"    max_error_rate: 0.5%\n"
+	"    p50_latency: 2ms\n"
+	"    p99_latency: 50ms\n"                                                /* 40 */
+	"    max_latency: 1m30s\n"
+	"    min_throughput: 6000/m\n"
+	"  - {min_throughput: 1/s, load: \"http #2\", allow_missing: False}\n"
+	"  - load: \"a<b>&\\\"c\\\", d:e%\"\n"
+	"    max_errors: 0\n"                                                    /* 45 */
+	"  - load: \"par*\"\n"
+	"    max_latency: 1s\n"
+	"  - {max_poll_regression: 250%, task: \"*<&>\\\"\\n,:%\"}\n"
+	"  - {load: \"?arallel #3\", max_error_rate: 100%}\n";
+
+static void check_limit(const struct tg_limit *l, enum tg_limit_kind kind, const char *text,
+			int line, int column)
+{
+	assert_int_equal(l->kind, kind);
+	assert_string_equal(l->text, text);
+	assert_int_equal(l->line, line);
+	assert_int_equal(l->column, column);
+}
+
+static void test_assertions_valid(void **state)
+{
+	struct tg_spec s;
+	load_ok(NULL, assert_spec, &s);
+
+	assert_int_equal(s.nallow, 2);
+	assert_string_equal(s.allow[0].function, "ring::pbkdf2::*");
+	assert_string_equal(s.allow[0].reason, "password hashing is bounded by design");
+	assert_int_equal(s.allow[0].line, 12);
+	assert_int_equal(s.allow[0].column, 5);
+	assert_string_equal(s.allow[1].function, "my<crate>::f\"x\"?");
+	assert_string_equal(s.allow[1].reason, "quotes \" <tag> & 100% a:b, c\nline two");
+	assert_int_equal(s.allow[1].line, 14);
+
+	assert_true(s.has_assertions);
+	assert_int_equal(s.nassertions, 10);
+	struct tg_assertion *a = &s.assertions[0];
+	assert_int_equal(a->sel, TG_SEL_ALL);
+	assert_null(a->pattern);
+	assert_false(a->allow_missing);
+	assert_false(a->warn);
+	assert_int_equal(a->nlimits, 1);
+	assert_int_equal(a->line, 17);
+	assert_int_equal(a->column, 5);
+	check_limit(&a->limits[0], TG_LIM_MAX_POLL, "50ms", 17, 5);
+	assert_int_equal(a->limits[0].ns, 50 * MS);
+
+	/* every task limit, in the order written */
+	a = &s.assertions[1];
+	assert_int_equal(a->sel, TG_SEL_TASK);
+	assert_string_equal(a->pattern, "demo_server::process_request");
+	assert_true(a->allow_missing);
+	assert_true(a->warn);
+	assert_int_equal(a->line, 18);
+	assert_int_equal(a->nlimits, 11);
+	check_limit(&a->limits[0], TG_LIM_MAX_POLL, "5ms", 19, 5);
+	assert_int_equal(a->limits[0].ns, 5 * MS);
+	check_limit(&a->limits[1], TG_LIM_P50_POLL, "250us", 20, 5);
+	assert_int_equal(a->limits[1].ns, 250000);
+	check_limit(&a->limits[2], TG_LIM_P90_POLL, "1.5ms", 21, 5);
+	assert_int_equal(a->limits[2].ns, 1500000);
+	check_limit(&a->limits[3], TG_LIM_P99_POLL, "1ms", 22, 5);
+	assert_int_equal(a->limits[3].ns, 1 * MS);
+	check_limit(&a->limits[4], TG_LIM_P999_POLL, "2ms", 23, 5);
+	assert_int_equal(a->limits[4].ns, 2 * MS);
+	check_limit(&a->limits[5], TG_LIM_MAX_BLOCKING_SPANS, "0", 24, 5);
+	assert_int_equal(a->limits[5].count, 0);
+	check_limit(&a->limits[6], TG_LIM_MAX_BLOCKING_TIME, "1s", 25, 5);
+	assert_int_equal(a->limits[6].ns, 1 * S);
+	check_limit(&a->limits[7], TG_LIM_MIN_POLLS, "100", 26, 5);
+	assert_int_equal(a->limits[7].count, 100);
+	check_limit(&a->limits[8], TG_LIM_MAX_POLL_REGRESSION, "25%", 27, 5);
+	assert_true(a->limits[8].value == 25.0);
+	check_limit(&a->limits[9], TG_LIM_MAX_SCHEDULING_DELAY, "3ms", 28, 5);
+	assert_int_equal(a->limits[9].ns, 3 * MS);
+	check_limit(&a->limits[10], TG_LIM_P99_SCHEDULING_DELAY, "500us", 29, 5);
+	assert_int_equal(a->limits[10].ns, 500000);
+
+	a = &s.assertions[2];
+	assert_int_equal(a->sel, TG_SEL_FUNCTION);
+	assert_string_equal(a->pattern, "demo_server::compute_hash");
+	assert_false(a->warn);
+	assert_int_equal(a->nlimits, 1);
+	check_limit(&a->limits[0], TG_LIM_MAX_POLL, "1ms", 34, 5);
+
+	a = &s.assertions[3];
+	assert_int_equal(a->sel, TG_SEL_ALL);
+	check_limit(&a->limits[0], TG_LIM_MAX_BLOCKING_SPANS, "0", 35, 5);
+
+	/* every load limit */
+	a = &s.assertions[4];
+	assert_int_equal(a->sel, TG_SEL_LOAD);
+	assert_string_equal(a->pattern, "warmup");
+	assert_int_equal(a->nlimits, 6);
+	check_limit(&a->limits[0], TG_LIM_MAX_ERRORS, "3", 37, 5);
+	assert_int_equal(a->limits[0].count, 3);
+	check_limit(&a->limits[1], TG_LIM_MAX_ERROR_RATE, "0.5%", 38, 5);
+	assert_true(a->limits[1].value == 0.5);
+	check_limit(&a->limits[2], TG_LIM_P50_LATENCY, "2ms", 39, 5);
+	assert_int_equal(a->limits[2].ns, 2 * MS);
+	check_limit(&a->limits[3], TG_LIM_P99_LATENCY, "50ms", 40, 5);
+	assert_int_equal(a->limits[3].ns, 50 * MS);
+	check_limit(&a->limits[4], TG_LIM_MAX_LATENCY, "1m30s", 41, 5);
+	assert_int_equal(a->limits[4].ns, 90 * S);
+	check_limit(&a->limits[5], TG_LIM_MIN_THROUGHPUT, "6000/m", 42, 5);
+	assert_true(a->limits[5].value == 100.0);
+
+	/* flow mappings: the limit before the selector; a default step name */
+	a = &s.assertions[5];
+	assert_int_equal(a->sel, TG_SEL_LOAD);
+	assert_string_equal(a->pattern, "http #2");
+	assert_false(a->allow_missing);
+	assert_int_equal(a->line, 43);
+	assert_int_equal(a->column, 5);
+	check_limit(&a->limits[0], TG_LIM_MIN_THROUGHPUT, "1/s", 43, 6);
+	assert_true(a->limits[0].value == 1.0);
+
+	/* a parallel child's hostile name; globs over step names */
+	assert_string_equal(s.assertions[6].pattern, "a<b>&\"c\", d:e%");
+	check_limit(&s.assertions[6].limits[0], TG_LIM_MAX_ERRORS, "0", 45, 5);
+	assert_string_equal(s.assertions[7].pattern, "par*");
+	a = &s.assertions[8];
+	assert_int_equal(a->sel, TG_SEL_TASK);
+	assert_string_equal(a->pattern, "*<&>\"\n,:%");
+	check_limit(&a->limits[0], TG_LIM_MAX_POLL_REGRESSION, "250%", 48, 6);
+	assert_true(a->limits[0].value == 250.0);
+	a = &s.assertions[9];
+	assert_string_equal(a->pattern, "?arallel #3");
+	check_limit(&a->limits[0], TG_LIM_MAX_ERROR_RATE, "100%", 49, 27);
+	assert_true(a->limits[0].value == 100.0);
+	tg_spec_free(&s);
+	assert_null(s.assertions);
+	assert_null(s.allow);
+	assert_false(s.has_assertions);
+}
+
+/* has_assertions tells "assertions: []" from no key (the default check then applies) */
+static void test_assertions_absent_or_empty(void **state)
+{
+	struct tg_spec s;
+	load_ok(NULL, "target: {command: [x]}\n", &s);
+	assert_false(s.has_assertions);
+	assert_int_equal(s.nassertions, 0);
+	assert_null(s.assertions);
+	assert_int_equal(s.nallow, 0);
+	assert_null(s.allow);
+	tg_spec_free(&s);
+
+	load_ok(NULL, "target: {command: [x]}\nassertions: []\nallow: []\n", &s);
+	assert_true(s.has_assertions);
+	assert_int_equal(s.nassertions, 0);
+	assert_null(s.assertions);
+	assert_int_equal(s.nallow, 0);
+	tg_spec_free(&s);
+
+	load_ok(NULL, "target: {command: [x]}\nassertions:\nallow:\n", &s);
+	assert_true(s.has_assertions);
+	assert_int_equal(s.nassertions, 0);
+	tg_spec_free(&s);
+
+	/* assertions before load in the file: names are checked once everything is read */
+	load_ok(NULL, "assertions:\n  - {load: late, max_errors: 0}\ntarget: {command: [x]}\n"
+		      "load: [{name: late, sleep: 1s}]\n", &s);
+	assert_int_equal(s.assertions[0].sel, TG_SEL_LOAD);
+	assert_string_equal(s.assertions[0].pattern, "late");
+	tg_spec_free(&s);
+}
+
+/* every kind has a key, a unit and a selector class, and its key parses back to it */
+static void test_limit_kinds(void **state)
+{
+	static const char *const example[] = {
+		[TG_UNIT_DURATION] = "7ms", [TG_UNIT_COUNT] = "7", [TG_UNIT_PERCENT] = "7%",
+		[TG_UNIT_RATE] = "7/s",
+	};
+	char text[256];
+	for (int k = 1; k < TG_LIM__COUNT; k++) {
+		const char *name = tg_limit_name(k);
+		assert_non_null(name);
+		assert_string_not_equal(name, "unknown");
+		for (int j = 1; j < k; j++)
+			assert_string_not_equal(name, tg_limit_name(j));
+		bool load = k >= TG_LIM_MAX_ERRORS;
+		assert_int_equal(tg_limit_is_load(k), load);
+		assert_int_equal(tg_limit_is_min(k), k == TG_LIM_MIN_POLLS || k == TG_LIM_MIN_THROUGHPUT);
+		enum tg_limit_unit unit = tg_limit_unit(k);
+		assert_true(unit <= TG_UNIT_RATE);
+		snprintf(text, sizeof text,
+			 "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n  - %s\n    %s: %s\n",
+			 load ? "load: w" : "task: t", name, example[unit]);
+		struct tg_spec s;
+		load_ok(NULL, text, &s);
+		assert_int_equal(s.nassertions, 1);
+		assert_int_equal(s.assertions[0].nlimits, 1);
+		const struct tg_limit *l = &s.assertions[0].limits[0];
+		check_limit(l, k, example[unit], 5, 5);
+		if (unit == TG_UNIT_DURATION)
+			assert_int_equal(l->ns, 7 * MS);
+		else if (unit == TG_UNIT_COUNT)
+			assert_int_equal(l->count, 7);
+		else
+			assert_true(l->value == 7.0);
+		tg_spec_free(&s);
+	}
+	assert_string_equal(tg_limit_name(TG_LIM_P99_LATENCY), "p99_latency");
+	assert_int_equal(tg_limit_unit(TG_LIM_MAX_POLL_REGRESSION), TG_UNIT_PERCENT);
+	assert_int_equal(tg_limit_unit(TG_LIM_MIN_THROUGHPUT), TG_UNIT_RATE);
+	assert_int_equal(tg_limit_unit(TG_LIM_MIN_POLLS), TG_UNIT_COUNT);
+	assert_string_equal(tg_limit_name(0), "unknown");
+	assert_string_equal(tg_limit_name(TG_LIM__COUNT), "unknown");
+	assert_false(tg_limit_is_load(TG_LIM__COUNT));
+}
+
+#define TASK_LIMITS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
+	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay"
+#define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
+#define A "target: {command: [x]}\nassertions:\n"
+#define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
+
+static void test_err_assertion_values(void **state)
+{
+	load_err(A "  - p99_poll: 5\n",
+		 "3:15: assertions[0].p99_poll: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)");
+	load_err(A "  - max_poll: 1ms\n  - task: a\n    max_poll: fast\n",
+		 "5:15: assertions[1].max_poll: expected a duration like 250ms, got \"fast\"");
+	load_err(A "  - max_poll:\n", "3:14: assertions[0].max_poll: expected a duration like 5ms, got nothing");
+	/* counts */
+	load_err(A "  - max_blocking_spans: 1.5\n",
+		 "3:25: assertions[0].max_blocking_spans: a count is a whole number like 0 or 10, got \"1.5\"");
+	load_err(A "  - max_blocking_spans: -1\n",
+		 "3:25: assertions[0].max_blocking_spans: a count cannot be negative, got \"-1\"");
+	load_err(A "  - min_polls: 10ms\n",
+		 "3:16: assertions[0].min_polls: a count is a plain whole number like 0 or 10 (no unit), got \"10ms\"");
+	load_err(A "  - min_polls: ten\n",
+		 "3:16: assertions[0].min_polls: expected a count like 0 or 10, got \"ten\"");
+	load_err(A "  - min_polls: [1]\n",
+		 "3:16: assertions[0].min_polls: expected a count like 0 or 10, got a list");
+	load_err(A "  - min_polls: 99999999999999999999999\n",
+		 "3:16: assertions[0].min_polls: count \"99999999999999999999999\" is too large");
+	load_err(W "  - {load: w, max_errors: 0x10}\n",
+		 "4:27: assertions[0].max_errors: a count is a plain whole number like 0 or 10 (no unit), got \"0x10\"");
+	/* percentages, rates */
+	load_err(W "  - load: w\n    max_error_rate: 150%\n",
+		 "5:21: assertions[0].max_error_rate: an error rate cannot be more than 100%, got \"150%\"");
+	load_err(W "  - load: w\n    max_error_rate: 5\n",
+		 "5:21: assertions[0].max_error_rate: a percentage needs a % sign, got \"5\" (write 5%)");
+	load_err(A "  - max_poll_regression: -5%\n",
+		 "3:26: assertions[0].max_poll_regression: a percentage cannot be negative, got \"-5%\"");
+	load_err(W "  - load: w\n    min_throughput: 100\n",
+		 "5:21: assertions[0].min_throughput: a rate needs a unit (/s or /m), got \"100\" (write 100/s)");
+	load_err(W "  - load: w\n    min_throughput: 0/s\n",
+		 "5:21: assertions[0].min_throughput: a rate must be more than 0, got \"0/s\"");
+	/* mode, allow_missing, selectors */
+	load_err(A "  - mode: bogus\n    max_poll: 1ms\n",
+		 "3:11: assertions[0].mode: expected warn (report failures without failing the run) or fail, got \"bogus\"");
+	load_err(A "  - allow_missing: \"maybe\"\n    max_poll: 1ms\n",
+		 "3:20: assertions[0].allow_missing: expected true or false, got \"maybe\"");
+	load_err(A "  - allow_missing:\n", "3:19: assertions[0].allow_missing: expected true or false, got nothing");
+	load_err(A "  - task: \"\"\n    max_poll: 1ms\n", "3:11: assertions[0].task: must not be empty");
+	load_err(A "  - function: [a]\n    max_poll: 1ms\n",
+		 "3:15: assertions[0].function: expected a function name or glob like \"demo_server::compute_hash\", got a list");
+	load_err(A "  - load:\n", "3:10: assertions[0].load: expected a load step name like \"warmup\", got nothing");
+}
+
+static void test_err_assertion_shape(void **state)
+{
+	load_err(A "  - task: a\n    function: b\n    max_poll: 1ms\n",
+		 "4:5: assertions[0].function: an entry has at most one selector, but this one has both task (line 3) and function (split it into two entries)");
+	load_err(W "  - {max_errors: 1, load: w, task: t}\n",
+		 "4:30: assertions[0].task: an entry has at most one selector, but this one has both load (line 4) and task (split it into two entries)");
+	load_err(A "  - task: a\n    p99_latency: 5ms\n",
+		 "4:5: assertions[0].p99_latency: p99_latency measures a load step: put it in an entry that selects one with load: NAME");
+	load_err(A "  - max_errors: 0\n",
+		 "3:5: assertions[0].max_errors: max_errors measures a load step: put it in an entry that selects one with load: NAME");
+	load_err(W "  - load: w\n    p99_latency: 5ms\n    max_poll: 1ms\n",
+		 "6:5: assertions[0].max_poll: max_poll measures task polls, not a load step: put it in an entry with task: or no selector");
+	load_err(A "  - function: f\n    max_poll_regression: 10%\n",
+		 "4:5: assertions[0].max_poll_regression: max_poll_regression compares tasks with the baseline, not functions: put it in an entry with task: or no selector");
+	load_err(A "  - {p99_scheduling_delay: 1ms, function: f}\n",
+		 "3:6: assertions[0].p99_scheduling_delay: p99_scheduling_delay is a task's time from wake to poll, not a function's: put it in an entry with task: or no selector");
+	/* the first misplaced limit in the document */
+	load_err(A "  - function: f\n    max_poll: 1ms\n    max_errors: 1\n    max_scheduling_delay: 1ms\n",
+		 "5:5: assertions[0].max_errors: max_errors measures a load step: put it in an entry that selects one with load: NAME");
+	load_err(A "  - max_pol: 5ms\n",
+		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " TASK_LIMITS ", " LOAD_LIMITS ")");
+	load_err(A "  - max_poll: 5ms\n    max_poll: 6ms\n",
+		 "4:5: assertions[0].max_poll: duplicate key (first given on line 3)");
+	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " TASK_LIMITS);
+	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
+		 "4:5: assertions[1]: an assertion needs at least one limit: " TASK_LIMITS);
+	load_err(A "  - function: f\n",
+		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls");
+	load_err(W "  - load: w\n    mode: warn\n", "4:5: assertions[0]: an assertion needs at least one limit: " LOAD_LIMITS);
+	load_err(A "  -\n", "3:4: assertions[0]: expected an assertion (a mapping like {max_poll: 50ms}), got nothing");
+	load_err(A "  - max_poll\n",
+		 "3:5: assertions[0]: expected an assertion (a mapping like {max_poll: 50ms}), got \"max_poll\"");
+	load_err("target: {command: [x]}\nassertions: {max_poll: 1ms}\n",
+		 "2:13: assertions: expected a list of assertions, got a mapping");
+}
+
+static void test_err_load_selector(void **state)
+{
+	load_err("target: {command: [x]}\nload:\n  - {name: warmup, sleep: 1s}\n  - sleep: 2s\n"
+		 "assertions:\n  - load: warmpu\n    max_errors: 0\n",
+		 "6:11: assertions[0].load: no load step is named \"warmpu\" (the steps are \"warmup\", \"sleep #2\")");
+	load_err("target: {command: [x]}\nload:\n  - {name: warmup, sleep: 1s}\n  - parallel: [{sleep: 2s}]\n"
+		 "assertions:\n  - {max_errors: 0, load: \"warm*x\"}\n",
+		 "6:27: assertions[0].load: no load step name matches \"warm*x\" (the steps are \"warmup\", \"parallel #2\", \"sleep #3\")");
+	/* before load in the file; a hostile name, escaped */
+	load_err("assertions:\n  - load: \"a\\n\\\"<&>\"\n    max_errors: 0\ntarget: {command: [x]}\n"
+		 "load: [{name: \"b,\\\"c\", sleep: 1s}]\n",
+		 "2:11: assertions[0].load: no load step is named \"a\\n\\\"<&>\" (the steps are \"b,\\\"c\")");
+	load_err("target: {command: [x]}\nassertions:\n  - {load: w, max_errors: 0}\n",
+		 "3:12: assertions[0].load: no load step is named \"w\" (the spec has no load steps)");
+	/* many steps: the list is cut short */
+	char text[4096];
+	size_t o = (size_t)sprintf(text, "target: {command: [x]}\nload:\n");
+	for (int i = 0; i < 40; i++)
+		o += (size_t)sprintf(text + o, "  - {name: step-number-%02d, sleep: 1s}\n", i);
+	sprintf(text + o, "assertions:\n  - {load: nope, max_errors: 0}\n");
+	load_err(text, "44:12: assertions[0].load: no load step is named \"nope\" (the steps are "
+		       "\"step-number-00\", \"step-number-01\", \"step-number-02\", \"step-number-03\", "
+		       "\"step-number-04\", \"step-number-05\", \"step-number-06\", \"step-number-07\" and 32 more)");
+}
+
+static void test_err_allow(void **state)
+{
+	load_err("target: {command: [x]}\nallow:\n  - function: \"ring::*\"\n",
+		 "3:5: allow[0].reason: required field is missing: say why this blocking is acceptable (it is carried into every report)");
+	load_err("target: {command: [x]}\nallow:\n  - function: \"ring::*\"\n    reason: \"\"\n",
+		 "4:13: allow[0].reason: must not be empty: say why this blocking is acceptable (it is carried into every report)");
+	load_err("target: {command: [x]}\nallow:\n  - {function: a, reason: b}\n  - reason: bounded\n",
+		 "4:5: allow[1].function: required field is missing (a glob on function names like \"ring::pbkdf2::*\")");
+	load_err("target: {command: [x]}\nallow:\n  - function: \"\"\n    reason: r\n",
+		 "3:15: allow[0].function: must not be empty");
+	load_err("target: {command: [x]}\nallow:\n  - function: a\n    reason: r\n    why: x\n",
+		 "5:5: allow[0]: unknown key \"why\" (expected one of: function, reason)");
+	load_err("target: {command: [x]}\nallow:\n  - \"ring::*\"\n",
+		 "3:5: allow[0]: expected an allowed function (a mapping like {function: \"ring::*\", reason: \"...\"}), got \"ring::*\"");
+	load_err("target: {command: [x]}\nallow: {function: a, reason: b}\n",
+		 "2:8: allow: expected a list of allowed functions, got a mapping");
+	load_err("target: {command: [x]}\nallow:\n  - {function: a, reason: [b]}\n",
+		 "3:27: allow[0].reason: expected a string saying why this blocking is acceptable, got a list");
+}
+
+#undef A
+#undef W
+
 /* ------------------------------------------------------------- robustness */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -1337,6 +1715,21 @@ static void load_any(const char *text, size_t len)
 		assert_non_null(s.target.cwd);
 		for (size_t i = 0; i < s.nsteps; i++)
 			assert_non_null(s.steps[i].name);
+		for (size_t i = 0; i < s.nallow; i++) {
+			assert_true(s.allow[i].function && *s.allow[i].function);
+			assert_true(s.allow[i].reason && *s.allow[i].reason);
+		}
+		assert_true(s.has_assertions || !s.nassertions);
+		for (size_t i = 0; i < s.nassertions; i++) {
+			const struct tg_assertion *a = &s.assertions[i];
+			assert_true(a->nlimits >= 1);
+			assert_int_equal(a->sel == TG_SEL_ALL, a->pattern == NULL);
+			for (size_t j = 0; j < a->nlimits; j++) {
+				assert_non_null(a->limits[j].text);
+				assert_true(a->limits[j].line >= 1 && a->limits[j].column >= 1);
+				assert_int_equal(tg_limit_is_load(a->limits[j].kind), a->sel == TG_SEL_LOAD);
+			}
+		}
 		tg_spec_free(&s);
 	} else {
 		if (rc != -EINVAL)
@@ -1351,21 +1744,20 @@ static void load_any(const char *text, size_t len)
 	unlink(path);
 }
 
-static void test_robustness(void **state)
+/* ITERS random edits of BASE: replace, insert, delete, random bytes, duplicated chunks. */
+static void load_mutations(const char *base, size_t len, int iters)
 {
 	static const char extra[] = ":-[]{},&*!|>'\"#%@` \n\t\\?0123456789xsm~";
-	size_t len = sizeof full_spec - 1;
 	char *buf = malloc(2 * len + 64);
 	assert_non_null(buf);
 
 	/* every truncation */
 	for (size_t cut = 0; cut <= len; cut += 3)
-		load_any(full_spec, cut);
+		load_any(base, cut);
 
-	/* random edits: replace, insert, delete, swap lines */
-	for (int iter = 0; iter < 400; iter++) {
+	for (int iter = 0; iter < iters; iter++) {
 		size_t n = len;
-		memcpy(buf, full_spec, len);
+		memcpy(buf, base, len);
 		int edits = 1 + (int)(rng() % 4);
 		for (int e = 0; e < edits; e++) {
 			size_t at = n ? rng() % n : 0;
@@ -1408,6 +1800,12 @@ static void test_robustness(void **state)
 		load_any(buf, n);
 	}
 	free(buf);
+}
+
+static void test_robustness(void **state)
+{
+	load_mutations(full_spec, sizeof full_spec - 1, 400);
+	load_mutations(assert_spec, sizeof assert_spec - 1, 300);
 
 	/* pathological shapes: deep nesting, many aliases, long lines, huge numbers */
 	size_t big = 200000;
@@ -1442,7 +1840,6 @@ int main(void)
 		cmocka_unit_test(test_parse_signal),
 		cmocka_unit_test(test_err_yaml_syntax),
 		cmocka_unit_test(test_err_unknown_key),
-		cmocka_unit_test(test_err_not_supported_yet),
 		cmocka_unit_test(test_err_wrong_type),
 		cmocka_unit_test(test_err_duration),
 		cmocka_unit_test(test_err_missing),
@@ -1472,6 +1869,13 @@ int main(void)
 		cmocka_unit_test(test_err_duplicate_names_children),
 		cmocka_unit_test(test_err_user),
 		cmocka_unit_test(test_err_file),
+		cmocka_unit_test(test_assertions_valid),
+		cmocka_unit_test(test_assertions_absent_or_empty),
+		cmocka_unit_test(test_limit_kinds),
+		cmocka_unit_test(test_err_assertion_values),
+		cmocka_unit_test(test_err_assertion_shape),
+		cmocka_unit_test(test_err_load_selector),
+		cmocka_unit_test(test_err_allow),
 		cmocka_unit_test(test_robustness),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
