@@ -7,7 +7,11 @@
  * site's per-CPU histogram; only polls at or above the trace floor become
  * events. While a runtime poll is open, sched_switch measures its voluntary
  * off-CPU time (with the user stack at the switch-out: the blocking call site)
- * and cpu-clock samples record on-CPU stacks. */
+ * and cpu-clock samples record on-CPU stacks.
+ *
+ * Optional, loaded only when asked: fn_enter marks the open runtime poll
+ * that entered a selected function (function selectors), and task_wake
+ * times a task's wake to its next poll (scheduling delay). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -26,6 +30,7 @@ const volatile __u32 stack_bytes = 64 * 8;      /* user stack depth * 8 */
 const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past this backlog */
 const volatile __u64 sample_period_ns = 1001001; /* 1e9 / sample_rate */
 const volatile __u64 boost_after_ns = 2500000;   /* a poll this old at a tick is sampled at rate */
+const volatile bool sched_delay = false;         /* task_wake is attached: time wakes to polls */
 
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1
@@ -40,6 +45,7 @@ struct open_poll {
 	__u64 runq_ns;
 	__u64 switch_ts; /* non-zero while switched out */
 	__u64 child_span_ns; /* time in nested runtime polls that were spans themselves */
+	__u64 fn_mask;   /* function selectors entered while this poll was innermost */
 	__u32 site;
 	__u32 seq;
 	__u32 samples;
@@ -70,6 +76,31 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tg_site_stats);
 } site_stats SEC(".maps");
+
+/* Per function selector: the polls that entered one of its functions. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1); /* TG_MAX_FN_SELECTORS when selectors are probed */
+	__type(key, __u32);
+	__type(value, struct tg_site_stats);
+} fn_stats SEC(".maps");
+
+/* Per poll site: wake to next poll start. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1); /* the number of poll sites when sched_delay is on */
+	__type(key, __u32);
+	__type(value, struct tg_sched_stats);
+} sched_stats SEC(".maps");
+
+/* Task header -> its earliest wake not yet followed by a poll. LRU: wakes of
+ * tasks that are never polled again (cancelled, completed) age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* resized when sched_delay is on */
+	__type(key, __u64);
+	__type(value, __u64);
+} wake_ts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -189,6 +220,71 @@ static __always_inline struct open_poll *top_runtime_poll(struct thread_state *t
 	return &ts->polls[d];
 }
 
+/* A wake's delay ends when the task's next runtime poll starts. A spawned
+ * task's first poll follows no wake (it is scheduled directly): not measured. */
+static __always_inline void sched_delay_end(__u64 header, __u32 site)
+{
+	__u64 *ts = bpf_map_lookup_elem(&wake_ts, &header);
+	struct tg_sched_stats *s;
+	__u64 now, delay;
+	__u32 b;
+
+	if (!ts)
+		return;
+	now = bpf_ktime_get_ns();
+	delay = now > *ts ? now - *ts : 0;
+	bpf_map_delete_elem(&wake_ts, &header);
+	s = bpf_map_lookup_elem(&sched_stats, &site);
+	if (!s)
+		return;
+	s->count++;
+	s->total_ns += delay;
+	if (delay > s->max_ns)
+		s->max_ns = delay;
+	b = tg_hist_bucket(delay);
+	if (b < TG_HIST_BUCKETS)
+		s->hist[b]++;
+}
+
+/* A wake during the task's own poll (yield_now, a self-wake, a wake racing
+ * the poll): the task waits from the poll's end, not from the wake. */
+static __always_inline void sched_delay_restart(struct open_poll *p, __u64 now)
+{
+	__u64 *ts = bpf_map_lookup_elem(&wake_ts, &p->header);
+
+	if (ts && *ts > p->start_ns)
+		*ts = now;
+}
+
+/* waker::wake_by_val / wake_by_ref: the RawWaker data is the task header,
+ * the same pointer raw::poll gets. The earliest pending wake counts. */
+SEC("uprobe")
+int BPF_KPROBE(task_wake, void *header)
+{
+	__u64 key = (__u64)header, now = bpf_ktime_get_ns();
+
+	count(TG_STAT_WAKES);
+	bpf_map_update_elem(&wake_ts, &key, &now, BPF_NOEXIST);
+	return 0;
+}
+
+/* Entry of a function selected by selector (cookie): marks the innermost
+ * open poll, if it is a runtime poll. */
+SEC("uprobe")
+int BPF_KPROBE(fn_enter)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 bit = bpf_get_attach_cookie(ctx) & (TG_MAX_FN_SELECTORS - 1);
+	struct open_poll *p;
+
+	p = top_runtime_poll(bpf_task_storage_get(&threads, task, 0, 0));
+	if (!p)
+		return 0;
+	p->fn_mask |= 1ull << bit;
+	count(TG_STAT_FN_ENTRIES);
+	return 0;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(poll_enter, void *header)
 {
@@ -219,8 +315,12 @@ int BPF_KPROBE(poll_enter, void *header)
 	p->child_span_ns = 0;
 	p->samples = 0;
 	p->offcpu_events = 0;
-	if (p->kind == TG_SITE_RUNTIME)
+	p->fn_mask = 0;
+	if (p->kind == TG_SITE_RUNTIME) {
+		if (sched_delay)
+			sched_delay_end(p->header, p->site);
 		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
+	}
 	p->start_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -248,22 +348,58 @@ static __always_inline bool is_span(struct open_poll *p, __u64 dur)
 	return p->kind == TG_SITE_RUNTIME && dur >= blocking_ns + p->child_span_ns + p->runq_ns;
 }
 
-static __always_inline void account(struct open_poll *p, __u64 dur)
+static __always_inline void add_poll(struct tg_site_stats *s, bool span, __u64 dur)
 {
-	struct tg_site_stats *s = bpf_map_lookup_elem(&site_stats, &p->site);
 	__u32 b;
 
-	if (!s)
-		return;
 	s->polls++;
 	s->busy_ns += dur;
 	if (dur > s->max_ns)
 		s->max_ns = dur;
-	if (is_span(p, dur))
+	if (span)
 		s->blocking_spans++;
 	b = tg_hist_bucket(dur);
 	if (b < TG_HIST_BUCKETS)
 		s->hist[b]++;
+}
+
+static __always_inline void account(struct open_poll *p, __u64 dur)
+{
+	struct tg_site_stats *s = bpf_map_lookup_elem(&site_stats, &p->site);
+
+	if (s)
+		add_poll(s, is_span(p, dur), dur);
+}
+
+struct fn_walk {
+	__u64 mask;
+	__u64 dur;
+	bool span;
+};
+
+static int account_fn_bit(__u32 i, struct fn_walk *w)
+{
+	__u32 idx;
+	struct tg_site_stats *s;
+
+	if (!w->mask)
+		return 1;
+	idx = tg_log2(w->mask & -w->mask);
+	w->mask &= w->mask - 1;
+	s = bpf_map_lookup_elem(&fn_stats, &idx);
+	if (s)
+		add_poll(s, w->span, w->dur);
+	return 0;
+}
+
+/* The poll counts once in every selector whose bit it has: the lowest set
+ * bit is taken off each round (no ctz in BPF). bpf_loop, because the
+ * verifier would walk an open-coded 64-round loop's branches to its limit. */
+static __always_inline void account_fns(struct open_poll *p, __u64 dur)
+{
+	struct fn_walk w = { .mask = p->fn_mask, .dur = dur, .span = is_span(p, dur) };
+
+	bpf_loop(TG_MAX_FN_SELECTORS, account_fn_bit, &w, 0);
 }
 
 static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
@@ -286,6 +422,7 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	e->child_span_ns = p->child_span_ns;
 	e->samples = p->samples;
 	e->offcpu_events = p->offcpu_events;
+	e->fn_mask = p->fn_mask;
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
@@ -295,7 +432,7 @@ int BPF_KRETPROBE(poll_exit)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *ts;
 	struct open_poll *p;
-	__u64 dur;
+	__u64 dur, now;
 	__u32 d;
 
 	ts = bpf_task_storage_get(&threads, task, 0, 0);
@@ -307,10 +444,18 @@ int BPF_KRETPROBE(poll_exit)
 	if (d >= TG_MAX_NEST)
 		return 0;
 	p = &ts->polls[d & (TG_MAX_NEST - 1)];
-	dur = bpf_ktime_get_ns() - p->start_ns;
+	now = bpf_ktime_get_ns();
+	dur = now - p->start_ns;
 	account(p, dur);
-	if (p->kind == TG_SITE_RUNTIME && dur >= trace_min_ns)
-		emit_poll(p, (__u32)bpf_get_current_pid_tgid(), dur);
+	if (p->kind == TG_SITE_RUNTIME) {
+		count(TG_STAT_POLLS);
+		if (sched_delay)
+			sched_delay_restart(p, now);
+		if (p->fn_mask)
+			account_fns(p, dur);
+		if (dur >= trace_min_ns)
+			emit_poll(p, (__u32)bpf_get_current_pid_tgid(), dur);
+	}
 	if (d > 0 && is_span(p, dur))
 		ts->polls[(d - 1) & (TG_MAX_NEST - 1)].child_span_ns += dur;
 	set_cpu_poll_tid(top_runtime_poll(ts) ? (__u32)bpf_get_current_pid_tgid() : 0);

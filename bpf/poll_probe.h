@@ -11,6 +11,7 @@
 #define TG_MAX_STACK_DEPTH 127 /* kernel.perf_event_max_stack on this class of machine */
 #define TG_MAX_NEST 8          /* open polls per thread (LocalSet and worker launch nest) */
 #define TG_STACK_TOP 256       /* user stack bytes copied at sp: the leaf frame's return address */
+#define TG_MAX_FN_SELECTORS 64 /* function selectors probed at once: bits of fn_mask */
 
 /* Log-linear poll-duration histogram: values below 2^TG_HIST_SUB_BITS ns are
  * exact; above, each power of two is split into 2^TG_HIST_SUB_BITS buckets, so
@@ -40,6 +41,14 @@ struct tg_site_stats {
 	__u64 hist[TG_HIST_BUCKETS];
 };
 
+/* Per site, per CPU: wake (waker::wake_by_val / wake_by_ref) to the next poll's start. */
+struct tg_sched_stats {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 hist[TG_HIST_BUCKETS];
+};
+
 enum tg_stat {
 	TG_STAT_RB_FULL_POLL,    /* ring buffer reserve failed for a poll event */
 	TG_STAT_RB_FULL_SAMPLE,  /* ... for an on-CPU sample */
@@ -50,6 +59,9 @@ enum tg_stat {
 	TG_STAT_STACK_FAIL,      /* bpf_get_stack failed */
 	TG_STAT_SAMPLES,         /* on-CPU samples taken inside runtime polls */
 	TG_STAT_OFFCPU,          /* voluntary switch-outs inside runtime polls */
+	TG_STAT_POLLS,           /* runtime polls ended (the timeline's counter) */
+	TG_STAT_WAKES,           /* task wakes seen (scheduling delay probes) */
+	TG_STAT_FN_ENTRIES,      /* probed function entries inside an open poll */
 	TG_STAT__COUNT
 };
 
@@ -78,6 +90,7 @@ struct tg_poll_event {
 	__u64 child_span_ns; /* inside nested polls that were spans of their own */
 	__u32 samples;
 	__u32 offcpu_events;
+	__u64 fn_mask;     /* function selectors (bit = index) entered during this poll */
 };
 
 /* Sample and off-CPU events carry their stack inline, truncated to nr frames.

@@ -99,15 +99,15 @@ static void elf_file_close(struct elf_file *f)
 }
 
 /* Virtual address to file offset, through the PT_LOAD that maps it. */
-static int vaddr_to_offset(struct elf_file *f, uint64_t addr, uint64_t *off)
+int tg_elf_vaddr_to_offset(Elf *elf, uint64_t addr, uint64_t *off)
 {
 	size_t n, i;
 	GElf_Phdr ph;
 
-	if (elf_getphdrnum(f->elf, &n))
+	if (elf_getphdrnum(elf, &n))
 		return -ENOEXEC;
 	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(f->elf, i, &ph) || ph.p_type != PT_LOAD)
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
 		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
 			*off = addr - ph.p_vaddr + ph.p_offset;
@@ -115,6 +115,11 @@ static int vaddr_to_offset(struct elf_file *f, uint64_t addr, uint64_t *off)
 		}
 	}
 	return -ENOENT;
+}
+
+static int vaddr_to_offset(struct elf_file *f, uint64_t addr, uint64_t *off)
+{
+	return tg_elf_vaddr_to_offset(f->elf, addr, off);
 }
 
 /* Reads LEN bytes at virtual address ADDR from the file image. */

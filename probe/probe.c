@@ -2,7 +2,11 @@
 /* Loading and attaching poll_probe. Uprobes attach by file offset with the
  * target's pid as filter, one entry and one return probe per poll site, the
  * site index and kind in the attach cookie. sched_switch is a tp_btf program
- * (no tracefs needed). On-CPU sampling is one cpu-clock perf event per CPU. */
+ * (no tracefs needed). On-CPU sampling is one cpu-clock perf event per CPU.
+ * Function selectors and scheduling delay add entry uprobes (fn_enter at each
+ * selected function, task_wake at Tokio's waker functions); their programs
+ * are loaded and their maps sized only when asked, so the default
+ * configuration costs what it did without them. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +19,22 @@
 #include <bpf/libbpf.h>
 
 #include "probe.h"
+#include "fn_sites.h"
 #include "poll_sites.h"
 #include "poll_probe.skel.h"
 
 enum sampler { SAMPLER_OFF, SAMPLER_TICK, SAMPLER_PERF };
+
+#define FN_MAX_ATTACH 512     /* functions probed per selector */
+#define WAKE_MAX_ATTACH 4096  /* wake functions: one per <T, S> in older Tokio */
+#define WAKE_PENDING 65536    /* tasks with a wake not yet followed by a poll */
+
+/* Tokio's waker vtable functions: their addresses are taken in a static
+ * RawWakerVTable, so they survive inlining and LTO as (local) symbols. */
+static const char *const wake_globs[] = {
+	"tokio::runtime::task::waker::wake_by_val",
+	"tokio::runtime::task::waker::wake_by_ref",
+};
 
 struct tg_probe {
 	struct poll_probe *skel;
@@ -30,6 +46,11 @@ struct tg_probe {
 	int nperf;
 	int ncpus;
 	void *percpu_buf; /* one site's values for every CPU */
+	size_t nfn;
+	struct tg_fn_sites fns[TG_MAX_FN_SELECTORS]; /* per selector */
+	struct tg_fn_sites wakes;                    /* when sched_delay */
+	bool sched;
+	uint32_t nsites;
 };
 
 static char libbpf_last[512];
@@ -70,6 +91,16 @@ static int keep_link(struct tg_probe *p, struct bpf_link *l)
 	return 0;
 }
 
+static int fail(char *err, size_t errlen, int r, const char *what)
+{
+	if (r == -EPERM || r == -EACCES)
+		snprintf(err, errlen, "%s: permission denied: run tokio-guard as root (sudo)", what);
+	else
+		snprintf(err, errlen, "%s: %s%s%s", what, strerror(-r),
+			 libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
+	return r;
+}
+
 static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 {
 	struct poll_probe *s = p->skel;
@@ -91,6 +122,16 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
+	/* Optional parts: program and maps only when asked (maps stay at 1 entry). */
+	bpf_program__set_autoload(s->progs.fn_enter, p->nfn > 0);
+	if (p->nfn)
+		bpf_map__set_max_entries(s->maps.fn_stats, (uint32_t)p->nfn);
+	bpf_program__set_autoload(s->progs.task_wake, p->sched);
+	s->rodata->sched_delay = p->sched;
+	if (p->sched) {
+		bpf_map__set_max_entries(s->maps.sched_stats, (uint32_t)o->sites->n);
+		bpf_map__set_max_entries(s->maps.wake_ts, WAKE_PENDING);
+	}
 }
 
 static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t i)
@@ -113,6 +154,41 @@ static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t
 	if (!l)
 		return -errno;
 	return keep_link(p, l);
+}
+
+/* Entry uprobes of PROG at every function of FNS, COOKIE in each. */
+static int attach_fns(struct tg_probe *p, const struct tg_probe_opts *o, struct bpf_program *prog,
+		      const struct tg_fn_sites *fns, uint64_t cookie, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_link *l;
+	int r;
+
+	uo.bpf_cookie = cookie;
+	for (size_t i = 0; i < fns->n; i++) {
+		l = bpf_program__attach_uprobe_opts(prog, o->pid, o->exe, fns->v[i].offset, &uo);
+		r = l ? keep_link(p, l) : -errno;
+		if (r) {
+			char what[256];
+
+			snprintf(what, sizeof(what), "attaching uprobe to %s at offset %#llx",
+				 fns->v[i].name, (unsigned long long)fns->v[i].offset);
+			return fail(err, errlen, r, what);
+		}
+	}
+	return 0;
+}
+
+static int attach_optional(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	int r;
+
+	for (size_t i = 0; i < p->nfn; i++)
+		if ((r = attach_fns(p, o, p->skel->progs.fn_enter, &p->fns[i], i, err, errlen)))
+			return r;
+	if (p->sched)
+		return attach_fns(p, o, p->skel->progs.task_wake, &p->wakes, 0, err, errlen);
+	return 0;
 }
 
 static int open_sampler(int cpu, uint32_t rate)
@@ -155,16 +231,6 @@ static int attach_samplers(struct tg_probe *p, uint32_t rate)
 	return 0;
 }
 
-static int fail(char *err, size_t errlen, int r, const char *what)
-{
-	if (r == -EPERM || r == -EACCES)
-		snprintf(err, errlen, "%s: permission denied: run tokio-guard as root (sudo)", what);
-	else
-		snprintf(err, errlen, "%s: %s%s%s", what, strerror(-r),
-			 libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
-	return r;
-}
-
 static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
 {
 	struct bpf_link *l;
@@ -179,6 +245,8 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 			return fail(err, errlen, r, what);
 		}
 	}
+	if ((r = attach_optional(p, o, err, errlen)))
+		return r;
 	l = bpf_program__attach(p->skel->progs.on_switch);
 	if (!l)
 		return fail(err, errlen, -errno, "attaching sched_switch (tp_btf)");
@@ -247,6 +315,69 @@ static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, ch
 	return r;
 }
 
+/* Selector I's functions; more than FN_MAX_ATTACH are cut with a warning:
+ * each probe costs a trap per call. */
+static int find_selector(struct tg_probe *p, const struct tg_probe_opts *o, size_t i, char *err, size_t errlen)
+{
+	struct tg_fn_sites *f = &p->fns[i];
+	int r = tg_find_functions(o->exe, o->fn_globs[i], FN_MAX_ATTACH + 1, f, err, errlen);
+
+	if (r == 0 && f->n > FN_MAX_ATTACH) {
+		fprintf(stderr, "tokio-guard: function selector \"%s\" matches more than %d functions; "
+			"probing the first %d only: make it narrower\n", o->fn_globs[i], FN_MAX_ATTACH,
+			FN_MAX_ATTACH);
+		free(f->v[FN_MAX_ATTACH].name);
+		f->n = FN_MAX_ATTACH;
+	}
+	return r;
+}
+
+/* Tokio's waker functions, for scheduling delay. */
+static int find_wakes(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	for (size_t g = 0; g < sizeof(wake_globs) / sizeof(wake_globs[0]); g++) {
+		struct tg_fn_sites f;
+		struct tg_fn_site *v;
+		int r = tg_find_functions(o->exe, wake_globs[g], WAKE_MAX_ATTACH, &f, err, errlen);
+
+		if (r)
+			return r;
+		v = realloc(p->wakes.v, (p->wakes.n + f.n + 1) * sizeof(*v));
+		if (!v) {
+			tg_fn_sites_free(&f);
+			return -ENOMEM;
+		}
+		memcpy(v + p->wakes.n, f.v, f.n * sizeof(*v));
+		p->wakes.v = v;
+		p->wakes.n += f.n;
+		free(f.v);
+	}
+	if (p->wakes.n == 0) {
+		snprintf(err, errlen, "scheduling delay: %s has no tokio::runtime::task::waker::wake_by_val/"
+			 "wake_by_ref symbols (stripped or an unknown Tokio version): drop the scheduling "
+			 "delay limits or build the target with symbols", o->exe);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Every function the optional probes need, found once (not per load try). */
+static int find_optional(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	int r;
+
+	if (o->nfn > TG_MAX_FN_SELECTORS) {
+		snprintf(err, errlen, "%zu function selectors: at most %d can be probed at once",
+			 o->nfn, TG_MAX_FN_SELECTORS);
+		return -E2BIG;
+	}
+	for (p->nfn = 0; p->nfn < o->nfn; p->nfn++)
+		if ((r = find_selector(p, o, p->nfn, err, errlen)))
+			return r;
+	p->sched = o->sched_delay;
+	return p->sched ? find_wakes(p, o, err, errlen) : 0;
+}
+
 int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *err, size_t errlen)
 {
 	struct tg_probe *p;
@@ -262,6 +393,9 @@ int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *er
 	if (!p)
 		return -ENOMEM;
 	p->ncpus = libbpf_num_possible_cpus();
+	p->nsites = (uint32_t)o->sites->n;
+	if ((r = find_optional(p, o, err, errlen)))
+		goto err;
 	if ((r = load_and_attach(p, o, err, errlen)))
 		goto err;
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
@@ -304,13 +438,13 @@ void tg_probe_read_stats(struct tg_probe *p, uint64_t stats[TG_STAT__COUNT])
 	}
 }
 
-int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *out)
+/* KEY of MAP, a per-CPU array of tg_site_stats, summed over CPUs. */
+static int sum_site_stats(struct tg_probe *p, struct bpf_map *map, uint32_t key, struct tg_site_stats *out)
 {
 	struct tg_site_stats *v = p->percpu_buf;
-	int fd = bpf_map__fd(p->skel->maps.site_stats);
 
 	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &site, v))
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &key, v))
 		return -errno;
 	for (int c = 0; c < p->ncpus; c++) {
 		out->polls += v[c].polls;
@@ -322,6 +456,59 @@ int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *
 			out->hist[b] += v[c].hist[b];
 	}
 	return 0;
+}
+
+int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *out)
+{
+	return sum_site_stats(p, p->skel->maps.site_stats, site, out);
+}
+
+int tg_probe_read_fn(struct tg_probe *p, uint32_t idx, struct tg_site_stats *out)
+{
+	if (idx >= p->nfn) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return sum_site_stats(p, p->skel->maps.fn_stats, idx, out);
+}
+
+size_t tg_probe_fn_symbols(const struct tg_probe *p, uint32_t idx)
+{
+	return idx < p->nfn ? p->fns[idx].n : 0;
+}
+
+int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats *out)
+{
+	struct tg_sched_stats *v = p->percpu_buf;
+
+	memset(out, 0, sizeof(*out));
+	if (site >= p->nsites)
+		return -EINVAL;
+	if (!p->sched)
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.sched_stats), &site, v))
+		return -errno;
+	for (int c = 0; c < p->ncpus; c++) {
+		out->count += v[c].count;
+		out->total_ns += v[c].total_ns;
+		if (v[c].max_ns > out->max_ns)
+			out->max_ns = v[c].max_ns;
+		for (size_t b = 0; b < TG_HIST_BUCKETS; b++)
+			out->hist[b] += v[c].hist[b];
+	}
+	return 0;
+}
+
+uint64_t tg_probe_polls(struct tg_probe *p)
+{
+	uint64_t vals[p->ncpus], n = 0;
+	uint32_t k = TG_STAT_POLLS;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stats), &k, vals))
+		return 0;
+	for (int c = 0; c < p->ncpus; c++)
+		n += vals[c];
+	return n;
 }
 
 size_t tg_probe_attached(const struct tg_probe *p)
@@ -344,5 +531,8 @@ void tg_probe_close(struct tg_probe *p)
 	free(p->links);
 	free(p->perf_fds);
 	free(p->percpu_buf);
+	for (size_t i = 0; i < p->nfn; i++)
+		tg_fn_sites_free(&p->fns[i]);
+	tg_fn_sites_free(&p->wakes);
 	free(p);
 }

@@ -3,6 +3,7 @@
 #ifndef TG_PROBE_H
 #define TG_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,6 +21,12 @@ struct tg_probe_opts {
 	uint32_t sample_rate;        /* on-CPU samples per second per CPU; 0: none */
 	uint32_t stack_depth;        /* user frames per stack, at most TG_MAX_STACK_DEPTH */
 	uint32_t ringbuf_mb;         /* 0: 16 */
+	/* Function selectors: each glob is matched against the binary's demangled
+	 * function symbols and their entries probed; a poll that entered one gets
+	 * bit INDEX in fn_mask and counts in that selector's statistics. */
+	const char *const *fn_globs;
+	size_t nfn;                  /* at most TG_MAX_FN_SELECTORS */
+	bool sched_delay;            /* probe task wakes: scheduling delay per site */
 	/* Called from tg_probe_poll for every event; return non-zero to stop. */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;
@@ -39,6 +46,15 @@ void tg_probe_read_stats(struct tg_probe *p, uint64_t stats[TG_STAT__COUNT]);
 
 /* One site's per-CPU statistics summed into OUT. */
 int tg_probe_read_site(struct tg_probe *p, uint32_t site, struct tg_site_stats *out);
+
+/* Function selector IDX: functions probed for it (0: none found), and the
+ * polls that entered one, summed over CPUs into OUT. */
+size_t tg_probe_fn_symbols(const struct tg_probe *p, uint32_t idx);
+int tg_probe_read_fn(struct tg_probe *p, uint32_t idx, struct tg_site_stats *out);
+/* One site's scheduling delay statistics (zeros unless sched_delay was on). */
+int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats *out);
+/* Runtime polls so far (TG_STAT_POLLS summed over CPUs): cheap, for the timeline. */
+uint64_t tg_probe_polls(struct tg_probe *p);
 
 /* Number of probes attached (two per site plus samplers and the switch hook). */
 size_t tg_probe_attached(const struct tg_probe *p);
