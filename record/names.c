@@ -604,26 +604,3 @@ bool tg_is_own_code(const char *function, const char *file)
 	return own_function(function);
 }
 
-bool tg_glob_match(const char *pattern, const char *name)
-{
-	const char *star = NULL, *resume = NULL;
-
-	if (!pattern || !name)
-		return false;
-	while (*name) {
-		if (*pattern == '*') {
-			star = ++pattern;
-			resume = name;
-		} else if (*pattern == '?' || *pattern == *name) {
-			pattern++, name++;
-		} else if (star) {
-			pattern = star;
-			name = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*pattern == '*')
-		pattern++;
-	return *pattern == '\0';
-}

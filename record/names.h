@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "glob.h" /* tg_glob_match: selectors match simplified names */
+
 /* Demangles a legacy (_ZN...) or v0 (_R...) Rust symbol, or a C++ one, without
  * hash suffixes (::h0123456789abcdef) and without .llvm.N suffixes. Returns a
  * malloc'd string; a name that is not mangled is returned copied as it is. */
@@ -40,7 +42,5 @@ bool tg_is_blocking_schedule(const char *s_type);
  * library. FILE may be NULL (no debug info): then FUNCTION's crate decides. */
 bool tg_is_own_code(const char *function, const char *file);
 
-/* Glob match with * and ?, as used by task and function selectors. */
-bool tg_glob_match(const char *pattern, const char *name);
 
 #endif

@@ -6,10 +6,12 @@
  * event says whether it was a blocking span (keep them) or not (drop them). */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "record.h"
+#include "grow.h"
 #include "hist.h"
 #include "names.h"
 #include "poll_probe.h"
@@ -19,9 +21,20 @@
 #define MAX_SLICES (2u << 20)
 #define MAX_FRAMES 512
 
+#define MAX_THREADS 4096
+#define MAX_SAMPLES (1u << 20)
+
 struct pending {
 	uint32_t tid, seq;
 	struct tg_stack st;
+};
+
+struct thread {
+	uint32_t tid;
+	char comm[16];
+	bool worker;
+	uint64_t first_runtime_ns; /* start of its first runtime poll slice */
+	uint64_t slices;
 };
 
 struct tg_record {
@@ -35,29 +48,23 @@ struct tg_record {
 	struct tg_slice *slices;
 	size_t nslices, capslices;
 	struct tg_site_stats **site_stats;
+	struct tg_sched_stats **sched_stats;
 	struct tg_task_summary *tasks;
+	uint64_t (*task_hist)[TG_HIST_BUCKETS];
 	size_t ntasks;
+	struct tg_fn_summary fns[TG_MAX_FN_SELECTORS];
+	uint64_t (*fn_hist)[TG_HIST_BUCKETS];
+	size_t nfns;
+	int pid;
+	struct thread *threads;
+	size_t nthreads, capthreads;
+	struct tg_thread *pub_threads;
+	struct tg_counter_sample *samples;
+	size_t nsamples, capsamples;
 	uint64_t dropped;
 	_Atomic uint64_t progress_slices, progress_spans;
 };
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 struct tg_record *tg_record_new(const struct tg_poll_sites *sites, uint64_t blocking_ns,
 				uint32_t sample_rate)
@@ -70,7 +77,10 @@ struct tg_record *tg_record_new(const struct tg_poll_sites *sites, uint64_t bloc
 	r->blocking_ns = blocking_ns;
 	r->sample_period_ns = sample_rate ? 1000000000ull / sample_rate : 0;
 	r->site_stats = calloc(sites->n ? sites->n : 1, sizeof(*r->site_stats));
-	if (!r->site_stats) {
+	r->sched_stats = calloc(sites->n ? sites->n : 1, sizeof(*r->sched_stats));
+	if (!r->site_stats || !r->sched_stats) {
+		free(r->site_stats);
+		free(r->sched_stats);
 		free(r);
 		return NULL;
 	}
@@ -89,6 +99,7 @@ static void free_span(struct tg_span *s)
 		free_stack(&s->stacks[i]);
 	free(s->stacks);
 	free(s->frames);
+	free(s->functions);
 }
 
 void tg_record_free(struct tg_record *r)
@@ -99,9 +110,17 @@ void tg_record_free(struct tg_record *r)
 		free_stack(&r->pend[i].st);
 	for (size_t i = 0; i < r->nspans; i++)
 		free_span(&r->spans[i]);
-	for (size_t i = 0; i < r->sites->n; i++)
+	for (size_t i = 0; i < r->sites->n; i++) {
 		free(r->site_stats[i]);
+		free(r->sched_stats[i]);
+	}
 	free(r->site_stats);
+	free(r->sched_stats);
+	free(r->task_hist);
+	free(r->fn_hist);
+	free(r->threads);
+	free(r->pub_threads);
+	free(r->samples);
 	free(r->pend);
 	free(r->spans);
 	free(r->slices);
@@ -118,7 +137,7 @@ static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t 
 	if (nr > TG_MAX_STACK_DEPTH)
 		nr = TG_MAX_STACK_DEPTH;
 	if (r->npend >= MAX_PENDING ||
-	    grow((void **)&r->pend, &r->cappend, r->npend + 1, sizeof(*r->pend))) {
+	    tg_grow((void **)&r->pend, &r->cappend, r->npend + 1, sizeof(*r->pend))) {
 		r->dropped++;
 		return 0;
 	}
@@ -180,6 +199,55 @@ static void take_pending(struct tg_record *r, uint32_t tid, uint32_t seq, struct
 	r->npend = kept;
 }
 
+void tg_record_set_pid(struct tg_record *r, int pid)
+{
+	r->pid = pid;
+}
+
+/* The name is read once, at first sight: by the end of the run the thread
+ * may be gone. */
+static void read_comm(const struct tg_record *r, struct thread *t)
+{
+	char path[64];
+	FILE *f;
+
+	t->comm[0] = 0;
+	if (r->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", r->pid, t->tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(t->comm, sizeof(t->comm), f))
+		t->comm[strcspn(t->comm, "\n")] = 0;
+	fclose(f);
+}
+
+static void note_thread(struct tg_record *r, const struct tg_slice *s, bool runtime)
+{
+	struct thread *t = NULL;
+
+	for (size_t i = r->nthreads; i-- > 0;)
+		if (r->threads[i].tid == s->tid) {
+			t = &r->threads[i];
+			break;
+		}
+	if (!t) {
+		if (r->nthreads >= MAX_THREADS ||
+		    tg_grow((void **)&r->threads, &r->capthreads, r->nthreads + 1, sizeof(*t)))
+			return;
+		t = &r->threads[r->nthreads++];
+		memset(t, 0, sizeof(*t));
+		t->tid = s->tid;
+		read_comm(r, t);
+	}
+	t->slices++;
+	if (runtime && (!t->worker || s->start_ns < t->first_runtime_ns)) {
+		t->worker = true;
+		t->first_runtime_ns = s->start_ns;
+	}
+}
+
 static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 {
 	struct tg_slice s = {
@@ -188,27 +256,30 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 		.off_cpu_ns = e->off_cpu_ns, .runq_ns = e->runq_ns,
 	};
 	struct tg_span *span;
+	bool runtime = e->hdr.site < r->sites->n && r->sites->v[e->hdr.site].kind == TG_SITE_RUNTIME;
 
+	note_thread(r, &s, runtime);
 	if (r->nslices < MAX_SLICES &&
-	    !grow((void **)&r->slices, &r->capslices, r->nslices + 1, sizeof(s)))
+	    !tg_grow((void **)&r->slices, &r->capslices, r->nslices + 1, sizeof(s)))
 		r->slices[r->nslices++] = s;
 	else
 		r->dropped++;
 	atomic_fetch_add(&r->progress_slices, 1);
 	/* The same rule as the BPF side's is_span(): run-queue waits and nested
 	 * spans do not make a span. */
-	if (e->duration_ns < r->blocking_ns + e->child_span_ns + e->runq_ns ||
-	    e->hdr.site >= r->sites->n || r->sites->v[e->hdr.site].kind != TG_SITE_RUNTIME) {
+	if (e->duration_ns < r->blocking_ns + e->child_span_ns + e->runq_ns || !runtime) {
 		take_pending(r, s.tid, e->hdr.seq, NULL);
 		return 0;
 	}
-	if (grow((void **)&r->spans, &r->capspans, r->nspans + 1, sizeof(*r->spans)))
+	if (tg_grow((void **)&r->spans, &r->capspans, r->nspans + 1, sizeof(*r->spans)))
 		return -ENOMEM;
 	span = &r->spans[r->nspans++];
 	memset(span, 0, sizeof(*span));
 	span->poll = s;
 	span->samples = e->samples;
 	span->culprit = -1;
+	span->task = tg_record_site_name(r, s.site);
+	span->fn_mask = e->fn_mask;
 	span->on_cpu_ns = e->duration_ns - (e->off_cpu_ns + e->runq_ns < e->duration_ns ?
 					    e->off_cpu_ns + e->runq_ns : e->duration_ns);
 	take_pending(r, s.tid, e->hdr.seq, span);
@@ -239,14 +310,121 @@ void tg_record_progress(const struct tg_record *r, uint64_t *slices, uint64_t *s
 	*spans = atomic_load(&r->progress_spans);
 }
 
+/* Copies S into *SLOT, allocating it the first time. */
+static int keep_copy(void **slot, const void *s, size_t size)
+{
+	if (!*slot && !(*slot = malloc(size)))
+		return -ENOMEM;
+	memcpy(*slot, s, size);
+	return 0;
+}
+
+int tg_record_set_sched_stats(struct tg_record *r, uint32_t site, const struct tg_sched_stats *s)
+{
+	if (site >= r->sites->n)
+		return -EINVAL;
+	return keep_copy((void **)&r->sched_stats[site], s, sizeof(*s));
+}
+
+int tg_record_set_fn_stats(struct tg_record *r, uint32_t idx, const char *pattern, size_t symbols,
+			   const struct tg_site_stats *s)
+{
+	struct tg_fn_summary *f;
+
+	if (idx >= TG_MAX_FN_SELECTORS)
+		return -EINVAL;
+	if (!r->fn_hist && !(r->fn_hist = calloc(TG_MAX_FN_SELECTORS, sizeof(*r->fn_hist))))
+		return -ENOMEM;
+	f = &r->fns[idx];
+	*f = (struct tg_fn_summary){ .pattern = pattern, .symbols = symbols };
+	if (s && symbols) {
+		f->polls = s->polls;
+		f->busy_ns = s->busy_ns;
+		f->max_ns = s->max_ns;
+		memcpy(r->fn_hist[idx], s->hist, sizeof(r->fn_hist[idx]));
+		f->hist = r->fn_hist[idx];
+		f->p50_ns = tg_hist_quantile(s->hist, s->polls, 0.50, s->max_ns);
+		f->p90_ns = tg_hist_quantile(s->hist, s->polls, 0.90, s->max_ns);
+		f->p99_ns = tg_hist_quantile(s->hist, s->polls, 0.99, s->max_ns);
+		f->p999_ns = tg_hist_quantile(s->hist, s->polls, 0.999, s->max_ns);
+	}
+	if (idx >= r->nfns)
+		r->nfns = idx + 1;
+	return 0;
+}
+
+const struct tg_fn_summary *tg_record_fns(const struct tg_record *r, size_t *n)
+{
+	*n = r->nfns;
+	return r->fns;
+}
+
+void tg_record_add_sample(struct tg_record *r, uint64_t ts_ns, uint64_t total_polls)
+{
+	if (r->nsamples >= MAX_SAMPLES ||
+	    tg_grow((void **)&r->samples, &r->capsamples, r->nsamples + 1, sizeof(*r->samples)))
+		return;
+	r->samples[r->nsamples++] = (struct tg_counter_sample){
+		.ts_ns = ts_ns, .polls = total_polls, .spans = atomic_load(&r->progress_spans),
+	};
+}
+
+const struct tg_counter_sample *tg_record_samples(const struct tg_record *r, size_t *n)
+{
+	*n = r->nsamples;
+	return r->samples;
+}
+
+static int thread_cmp(const void *a, const void *b)
+{
+	const struct tg_thread *x = a, *y = b;
+
+	if (x->worker != y->worker)
+		return x->worker ? -1 : 1;
+	if (x->worker)
+		return x->worker_no < y->worker_no ? -1 : x->worker_no > y->worker_no;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/* Workers are numbered by their first runtime poll: the order Tokio started them in. */
+static uint32_t worker_rank(const struct tg_record *r, const struct thread *t)
+{
+	uint32_t rank = 1;
+
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread *o = &r->threads[i];
+
+		rank += o->worker && (o->first_runtime_ns < t->first_runtime_ns ||
+				      (o->first_runtime_ns == t->first_runtime_ns && o->tid < t->tid));
+	}
+	return rank;
+}
+
+const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n)
+{
+	*n = 0;
+	free(r->pub_threads);
+	r->pub_threads = calloc(r->nthreads ? r->nthreads : 1, sizeof(*r->pub_threads));
+	if (!r->pub_threads)
+		return NULL;
+	for (size_t i = 0; i < r->nthreads; i++) {
+		const struct thread *t = &r->threads[i];
+
+		r->pub_threads[i] = (struct tg_thread){
+			.tid = t->tid, .comm = t->comm, .worker = t->worker, .slices = t->slices,
+			.worker_no = t->worker ? worker_rank(r, t) : 0,
+		};
+	}
+	qsort(r->pub_threads, r->nthreads, sizeof(*r->pub_threads), thread_cmp);
+	*n = r->nthreads;
+	return r->pub_threads;
+}
+
 int tg_record_set_site_stats(struct tg_record *r, uint32_t site, const struct tg_site_stats *s)
 {
 	if (site >= r->sites->n)
 		return -EINVAL;
-	if (!r->site_stats[site] && !(r->site_stats[site] = malloc(sizeof(*s))))
-		return -ENOMEM;
-	memcpy(r->site_stats[site], s, sizeof(*s));
-	return 0;
+	return keep_copy((void **)&r->site_stats[site], s, sizeof(*s));
 }
 
 /* ---- culprits */
@@ -369,18 +547,39 @@ static void add_candidate(struct candidate *c, size_t *nc, struct tg_frame *f, i
 		(*nc)--;
 }
 
+/* Function names come from the symbolizer's cache: comparing pointers first
+ * makes the common repeat cheap. */
+static void add_functions(struct tg_span *s, size_t *cap, const struct tg_frame *f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *fn = f[i].function;
+		size_t j;
+
+		if (!fn)
+			continue;
+		for (j = 0; j < s->nfunctions; j++)
+			if (s->functions[j] == fn || strcmp(s->functions[j], fn) == 0)
+				break;
+		if (j < s->nfunctions ||
+		    tg_grow((void **)&s->functions, cap, s->nfunctions + 1, sizeof(*s->functions)))
+			continue;
+		s->functions[s->nfunctions++] = fn;
+	}
+}
+
 /* Each stack votes for its culprit with its weight (off-CPU time or a sample
  * period); the span keeps the winner and its heaviest stack. */
 static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 {
 	struct tg_frame *buf = calloc(MAX_FRAMES, sizeof(*buf));
 	struct candidate *c = calloc(s->nstacks ? s->nstacks : 1, sizeof(*c));
-	size_t nc = 0, best = 0;
+	size_t nc = 0, best = 0, capfn = 0;
 
 	for (size_t i = 0; buf && c && i < s->nstacks; i++) {
 		int n = symbolize_stack(sz, &s->stacks[i], buf, MAX_FRAMES);
 		int k = pick_culprit(buf, n);
 
+		add_functions(s, &capfn, buf, n);
 		if (k >= 0)
 			add_candidate(c, &nc, buf, n, k, s->stacks[i].weight_ns ? s->stacks[i].weight_ns : 1);
 	}
@@ -401,9 +600,11 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 
 void tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz)
 {
-	for (size_t i = 0; i < r->nspans; i++)
+	for (size_t i = 0; i < r->nspans; i++) {
 		if (!r->spans[i].frames)
 			resolve_span(&r->spans[i], sz);
+		r->spans[i].kind = tg_block_kind_of(&r->spans[i]);
+	}
 }
 
 /* ---- tasks */
@@ -451,16 +652,55 @@ static void merge_site(struct tg_task_summary *t, struct tg_site_stats *acc,
 		acc->hist[b] += s->hist[b];
 }
 
+/* Scheduling delay: counts and maxima here; quantiles once every site is in. */
+static void merge_sched(struct tg_record *r, struct tg_task_summary *t, size_t site)
+{
+	const struct tg_sched_stats *s = r->sched_stats[site];
+
+	if (!s)
+		return;
+	t->sched_count += s->count;
+	if (s->max_ns > t->sched_max_ns)
+		t->sched_max_ns = s->max_ns;
+}
+
+static void sched_quantiles(struct tg_record *r)
+{
+	__u64 *h = malloc(TG_HIST_BUCKETS * sizeof(*h));
+
+	for (size_t i = 0; h && i < r->ntasks; i++) {
+		struct tg_task_summary *t = &r->tasks[i];
+
+		if (!t->sched_count)
+			continue;
+		memset(h, 0, TG_HIST_BUCKETS * sizeof(*h));
+		for (size_t j = 0; j < r->sites->n; j++) {
+			const struct tg_poll_site *o = &r->sites->v[j];
+
+			if (!r->sched_stats[j] || (o->kind == TG_SITE_BLOCKING) != t->blocking_pool ||
+			    strcmp(o->task_name, t->name) != 0)
+				continue;
+			for (size_t b = 0; b < TG_HIST_BUCKETS; b++)
+				h[b] += r->sched_stats[j]->hist[b];
+		}
+		t->sched_p50_ns = tg_hist_quantile(h, t->sched_count, 0.50, t->sched_max_ns);
+		t->sched_p99_ns = tg_hist_quantile(h, t->sched_count, 0.99, t->sched_max_ns);
+	}
+	free(h);
+}
+
 const struct tg_task_summary *tg_record_tasks(struct tg_record *r, size_t *n)
 {
 	struct tg_site_stats *acc;
 
 	*n = 0;
 	free(r->tasks);
+	free(r->task_hist);
 	r->ntasks = 0;
 	r->tasks = calloc(r->sites->n ? r->sites->n : 1, sizeof(*r->tasks));
+	r->task_hist = calloc(r->sites->n ? r->sites->n : 1, sizeof(*r->task_hist));
 	acc = malloc(sizeof(*acc));
-	if (!r->tasks || !acc) {
+	if (!r->tasks || !r->task_hist || !acc) {
 		free(acc);
 		return NULL;
 	}
@@ -479,11 +719,17 @@ const struct tg_task_summary *tg_record_tasks(struct tg_record *r, size_t *n)
 			const struct tg_poll_site *o = &r->sites->v[j];
 
 			if (r->site_stats[j] && (o->kind == TG_SITE_BLOCKING) == bp &&
-			    strcmp(o->task_name, site->task_name) == 0)
+			    strcmp(o->task_name, site->task_name) == 0) {
 				merge_site(t, acc, r->site_stats[j]);
+				merge_sched(r, t, j);
+			}
 		}
 		summarize(t, acc);
+		/* the histogram moves with its task when the summaries are sorted */
+		memcpy(r->task_hist[r->ntasks - 1], acc->hist, sizeof(acc->hist));
+		t->hist = r->task_hist[r->ntasks - 1];
 	}
+	sched_quantiles(r);
 	free(acc);
 	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
 	*n = r->ntasks;
@@ -501,6 +747,12 @@ uint64_t tg_record_total_polls(const struct tg_record *r)
 }
 
 const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n)
+{
+	*n = r->nspans;
+	return r->spans;
+}
+
+struct tg_span *tg_record_spans_mut(struct tg_record *r, size_t *n)
 {
 	*n = r->nspans;
 	return r->spans;

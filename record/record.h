@@ -8,9 +8,11 @@
 #include <stdint.h>
 
 #include "symbolize.h"
+#include "span_kind.h"
 
 struct tg_poll_sites;
 struct tg_site_stats;
+struct tg_sched_stats;
 
 struct tg_stack {
 	uint64_t ts_ns;
@@ -44,7 +46,17 @@ struct tg_span {
 	struct tg_frame *frames;
 	int nframes;
 	int culprit;
+	const char *task;        /* the task's name (record-owned) */
+	/* Every distinct function name in any of the span's stacks (inlined
+	 * frames included): what function selectors and allow entries match. */
+	const char **functions;
+	size_t nfunctions;
+	uint64_t fn_mask;        /* probed function selectors (bit = index) entered in this poll */
+	enum tg_block_kind kind; /* what the poll blocked on: tg_block_kind_of() */
+	/* Set by tg_apply_allow (assertions/): matched an allow entry. */
 	bool allowed;
+	const char *allow_function; /* the allow entry's glob */
+	const char *allow_reason;   /* its reason */
 };
 
 struct tg_task_summary {
@@ -53,6 +65,36 @@ struct tg_task_summary {
 	size_t sites;         /* raw::poll instances merged under this name */
 	uint64_t polls, busy_ns, max_ns, blocking_spans;
 	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
+	const uint64_t *hist;  /* TG_HIST_BUCKETS poll-duration counts; NULL when unknown */
+	/* Scheduling delay (wake to poll), when probed (sched_count > 0). */
+	uint64_t sched_count, sched_max_ns, sched_p50_ns, sched_p99_ns;
+};
+
+/* A function selector's polls: polls during which one of the functions its
+ * glob matched in the binary was entered (uprobes on their entry). */
+struct tg_fn_summary {
+	const char *pattern;
+	size_t symbols;        /* functions probed; 0: none found (inlined or absent) */
+	uint64_t polls, busy_ns, max_ns;
+	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
+	const uint64_t *hist;  /* TG_HIST_BUCKETS; NULL when symbols == 0 */
+};
+
+/* A thread that ran polls. Workers ran runtime polls; others (blocking pool,
+ * the main thread's LocalSet...) keep their own name. */
+struct tg_thread {
+	uint32_t tid;
+	const char *comm;    /* /proc/PID/task/TID/comm at first sight, or "" */
+	bool worker;
+	uint32_t worker_no;  /* 1, 2, ... in order of first runtime poll; 0 for others */
+	uint64_t slices;     /* polls of this thread at or above the trace floor */
+};
+
+/* Running totals sampled during the run: the trace's counter tracks. */
+struct tg_counter_sample {
+	uint64_t ts_ns;   /* CLOCK_MONOTONIC */
+	uint64_t polls;   /* runtime polls so far */
+	uint64_t spans;   /* blocking spans so far */
 };
 
 struct tg_record;
@@ -60,6 +102,10 @@ struct tg_record;
 struct tg_record *tg_record_new(const struct tg_poll_sites *sites, uint64_t blocking_ns,
 				uint32_t sample_rate);
 void tg_record_free(struct tg_record *r);
+
+/* The target: thread names are read from /proc/PID/task/TID/comm when a
+ * thread is first seen. */
+void tg_record_set_pid(struct tg_record *r, int pid);
 
 /* Ring-buffer callback (ctx = the record). Returns 0, or -ENOMEM. */
 int tg_record_on_event(void *ctx, void *data, size_t size);
@@ -70,10 +116,26 @@ void tg_record_progress(const struct tg_record *r, uint64_t *slices, uint64_t *s
 /* After the probes stop: each site's histogram and counters. */
 int tg_record_set_site_stats(struct tg_record *r, uint32_t site, const struct tg_site_stats *s);
 
+/* Per site: scheduling delay statistics (when probed). */
+int tg_record_set_sched_stats(struct tg_record *r, uint32_t site, const struct tg_sched_stats *s);
+/* Function selector IDX (the fn_mask bit): its glob, how many functions were
+ * probed for it, and their polls' statistics (S NULL when none were). */
+int tg_record_set_fn_stats(struct tg_record *r, uint32_t idx, const char *pattern, size_t symbols,
+			   const struct tg_site_stats *s);
+const struct tg_fn_summary *tg_record_fns(const struct tg_record *r, size_t *n);
+
+/* Appends a timeline point (called from the event thread every ~250 ms). */
+void tg_record_add_sample(struct tg_record *r, uint64_t ts_ns, uint64_t total_polls);
+const struct tg_counter_sample *tg_record_samples(const struct tg_record *r, size_t *n);
+
+/* Threads that ran polls: workers first (by number), then others by tid. */
+const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n);
+
 /* Symbolizes spans and picks their culprits. */
 void tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz);
 
 const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n);
+struct tg_span *tg_record_spans_mut(struct tg_record *r, size_t *n);
 const struct tg_slice *tg_record_slices(const struct tg_record *r, size_t *n);
 /* Tasks merged by name, busiest first; valid until the record is freed. */
 const struct tg_task_summary *tg_record_tasks(struct tg_record *r, size_t *n);

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "test_files.h"
 #include <cjson/cJSON.h>
 
 #include "hist.h"
@@ -389,8 +391,14 @@ static void test_display_path(void **state)
 	assert_string_equal(tg_display_path("/a/b/src/main.rs", "/a/b", buf, sizeof(buf)), "src/main.rs");
 	assert_string_equal(tg_display_path("/a/b/src/main.rs", "/a/b/", buf, sizeof(buf)), "src/main.rs");
 	assert_string_equal(tg_display_path("/a/b/src/main.rs", "/a/b//", buf, sizeof(buf)), "src/main.rs");
-	/* a sibling sharing the prefix is not below */
-	assert_string_equal(tg_display_path("/a/bc/main.rs", "/a/b", buf, sizeof(buf)), "/a/bc/main.rs");
+	/* a sibling sharing the prefix is not below: it is next to it */
+	assert_string_equal(tg_display_path("/a/bc/main.rs", "/a/b", buf, sizeof(buf)), "../bc/main.rs");
+	assert_string_equal(tg_display_path("/w/ex/kinds/src/lib.rs", "/w/ex/server", buf, sizeof(buf)),
+			    "../kinds/src/lib.rs");
+	assert_string_equal(tg_display_path("/w/src/lib.rs", "/w/ex/server/", buf, sizeof(buf)),
+			    "../../src/lib.rs");
+	/* more than three folders up, or only the root in common: absolute */
+	assert_string_equal(tg_display_path("/w/x.rs", "/w/a/b/c/d", buf, sizeof(buf)), "/w/x.rs");
 	assert_string_equal(tg_display_path("/a/b", "/a/b", buf, sizeof(buf)), "/a/b");
 	assert_string_equal(tg_display_path("/x/main.rs", "/a/b", buf, sizeof(buf)), "/x/main.rs");
 	/* everything lies below the root */
@@ -724,21 +732,12 @@ static struct tg_results make_results(const struct tg_spec *spec, struct tg_reco
 
 static char *read_all(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	size_t len = 0;
+	char *text = tg_test_read(path, &len);
 
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	assert_non_null(text);
+	assert_true(len > 0);
+	return text;
 }
 
 static cJSON *write_and_parse(const struct tg_results *res)
