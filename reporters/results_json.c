@@ -6,32 +6,23 @@
 #include <cjson/cJSON.h>
 
 #include "results_json.h"
+#include "checks.h"
 #include "load.h"
 #include "hist.h"
 #include "record.h"
 #include "spec.h"
 
-const char *tg_display_path(const char *file, const char *base, char *buf, size_t len)
+uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_record *rec)
 {
-	size_t n = base ? strlen(base) : 0;
+	uint64_t lost = stats[TG_STAT_RB_FULL_POLL] + stats[TG_STAT_RB_FULL_SAMPLE] +
+			stats[TG_STAT_RB_FULL_OFFCPU] + stats[TG_STAT_NEST_OVERFLOW];
 
-	if (!file)
-		return NULL;
-	while (n > 0 && base[n - 1] == '/')
-		n--; /* "/" becomes "": the root, below which every absolute path lies */
-	if ((n || (base && base[0] == '/')) && strncmp(file, base, n) == 0 && file[n] == '/') {
-		snprintf(buf, len, "%s", file + n + 1);
-		return buf;
-	}
-	return file;
+	return lost + (rec ? tg_record_dropped(rec) : 0);
 }
 
 uint64_t tg_results_lost_events(const struct tg_results *r)
 {
-	uint64_t lost = r->bpf_stats[TG_STAT_RB_FULL_POLL] + r->bpf_stats[TG_STAT_RB_FULL_SAMPLE] +
-			r->bpf_stats[TG_STAT_RB_FULL_OFFCPU] + r->bpf_stats[TG_STAT_NEST_OVERFLOW];
-
-	return lost + (r->record ? tg_record_dropped(r->record) : 0);
+	return tg_lost_events(r->bpf_stats, r->record);
 }
 
 static cJSON *strings(char *const *v)
@@ -72,6 +63,9 @@ static const char *const stat_names[TG_STAT__COUNT] = {
 	[TG_STAT_STACK_FAIL] = "stack_failed",
 	[TG_STAT_SAMPLES] = "samples",
 	[TG_STAT_OFFCPU] = "offcpu_switches",
+	[TG_STAT_POLLS] = "polls",
+	[TG_STAT_WAKES] = "wakes",
+	[TG_STAT_FN_ENTRIES] = "function_entries",
 };
 
 static cJSON *probe_json(const struct tg_results *r)
@@ -108,7 +102,12 @@ static cJSON *tasks_json(const struct tg_results *r)
 	const struct tg_task_summary *t;
 	size_t n = 0;
 
-	t = r->record ? tg_record_tasks(r->record, &n) : NULL;
+	/* the session's summaries, when prepared: recomputing them would free
+	 * the array other reporters still point into */
+	t = r->tasks;
+	n = r->ntasks;
+	if (!t && r->record)
+		t = tg_record_tasks(r->record, &n);
 	for (size_t i = 0; t && i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -124,6 +123,14 @@ static cJSON *tasks_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)t[i].p99_ns);
 		cJSON_AddNumberToObject(o, "p999_poll_ns", (double)t[i].p999_ns);
 		cJSON_AddNumberToObject(o, "blocking_spans", (double)t[i].blocking_spans);
+		if (t[i].sched_count) {
+			cJSON *d = cJSON_AddObjectToObject(o, "scheduling_delay_ns");
+
+			cJSON_AddNumberToObject(d, "count", (double)t[i].sched_count);
+			cJSON_AddNumberToObject(d, "p50", (double)t[i].sched_p50_ns);
+			cJSON_AddNumberToObject(d, "p99", (double)t[i].sched_p99_ns);
+			cJSON_AddNumberToObject(d, "max", (double)t[i].sched_max_ns);
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -164,9 +171,22 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddNumberToObject(o, "off_cpu_ns", (double)s->poll.off_cpu_ns);
 	cJSON_AddNumberToObject(o, "runqueue_ns", (double)s->poll.runq_ns);
 	cJSON_AddStringToObject(o, "kind", span_kind(s));
+	cJSON_AddStringToObject(o, "blocking_kind", tg_block_kind_name(s->kind));
 	cJSON_AddNumberToObject(o, "samples", s->samples);
 	cJSON_AddNumberToObject(o, "stacks", (double)s->nstacks);
 	cJSON_AddBoolToObject(o, "allowed", s->allowed);
+	if (s->allowed) {
+		cJSON *a = cJSON_AddObjectToObject(o, "allow");
+
+		cJSON_AddStringToObject(a, "function", s->allow_function ? s->allow_function : "");
+		cJSON_AddStringToObject(a, "reason", s->allow_reason ? s->allow_reason : "");
+	}
+	if (s->nfunctions) {
+		cJSON *f = cJSON_AddArrayToObject(o, "functions");
+
+		for (size_t i = 0; i < s->nfunctions; i++)
+			cJSON_AddItemToArray(f, cJSON_CreateString(s->functions[i]));
+	}
 	if (s->culprit >= 0)
 		cJSON_AddItemToObject(o, "culprit", frame_json(&s->frames[s->culprit], base));
 	else
@@ -244,6 +264,58 @@ static cJSON *load_json(const struct tg_results *r)
 	return a;
 }
 
+static cJSON *functions_json(const struct tg_results *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	const struct tg_fn_summary *f;
+	size_t n = 0;
+
+	f = r->record ? tg_record_fns(r->record, &n) : NULL;
+	for (size_t i = 0; f && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "function", f[i].pattern ? f[i].pattern : "");
+		cJSON_AddNumberToObject(o, "symbols_probed", (double)f[i].symbols);
+		cJSON_AddNumberToObject(o, "polls", (double)f[i].polls);
+		cJSON_AddNumberToObject(o, "max_poll_ns", (double)f[i].max_ns);
+		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)f[i].p50_ns);
+		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)f[i].p99_ns);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *check_json(const struct tg_results *r, const struct tg_check *c)
+{
+	static const char *const groups[] = { "assertion", "probe", "load" };
+	cJSON *o = cJSON_CreateObject();
+	char loc[4096];
+
+	cJSON_AddStringToObject(o, "name", c->name);
+	cJSON_AddStringToObject(o, "group", groups[c->group]);
+	cJSON_AddStringToObject(o, "selector", c->classname);
+	cJSON_AddStringToObject(o, "status", tg_check_status_name(c->status));
+	cJSON_AddStringToObject(o, "observed", c->observed);
+	cJSON_AddStringToObject(o, "limit", c->limit_text);
+	cJSON_AddStringToObject(o, "message", c->message);
+	if (c->entry)
+		cJSON_AddBoolToObject(o, "warn_only", c->entry->warn);
+	if (c->task)
+		cJSON_AddStringToObject(o, "task", c->task);
+	if (c->culprit && tg_frame_location(c->culprit, r->spec->dir, loc, sizeof(loc))[0])
+		cJSON_AddStringToObject(o, "culprit", tg_frame_text(c->culprit, r->spec->dir, loc, sizeof(loc)));
+	return o;
+}
+
+static cJSON *checks_json(const struct tg_results *r)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->nchecks; i++)
+		cJSON_AddItemToArray(a, check_json(r, &r->checks[i]));
+	return a;
+}
+
 static cJSON *results_json(const struct tg_results *r)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -262,7 +334,8 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
 	cJSON_AddItemToObject(root, "load", load_json(r));
-	cJSON_AddItemToObject(root, "assertions", cJSON_CreateArray());
+	cJSON_AddItemToObject(root, "function_selectors", functions_json(r));
+	cJSON_AddItemToObject(root, "assertions", checks_json(r));
 	return root;
 }
 

@@ -8,10 +8,15 @@
 #include <sys/types.h>
 
 #include "poll_probe.h"
+#include "frame_text.h" /* tg_display_path, tg_frame_location, tg_frame_text */
 
 struct tg_spec;
 struct tg_record;
 struct tg_step_result;
+struct tg_task_summary;
+struct tg_span;
+struct tg_check;
+struct tg_frame;
 
 struct tg_results {
 	const struct tg_spec *spec;
@@ -33,15 +38,25 @@ struct tg_results {
 	size_t nsteps;
 	int status;                 /* tokio-guard's exit code */
 	const char *error;          /* the run's error line, or NULL */
+	const char *kernel;         /* uname -r */
+	/* What every reporter shows, prepared once by the session (unit tests build
+	 * these by hand: reporters other than the trace never need RECORD). */
+	const struct tg_task_summary *tasks;   /* busiest first */
+	size_t ntasks;
+	const struct tg_span *const *spans;    /* every blocking span, longest first */
+	size_t nspans;
+	const struct tg_check *checks;         /* assertions, probe health, load steps */
+	size_t nchecks;
+	bool sched_measured;                   /* scheduling delay was probed */
+	/* Report files as written ("" when not written): the summary points at them. */
+	const char *junit_path, *trace_path, *results_path;
 };
 
 /* Events lost anywhere: ring buffer full, nesting overflow, user-side caps. */
 uint64_t tg_results_lost_events(const struct tg_results *r);
+uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_record *rec);
 
 /* Writes the JSON document to PATH. 0 or -errno with one line in ERR. */
 int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen);
-
-/* FILE relative to BASE when it lies below it, else FILE itself. */
-const char *tg_display_path(const char *file, const char *base, char *buf, size_t len);
 
 #endif
