@@ -19,6 +19,11 @@ static const char usage[] =
 	"steps, and reports the polls that blocked a worker thread. The target's output is\n"
 	"kept in the output folder (target.stdout.log, target.stderr.log) and echoed as\n"
 	"`target| ...`; progress goes to stderr. --quiet silences both and the summary.\n"
+	"Reports: junit.xml, trace.json (Perfetto / chrome://tracing) and results.json in\n"
+	"--out-dir (default: the spec's report.dir); --junit/--trace/--results put one\n"
+	"elsewhere. --baseline checks max_poll_regression against an earlier results.json.\n"
+	"Under GitHub Actions (GITHUB_ACTIONS=true) failures become annotations and a\n"
+	"summary is appended to $GITHUB_STEP_SUMMARY.\n"
 	"\n"
 	"exit codes: 0 passed, 1 assertion failed, 2 bad usage or spec, 3 environment\n"
 	"(no eBPF/BTF, no permission, no poll sites, nothing observed), 4 target or load\n"
@@ -37,16 +42,10 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return TG_EXIT_USAGE;
 	}
-	printf("%s: ok (%s, %zu load steps)\n", argv[1], spec.name, spec.nsteps);
+	printf("%s: ok (%s, %zu load steps, %zu assertions, %zu allowed)\n", argv[1], spec.name,
+	       spec.nsteps, spec.nassertions, spec.nallow);
 	tg_spec_free(&spec);
 	return TG_EXIT_OK;
-}
-
-/* Reports other than results.json come with later versions: the flags are
- * part of the contract, so they are accepted and said to be ignored. */
-static void not_yet(const char *flag)
-{
-	fprintf(stderr, "tokio-guard: note: %s is not implemented in this version and is ignored\n", flag);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -70,9 +69,9 @@ static int cmd_run(int argc, char **argv)
 		switch (c) {
 		case OPT_OUT: ro.out_dir = optarg; break;
 		case OPT_RESULTS: ro.results_file = optarg; break;
-		case OPT_JUNIT: not_yet("--junit"); break;
-		case OPT_TRACE: not_yet("--trace"); break;
-		case OPT_BASELINE: not_yet("--baseline"); break;
+		case OPT_JUNIT: ro.junit_file = optarg; break;
+		case OPT_TRACE: ro.trace_file = optarg; break;
+		case OPT_BASELINE: ro.baseline = optarg; break;
 		case 'q': ro.quiet = true; break;
 		case 'v': ro.verbose = true; break;
 		default:

@@ -24,8 +24,16 @@
 #include "progress.h"
 #include "record.h"
 #include "results_json.h"
+#include "checks.h"
+#include "junit.h"
+#include "trace.h"
+#include "github.h"
+#include "summary.h"
 #include "spec.h"
 #include "symbolize.h"
+#include <sys/utsname.h>
+
+#define SAMPLE_EVERY_NS 250000000ull /* the trace's counter tracks: 4 points a second */
 
 struct session {
 	const struct tg_run_opts *o;
@@ -51,8 +59,19 @@ struct session {
 	char out_dir[PATH_MAX];
 	char results_path[PATH_MAX];
 	char log_path[2][PATH_MAX]; /* target.stdout.log, target.stderr.log */
+	char junit_path[PATH_MAX];
+	char trace_path[PATH_MAX];
 	struct tg_identity id;      /* who the target and exec steps run as */
 	bool progress;
+	struct tg_baseline baseline;
+	bool have_baseline;
+	const char *fn_globs[TG_MAX_FN_SELECTORS]; /* function selectors, by fn_mask bit */
+	size_t nfn;
+	bool sched_delay;
+	struct tg_check *checks;
+	size_t nchecks;
+	const struct tg_span **by_length; /* every span, longest first */
+	size_t nspans;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -114,6 +133,16 @@ static int load_spec(struct session *s)
 	if (tg_spec_load(s->o->spec_path, &s->spec, err, sizeof(err)))
 		return fail(s, TG_EXIT_USAGE, "%s", err);
 	s->have_spec = true;
+	s->nfn = tg_fn_selectors(&s->spec, s->fn_globs, TG_MAX_FN_SELECTORS);
+	s->sched_delay = tg_needs_sched_delay(&s->spec);
+	if (!s->spec.has_assertions && !s->o->quiet)
+		fprintf(stderr, "tokio-guard: no assertions in %s: checking the default, "
+			"max_blocking_spans: 0 (write assertions: [] to only measure)\n", s->spec.path);
+	if (!s->o->baseline)
+		return 0;
+	if (tg_baseline_load(s->o->baseline, &s->baseline, err, sizeof(err)))
+		return fail(s, TG_EXIT_USAGE, "%s", err);
+	s->have_baseline = true;
 	return 0;
 }
 
@@ -166,9 +195,17 @@ static int find_target(struct session *s)
 static void *consume(void *arg)
 {
 	struct session *s = arg;
+	uint64_t next = 0;
 
-	while (!atomic_load(&s->consumer_stop))
+	while (!atomic_load(&s->consumer_stop)) {
+		uint64_t now = tg_now_ns();
+
+		if (now >= next) {
+			tg_record_add_sample(s->rec, now, tg_probe_polls(s->probe));
+			next = now + SAMPLE_EVERY_NS;
+		}
 		tg_probe_poll(s->probe, 100);
+	}
 	while (tg_probe_poll(s->probe, 0) > 0)
 		;
 	return NULL;
@@ -221,6 +258,9 @@ static int start_probe(struct session *s)
 		.sample_rate = s->spec.probe.sample_rate,
 		.stack_depth = s->spec.probe.stack_depth,
 		.on_event = tg_record_on_event,
+		.fn_globs = s->fn_globs,
+		.nfn = s->nfn,
+		.sched_delay = s->sched_delay,
 	};
 	char err[1024];
 
@@ -232,6 +272,7 @@ static int start_probe(struct session *s)
 	s->rec = tg_record_new(&s->sites, s->spec.probe.blocking_threshold_ns, s->spec.probe.sample_rate);
 	if (!s->rec)
 		return fail(s, TG_EXIT_ENV, "out of memory");
+	tg_record_set_pid(s->rec, s->target.pid);
 	po.pid = s->target.pid;
 	po.ctx = s->rec;
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
@@ -366,6 +407,16 @@ static void stop_target(struct session *s)
 	}
 }
 
+static void read_sched_stats(struct session *s)
+{
+	struct tg_sched_stats *st = s->sched_delay ? malloc(sizeof(*st)) : NULL;
+
+	for (uint32_t i = 0; st && i < s->sites.n; i++)
+		if (tg_probe_read_sched(s->probe, i, st) == 0 && st->count)
+			tg_record_set_sched_stats(s->rec, i, st);
+	free(st);
+}
+
 static void stop_probe(struct session *s)
 {
 	struct tg_site_stats *st;
@@ -378,20 +429,36 @@ static void stop_probe(struct session *s)
 	if (!s->probe)
 		return;
 	tg_probe_read_stats(s->probe, s->bpf_stats);
+	tg_record_add_sample(s->rec, tg_now_ns(), tg_probe_polls(s->probe));
 	st = malloc(sizeof(*st));
 	for (uint32_t i = 0; st && i < s->sites.n; i++)
 		if (tg_probe_read_site(s->probe, i, st) == 0)
 			tg_record_set_site_stats(s->rec, i, st);
+	for (uint32_t i = 0; st && i < s->nfn; i++) {
+		size_t n = tg_probe_fn_symbols(s->probe, i);
+
+		tg_record_set_fn_stats(s->rec, i, s->fn_globs[i], n,
+				       n && tg_probe_read_fn(s->probe, i, st) == 0 ? st : NULL);
+	}
 	free(st);
+	read_sched_stats(s);
 	tg_probe_close(s->probe);
 	s->probe = NULL;
+}
+
+/* A report's path: the command line's FILE as given, else NAME inside DIR. */
+static int report_path(char out[PATH_MAX], const char *file, const char *dir, const char *name)
+{
+	int n = file ? snprintf(out, PATH_MAX, "%s", file)
+		     : snprintf(out, PATH_MAX, "%.2048s/%.1024s", dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
 static int make_out_dir(struct session *s)
 {
 	const char *dir = s->o->out_dir ? s->o->out_dir : s->spec.report.dir;
 	char tmp[PATH_MAX];
-	int n;
 
 	snprintf(s->out_dir, sizeof(s->out_dir), "%s", dir);
 	snprintf(tmp, sizeof(tmp), "%s", dir);
@@ -404,12 +471,9 @@ static int make_out_dir(struct session *s)
 	}
 	if (mkdir(tmp, 0755) && errno != EEXIST)
 		return -errno;
-	if (s->o->results_file)
-		n = snprintf(s->results_path, sizeof(s->results_path), "%s", s->o->results_file);
-	else
-		n = snprintf(s->results_path, sizeof(s->results_path), "%.2048s/%.1024s", s->out_dir,
-			     s->spec.report.results);
-	if (n < 0 || (size_t)n >= sizeof(s->results_path)) {
+	if (report_path(s->results_path, s->o->results_file, s->out_dir, s->spec.report.results) ||
+	    report_path(s->junit_path, s->o->junit_file, s->out_dir, s->spec.report.junit) ||
+	    report_path(s->trace_path, s->o->trace_file, s->out_dir, s->spec.report.trace)) {
 		errno = ENAMETOOLONG;
 		return -ENAMETOOLONG;
 	}
@@ -429,8 +493,10 @@ static void give(struct session *s, const char *path)
 
 static void fill_results(struct session *s, struct tg_results *res)
 {
+	static struct utsname uts;
 	int st = s->target.status;
 
+	uname(&uts);
 	*res = (struct tg_results){
 		.spec = &s->spec, .exe = s->exe, .pid = s->target.pid,
 		.exited = s->target.exited, .poll_sites = s->sites.n,
@@ -439,7 +505,12 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
 		.sampler = s->sampler, .frame_pointers = s->sites.frame_pointers,
+		.kernel = uts.release, .sched_measured = s->sched_delay,
+		.spans = s->by_length, .nspans = s->nspans,
+		.checks = s->checks, .nchecks = s->nchecks,
+		.junit_path = "", .trace_path = "", .results_path = "",
 	};
+	res->tasks = tg_record_tasks(s->rec, &res->ntasks);
 	if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);
 	else if (s->target.exited)
@@ -447,9 +518,23 @@ static void fill_results(struct session *s, struct tg_results *res)
 	memcpy(res->bpf_stats, s->bpf_stats, sizeof(res->bpf_stats));
 }
 
-static void write_reports(struct session *s, const struct tg_results *res)
+/* Writes one report; PATH goes into *SHOWN (the summary lists it) when it worked. */
+static void write_one(struct session *s, const char *path, const char **shown, int r,
+		      const char *err)
 {
-	char err[1024];
+	if (r) {
+		fprintf(stderr, "tokio-guard: %s\n", err);
+		return;
+	}
+	give(s, path);
+	*shown = path;
+}
+
+static void write_reports(struct session *s, struct tg_results *res)
+{
+	struct tg_trace_stats ts = { 0 };
+	char err[1024] = "";
+	int r;
 
 	if (make_out_dir(s)) {
 		fprintf(stderr, "tokio-guard: cannot create %s: %s: no reports written\n", s->out_dir,
@@ -457,39 +542,70 @@ static void write_reports(struct session *s, const struct tg_results *res)
 		return;
 	}
 	give(s, s->out_dir);
-	if (tg_results_write(s->results_path, res, err, sizeof(err)))
-		fprintf(stderr, "tokio-guard: %s\n", err);
-	else
-		give(s, s->results_path);
+	r = tg_junit_write(s->junit_path, res, err, sizeof(err));
+	write_one(s, s->junit_path, &res->junit_path, r, err);
+	r = tg_trace_write(s->trace_path, res, &ts, err, sizeof(err));
+	write_one(s, s->trace_path, &res->trace_path, r, err);
+	if (!r && ts.dropped && !s->o->quiet)
+		fprintf(stderr, "tokio-guard: note: the trace keeps polls >= %.0fus (%llu shorter ones left "
+			"out to stay under %u MB; raise report.trace_min_poll to choose)\n",
+			(double)ts.min_poll_ns / 1e3, (unsigned long long)ts.dropped,
+			TG_TRACE_BUDGET_BYTES >> 20);
+	/* results.json last: it names the other reports' outcome */
+	r = tg_results_write(s->results_path, res, err, sizeof(err));
+	write_one(s, s->results_path, &res->results_path, r, err);
 }
 
-static void print_summary(struct session *s, const struct tg_results *res)
+static void report_github(const struct tg_results *res)
 {
-	size_t nspans = 0, ntasks = 0;
-	const struct tg_span *sp = tg_record_spans(s->rec, &nspans);
-	uint64_t lost = tg_results_lost_events(res);
-	char d[32];
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+	char err[1024];
 
-	if (lost)
-		fprintf(stderr, "tokio-guard: warning: %llu events lost (ring buffer full or memory caps): "
-			"spans may be missing; see probe.stats in results.json\n", (unsigned long long)lost);
-	const struct tg_task_summary *t = tg_record_tasks(s->rec, &ntasks);
-	size_t polled = 0;
+	if (!tg_github_active())
+		return;
+	tg_github_annotate(stdout, res);
+	fflush(stdout);
+	if (summary && summary[0] && tg_github_summary(summary, res, err, sizeof(err)))
+		fprintf(stderr, "tokio-guard: %s\n", err);
+}
 
-	for (size_t i = 0; t && i < ntasks; i++)
-		polled += !t[i].blocking_pool && t[i].polls > 0;
-	fprintf(stderr, "tokio-guard: %llu polls of %zu task types, %zu blocking spans, %llu events lost\n",
-		(unsigned long long)tg_record_total_polls(s->rec), polled, nspans,
-		(unsigned long long)lost);
-	for (size_t i = 0; i < nspans && i < 10; i++) {
-		const struct tg_frame *c = sp[i].culprit >= 0 ? &sp[i].frames[sp[i].culprit] : NULL;
+static int longest_first(const void *a, const void *b)
+{
+	const struct tg_span *x = *(const struct tg_span *const *)a, *y = *(const struct tg_span *const *)b;
 
-		tg_format_duration(sp[i].poll.duration_ns, d, sizeof(d));
-		fprintf(stderr, "  %8s %-7s %s  at %s (%s:%d)\n", d,
-			sp[i].poll.off_cpu_ns > sp[i].on_cpu_ns ? "off-CPU" : "on-CPU",
-			tg_record_site_name(s->rec, sp[i].poll.site), c ? c->function : "?",
-			c && c->file ? c->file : "?", c ? c->line : 0);
+	return x->poll.duration_ns < y->poll.duration_ns ? 1 : x->poll.duration_ns > y->poll.duration_ns ? -1 : 0;
+}
+
+/* Allow-list, assertions, exit code: what the run decides. An earlier
+ * failure (target, environment, signal) keeps its own exit code. */
+static void evaluate(struct session *s)
+{
+	size_t nspans = 0, ntasks = 0, nfns = 0;
+	struct tg_span *spans = tg_record_spans_mut(s->rec, &nspans);
+	const struct tg_task_summary *tasks;
+	struct tg_assert_input in;
+
+	tg_apply_allow(&s->spec, spans, nspans);
+	s->by_length = calloc(nspans ? nspans : 1, sizeof(*s->by_length));
+	for (size_t i = 0; s->by_length && i < nspans; i++)
+		s->by_length[s->nspans++] = &spans[i];
+	if (s->by_length)
+		qsort(s->by_length, s->nspans, sizeof(*s->by_length), longest_first);
+	tasks = tg_record_tasks(s->rec, &ntasks);
+	in = (struct tg_assert_input){
+		.spec = &s->spec, .tasks = tasks, .ntasks = ntasks, .spans = spans, .nspans = nspans,
+		.steps = s->steps, .nsteps = s->nsteps, .fns = tg_record_fns(s->rec, &nfns),
+		.baseline = s->have_baseline ? &s->baseline : NULL, .sched_measured = s->sched_delay,
+		.probed = true, .polls = tg_record_total_polls(s->rec),
+	};
+	in.nfns = nfns;
+	in.lost_events = tg_lost_events(s->bpf_stats, s->rec);
+	if (tg_assert_eval(&in, &s->checks, &s->nchecks)) {
+		fail(s, TG_EXIT_ENV, "out of memory while checking assertions");
+		return;
 	}
+	if (!s->status)
+		s->status = tg_checks_exit_code(s->checks, s->nchecks);
 }
 
 /* Exit 3 when the probes were attached and saw nothing: never a silent pass. */
@@ -510,14 +626,16 @@ static int finish(struct session *s)
 		check_observed(s);
 		if (s->sz)
 			tg_record_resolve(s->rec, s->sz);
+		evaluate(s);
 		fill_results(s, &res);
-		if (!s->o->quiet)
-			print_summary(s, &res);
 		write_reports(s, &res);
 		if (!s->o->quiet)
-			fprintf(stderr, "tokio-guard: results in %s\n", s->results_path);
+			tg_summary_print(stderr, &res, isatty(2) && !getenv("NO_COLOR"));
+		report_github(&res);
 	}
 	tg_set_child_identity(NULL); /* it points into S */
+	tg_checks_free(s->checks);
+	free(s->by_length);
 	tg_record_free(s->rec);
 	tg_symbolizer_free(s->sz);
 	for (size_t i = 0; i < s->nsteps; i++)
@@ -525,6 +643,8 @@ static int finish(struct session *s)
 	free(s->steps);
 	tg_poll_sites_free(&s->sites);
 	free(s->exe);
+	if (s->have_baseline)
+		tg_baseline_free(&s->baseline);
 	if (s->have_spec)
 		tg_spec_free(&s->spec);
 	return s->status;

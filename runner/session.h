@@ -19,6 +19,9 @@ struct tg_run_opts {
 	const char *spec_path;
 	const char *out_dir;      /* overrides report.dir */
 	const char *results_file; /* overrides report.results (a path) */
+	const char *junit_file;   /* overrides report.junit (a path) */
+	const char *trace_file;   /* overrides report.trace (a path) */
+	const char *baseline;     /* an earlier results.json: max_poll_regression */
 	bool quiet;
 	bool verbose;
 };
