@@ -27,7 +27,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-extern char **environ;
+#include "e2e_util.h"
+
 
 #define SERVER TG_SOURCE_DIR "/examples/target/release/blocking-server"
 /* Both examples call the blocking functions of the blocking-kinds crate: the
@@ -56,51 +57,21 @@ static bool have_root;
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!f)
-		return NULL;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	return buf;
+	return tg_test_read(path, NULL);
 }
 
 static void write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_true(tg_test_write(path, text));
 }
 
 /* Runs tokio-guard with ARGS; returns its exit code (128+sig if killed).
  * With INTERRUPT_AFTER_MS, sends SIGINT after that long. */
 static int run_guard(const char *const *args, int interrupt_after_ms)
 {
-	char *argv[16] = { (char *)TG_EXE };
-	pid_t pid;
-	int st, i;
+	struct e2e_io io = { .sig = SIGINT, .after_ms = interrupt_after_ms };
 
-	for (i = 0; args[i]; i++)
-		argv[i + 1] = (char *)args[i];
-	argv[i + 1] = NULL;
-	if (posix_spawn(&pid, TG_EXE, NULL, NULL, argv, environ))
-		return -1;
-	if (interrupt_after_ms > 0) {
-		usleep((useconds_t)interrupt_after_ms * 1000);
-		kill(pid, SIGINT);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return e2e_run(TG_EXE, args, &io);
 }
 
 static int free_port(void)
@@ -132,6 +103,7 @@ static void write_spec(const char *dir, int port, const char *target_args, const
 		"  stop: { signal: SIGTERM, grace: 5s }\n"
 		"probe:\n"
 		"  blocking_threshold: %dms\n"
+		"assertions: []  # measure only: these runs block on purpose\n"
 		"load:\n%s",
 		SERVER, port, target_args, dir, dir, port, THRESHOLD_MS, load) > 0);
 	snprintf(path, sizeof(path), "%s/guard.yaml", dir);
@@ -560,28 +532,9 @@ static void test_sigint_stops_everything_exits_130(void **state)
  * sends SIG after AFTER_MS when both are non-zero. Exit code, or 128+signal. */
 static int run_guard_io(const char *const *args, const char *err_path, int sig, int after_ms)
 {
-	char *argv[16] = { (char *)TG_EXE };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st, i, r;
+	struct e2e_io io = { .err_path = err_path, .sig = sig, .after_ms = after_ms };
 
-	for (i = 0; args[i]; i++)
-		argv[i + 1] = (char *)args[i];
-	argv[i + 1] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	if (err_path)
-		posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	r = posix_spawn(&pid, TG_EXE, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r)
-		return -1;
-	if (sig && after_ms > 0) {
-		usleep((useconds_t)after_ms * 1000);
-		kill(pid, sig);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return e2e_run(TG_EXE, args, &io);
 }
 
 /* A spec for the example on PORT with READY (a flow mapping's inside) and LOAD. */
@@ -598,6 +551,7 @@ static void life_spec(const char *dir, int port, const char *ready, const char *
 		"  stop: { signal: SIGTERM, grace: 2s }\n"
 		"probe:\n"
 		"  blocking_threshold: %dms\n"
+		"assertions: []  # life tests: exit codes come from the target's life\n"
 		"load:\n%s",
 		SERVER, port, ready, THRESHOLD_MS, load) > 0);
 	snprintf(path, sizeof(path), "%s/guard.yaml", dir);
@@ -797,7 +751,8 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
 	snprintf(results, sizeof(results), "%s/results.json", dir);
 	assert_true(asprintf(&text, "version: 1\ntarget:\n  command: [\"%s\", \"--seconds\", \"3\", "
-			     "\"--block-ms\", \"20\"]\n  ready: { delay: 100ms }\nload:\n  - sleep: 2s\n",
+			     "\"--block-ms\", \"20\"]\n  ready: { delay: 100ms }\nassertions: []\n"
+			     "load:\n  - sleep: 2s\n",
 			     HARD_TASKS) > 0);
 	write_file(spec, text);
 	free(text);

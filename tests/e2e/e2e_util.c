@@ -1,0 +1,45 @@
+/* What the end-to-end tests share. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e_util.h"
+
+extern char **environ;
+
+int e2e_run(const char *exe, const char *const *args, const struct e2e_io *io)
+{
+	static const struct e2e_io none;
+	char *argv[32] = { (char *)exe };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, i, r;
+
+	if (!io)
+		io = &none;
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[i + 1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	if (io->out_path)
+		posix_spawn_file_actions_addopen(&fa, 1, io->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (io->err_path)
+		posix_spawn_file_actions_addopen(&fa, 2, io->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	r = posix_spawn(&pid, exe, &fa, NULL, argv, io->env ? io->env : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r)
+		return -1;
+	if (io->sig && io->after_ms > 0) {
+		usleep((useconds_t)io->after_ms * 1000);
+		kill(pid, io->sig);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
