@@ -4,7 +4,10 @@
 # case; /work?us=50: about 50us of CPU, a realistic request), each
 #   unprobed | under tokio-guard (default settings) | under a bpftrace script
 #   with the same entry and return uprobes on every raw::poll instance,
-# in interleaved rounds, reported as ratios to unprobed.
+# in interleaved rounds, reported as ratios to unprobed. With TG_BENCH_OPTIN=1 a
+# fourth column runs tokio-guard with the opt-in probes on: a function selector
+# (uprobe on every call of the handler's function) and scheduling delay (uprobes
+# on task wakes).
 #
 # usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
 # needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
@@ -48,10 +51,11 @@ run_plain() { # path
   kill $pid; wait $pid 2>/dev/null || true
 }
 
-run_guard() { # path
+run_guard() { # path [assertions YAML]
   cat > "$work/guard.yaml" <<YAML
 version: 1
 name: bench
+assertions: ${2:-[]}
 target:
   command: ["$PWD/$server", "--port", "$port"]
   ready: { tcp: "127.0.0.1:$port", timeout: 10s }
@@ -83,18 +87,26 @@ run_bpftrace() { # path
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }'; }
 
-printf '%-8s %-6s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace
+# opt-in probes: every call of the handlers' own functions, and every wake
+optin='[{ function: "blocking_server::*", max_blocking_spans: 1000000 }, { p99_scheduling_delay: 1h }]'
+modes='plain guard bpftrace'
+[ "${TG_BENCH_OPTIN:-0}" = 1 ] && modes="$modes optin"
+nm=$(echo $modes | wc -w)
+printf '%-8s %-6s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     # Rotate the order each round: on a shared machine, running first or last is not neutral.
-    for m in $(printf 'plain\nguard\nbpftrace\n' | awk -v r="$r" '{ l[NR] = $0 } END { for (i = 0; i < 3; i++) print l[(i + r) % 3 + 1] }'); do
+    d=-
+    for m in $(echo $modes | tr ' ' '\n' | awk -v r="$r" -v n="$nm" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[(i + r) % n + 1] }'); do
       case $m in
         plain) a=$(run_plain "$path") ;;
         guard) b=$(run_guard "$path") ;;
         bpftrace) c=$(run_bpftrace "$path") ;;
+        optin) d=$(run_guard "$path" "$optin") ;;
       esac
     done
-    printf '%-8s %-6s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s\n' \
-      "${path%%\?*}" "$r" "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")"
+    printf '%-8s %-6s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
+      "$([ "$d" = - ] && echo - || ratio "$a" "$d")"
   done
 done
