@@ -15,6 +15,8 @@ mapfile -t packages < <(grep -v '^#' ci/packages.txt)
 if [ "${TG_WITH_BENCH:-0}" = 1 ]; then
   packages+=(wrk bpftrace)
 fi
+# npm for the trace viewer test, unless a Node.js that brings its own is there
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
