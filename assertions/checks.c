@@ -728,6 +728,12 @@ static void probe_checks(const struct tg_assert_input *in, struct tg_check *c)
 	}
 	snprintf(c[0].name, sizeof c[0].name, "probe: polls observed");
 	snprintf(c[1].name, sizeof c[1].name, "probe: events lost");
+	if (!in->probed && in->run_error) {
+		/* a CI's test view must show why there is nothing else to see */
+		c[0].status = TG_CHECK_FAILED;
+		c[0].severity = 1;
+		snprintf(c[0].message, sizeof c[0].message, "the probes did not run: %s", in->run_error);
+	}
 	if (!in->probed)
 		return;
 	snprintf(c[0].observed, sizeof c[0].observed, "%" PRIu64, in->polls);

@@ -76,6 +76,8 @@ struct tg_assert_input {
 	const struct tg_baseline *baseline;  /* NULL: max_poll_regression is skipped */
 	bool sched_measured;                 /* wakes were probed */
 	bool probed;                         /* the probes ran (else only load checks are real) */
+	const char *run_error;               /* why the run ended early (target, environment), or
+					      * NULL; with !probed, "probe: polls observed" fails with it */
 	uint64_t polls;                      /* runtime polls observed */
 	uint64_t lost_events;
 };

@@ -7,7 +7,9 @@
 # in interleaved rounds, reported as ratios to unprobed. With TG_BENCH_OPTIN=1 a
 # fourth column runs tokio-guard with the opt-in probes on: a function selector
 # (uprobe on every call of the handler's function) and scheduling delay (uprobes
-# on task wakes).
+# on task wakes). With TG_BIN_BASE=path/to/an/older/tokio-guard a fifth column
+# runs that build with default settings: a probe change measured against the
+# build before it, side by side.
 #
 # usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
 # needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
@@ -51,11 +53,13 @@ run_plain() { # path
   kill $pid; wait $pid 2>/dev/null || true
 }
 
-run_guard() { # path [assertions YAML]
+run_guard() { # path [assertions YAML, or "none" for builds without assertions] [binary]
+  local asserts="assertions: ${2:-[]}" bin=${3:-$guard}
+  [ "${2:-}" = none ] && asserts=
   cat > "$work/guard.yaml" <<YAML
 version: 1
 name: bench
-assertions: ${2:-[]}
+$asserts
 target:
   command: ["$PWD/$server", "--port", "$port"]
   ready: { tcp: "127.0.0.1:$port", timeout: 10s }
@@ -63,7 +67,7 @@ load:
   - exec: ["wrk", "-t1", "-c$conns", "-d${secs}s", "http://127.0.0.1:$port$1"]
     timeout: 2m
 YAML
-  "$guard" run "$work/guard.yaml" --out-dir "$work/out" >/dev/null 2>"$work/guard.log" || {
+  "$bin" run "$work/guard.yaml" --out-dir "$work/out" >/dev/null 2>"$work/guard.log" || {
     echo "bench: tokio-guard failed:" >&2; tail -5 "$work/guard.log" >&2; return 1; }
   wrk_rps < "$work/guard.log"
 }
@@ -91,22 +95,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }'
 optin='[{ function: "blocking_server::*", max_blocking_spans: 1000000 }, { p99_scheduling_delay: 1h }]'
 modes='plain guard bpftrace'
 [ "${TG_BENCH_OPTIN:-0}" = 1 ] && modes="$modes optin"
+[ -n "${TG_BIN_BASE:-}" ] && modes="$modes base"
 nm=$(echo $modes | wc -w)
-printf '%-8s %-6s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in
+printf '%-8s %-6s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     # Rotate the order each round: on a shared machine, running first or last is not neutral.
-    d=-
+    d=- e=-
     for m in $(echo $modes | tr ' ' '\n' | awk -v r="$r" -v n="$nm" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[(i + r) % n + 1] }'); do
       case $m in
         plain) a=$(run_plain "$path") ;;
         guard) b=$(run_guard "$path") ;;
         bpftrace) c=$(run_bpftrace "$path") ;;
         optin) d=$(run_guard "$path" "$optin") ;;
+        base) e=$(run_guard "$path" none "$TG_BIN_BASE") ;;
       esac
     done
-    printf '%-8s %-6s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s\n' \
-      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
-      "$([ "$d" = - ] && echo - || ratio "$a" "$d")"
+    printf '%-8s %-6s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
+      "$([ "$d" = - ] && echo - || ratio "$a" "$d")" "$([ "$e" = - ] && echo - || ratio "$a" "$e")"
   done
 done

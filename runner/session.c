@@ -510,7 +510,8 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.checks = s->checks, .nchecks = s->nchecks,
 		.junit_path = "", .trace_path = "", .results_path = "",
 	};
-	res->tasks = tg_record_tasks(s->rec, &res->ntasks);
+	if (s->rec)
+		res->tasks = tg_record_tasks(s->rec, &res->ntasks);
 	if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);
 	else if (s->target.exited)
@@ -544,8 +545,9 @@ static void write_reports(struct session *s, struct tg_results *res)
 	give(s, s->out_dir);
 	r = tg_junit_write(s->junit_path, res, err, sizeof(err));
 	write_one(s, s->junit_path, &res->junit_path, r, err);
-	r = tg_trace_write(s->trace_path, res, &ts, err, sizeof(err));
-	write_one(s, s->trace_path, &res->trace_path, r, err);
+	r = s->rec ? tg_trace_write(s->trace_path, res, &ts, err, sizeof(err)) : -1;
+	if (s->rec) /* nothing ran: no timeline to draw */
+		write_one(s, s->trace_path, &res->trace_path, r, err);
 	if (!r && ts.dropped && !s->o->quiet)
 		fprintf(stderr, "tokio-guard: note: the trace keeps polls >= %.0fus (%llu shorter ones left "
 			"out to stay under %u MB; raise report.trace_min_poll to choose)\n",
@@ -581,8 +583,8 @@ static int longest_first(const void *a, const void *b)
 static void evaluate(struct session *s)
 {
 	size_t nspans = 0, ntasks = 0, nfns = 0;
-	struct tg_span *spans = tg_record_spans_mut(s->rec, &nspans);
-	const struct tg_task_summary *tasks;
+	struct tg_span *spans = s->rec ? tg_record_spans_mut(s->rec, &nspans) : NULL;
+	const struct tg_task_summary *tasks = NULL;
 	struct tg_assert_input in;
 
 	tg_apply_allow(&s->spec, spans, nspans);
@@ -591,15 +593,21 @@ static void evaluate(struct session *s)
 		s->by_length[s->nspans++] = &spans[i];
 	if (s->by_length)
 		qsort(s->by_length, s->nspans, sizeof(*s->by_length), longest_first);
-	tasks = tg_record_tasks(s->rec, &ntasks);
 	in = (struct tg_assert_input){
-		.spec = &s->spec, .tasks = tasks, .ntasks = ntasks, .spans = spans, .nspans = nspans,
-		.steps = s->steps, .nsteps = s->nsteps, .fns = tg_record_fns(s->rec, &nfns),
+		.spec = &s->spec, .spans = spans, .nspans = nspans,
+		.steps = s->steps, .nsteps = s->nsteps,
 		.baseline = s->have_baseline ? &s->baseline : NULL, .sched_measured = s->sched_delay,
-		.probed = true, .polls = tg_record_total_polls(s->rec),
+		.probed = s->rec != NULL, .run_error = s->status ? s->error : NULL,
 	};
+	if (s->rec) {
+		tasks = tg_record_tasks(s->rec, &ntasks);
+		in.fns = tg_record_fns(s->rec, &nfns);
+		in.polls = tg_record_total_polls(s->rec);
+		in.lost_events = tg_lost_events(s->bpf_stats, s->rec);
+	}
+	in.tasks = tasks;
+	in.ntasks = ntasks;
 	in.nfns = nfns;
-	in.lost_events = tg_lost_events(s->bpf_stats, s->rec);
 	if (tg_assert_eval(&in, &s->checks, &s->nchecks)) {
 		fail(s, TG_EXIT_ENV, "out of memory while checking assertions");
 		return;
@@ -620,11 +628,14 @@ static int finish(struct session *s)
 {
 	stop_target(s);
 	stop_probe(s);
-	if (s->rec) {
+	/* A bad spec has nothing to report on; anything later does, even a
+	 * target that never started: the CI's test view must say why. */
+	if (s->have_spec && s->status != TG_EXIT_USAGE) {
 		struct tg_results res;
 
-		check_observed(s);
-		if (s->sz)
+		if (s->rec)
+			check_observed(s);
+		if (s->rec && s->sz)
 			tg_record_resolve(s->rec, s->sz);
 		evaluate(s);
 		fill_results(s, &res);

@@ -201,6 +201,8 @@ static const char *str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static cJSON *load_json(const char *path);
+
 /* The line of `// guard:KIND` in an example's source. */
 static int marker_line_in(const char *path, const char *kind)
 {
@@ -403,16 +405,31 @@ static void test_current_thread_runtime(void **state)
 
 /* ---- failure modes: one line, the contract's exit code, nothing left behind */
 
+/* Nothing ran, yet the reports say why: a CI's test view is not left empty. */
 static void test_missing_target_exits_4(void **state)
 {
-	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64];
-	const char *args[] = { "run", spec, "--quiet", NULL };
+	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], out[64], path[96], *junit;
+	const char *args[] = { "run", spec, "--quiet", "--out-dir", out, NULL };
+	cJSON *doc;
 
 	NEED_ROOT();
 	assert_non_null(mkdtemp(dir));
 	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
 	write_file(spec, "version: 1\ntarget:\n  command: [\"./no-such-server\"]\n  ready: { delay: 10ms }\n");
 	assert_int_equal(run_guard(args, 0), 4);
+	snprintf(path, sizeof(path), "%s/junit.xml", out);
+	junit = slurp(path);
+	assert_non_null(junit);
+	assert_non_null(strstr(junit, "failures=\"1\""));
+	assert_non_null(strstr(junit, "<failure message=\"the probes did not run: target ./no-such-server not found"));
+	free(junit);
+	snprintf(path, sizeof(path), "%s/results.json", out);
+	doc = load_json(path);
+	assert_non_null(doc);
+	assert_int_equal((int)num(doc, "exit_code"), 4);
+	assert_non_null(strstr(str(doc, "error"), "not found"));
+	cJSON_Delete(doc);
 }
 
 static void test_not_a_tokio_binary_exits_3(void **state)
@@ -740,7 +757,7 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 						"blocking_kinds::lock_shared" };
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], *text;
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
-	size_t per_kind[3] = { 0 };
+	size_t per_kind[3] = { 0 }, well_sampled = 0;
 	const cJSON *s;
 	cJSON *doc;
 
@@ -790,11 +807,17 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 					hard_kinds[k], wall / 1e3, own / 1e3);
 			assert_true(wall >= 19.5e6 && own <= 22e6);
 		}
-		if (k == 0) /* a 20ms spin is sampled: from a few ms in (tick) or throughout (perf) */
-			assert_true(num(s, "samples") >= 5);
+		/* a 20ms spin is sampled: from a few ms in (tick) or throughout
+		 * (perf). The timer can start late on a busy machine (seen: 5 of
+		 * a usual 16), so every spin must be sampled and most fully. */
+		if (k == 0) {
+			assert_true(num(s, "samples") >= 1);
+			well_sampled += num(s, "samples") >= 10;
+		}
 	}
 	for (size_t k = 0; k < 3; k++)
 		assert_true(per_kind[k] >= 5);
+	assert_true(well_sampled * 4 >= per_kind[0] * 3);
 	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(doc, "probe"), "sampler"), want_sampler);
 	cJSON_Delete(doc);
 }

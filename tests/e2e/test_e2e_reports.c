@@ -206,6 +206,12 @@ static void test_guard_fails_with_exactly_the_promised_testcases(void **state)
 	assert_non_null(t);
 	assert_false(t->failed || t->skipped);
 	assert_non_null(find(&j, "probe: polls observed"));
+	t = find(&j, "min_polls >= 3 [function=blocking_kinds::burn_cpu]");
+	assert_non_null(t);
+	assert_false(t->failed || t->skipped);
+	t = find(&j, "p99_scheduling_delay < 1s [all]");
+	assert_non_null(t);
+	assert_false(t->failed || t->skipped);
 	assert_non_null(find(&j, "load: warmup"));
 	assert_non_null(find(&j, "load: traffic-under-blocking/traffic"));
 	free_junit(&j);
@@ -243,6 +249,29 @@ static void test_allowed_spans_carry_their_reason(void **state)
 	}
 	assert_true(allowed >= 2);
 	assert_true(counted >= 5);
+	/* the opt-in probes ran: burn_cpu's polls counted exactly, wakes timed */
+	const cJSON *f, *t;
+	size_t timed = 0;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "function_selectors")) {
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "function")),
+			   "blocking_kinds::burn_cpu"))
+			continue;
+		assert_true(cJSON_GetObjectItemCaseSensitive(f, "symbols_probed")->valuedouble >= 1);
+		assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(f, "polls")->valuedouble, 3);
+		assert_true(cJSON_GetObjectItemCaseSensitive(f, "max_poll_ns")->valuedouble >= 49e6);
+	}
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "tasks")) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "scheduling_delay_ns");
+
+		if (!d)
+			continue;
+		timed++;
+		assert_true(cJSON_GetObjectItemCaseSensitive(d, "count")->valuedouble >= 1);
+		assert_true(cJSON_GetObjectItemCaseSensitive(d, "max")->valuedouble >=
+			    cJSON_GetObjectItemCaseSensitive(d, "p50")->valuedouble);
+	}
+	assert_true(timed >= 1);
 	cJSON_Delete(doc);
 }
 

@@ -755,6 +755,14 @@ static void test_probe_and_load_checks(void **state)
 	expect(by_name("probe: polls observed"), TG_CHECK_SKIPPED, "", "the probes did not run");
 	expect(by_name("probe: events lost"), TG_CHECK_SKIPPED, "", "the probes did not run");
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0);
+
+	/* the run ended early: the test view says why */
+	in.run_error = "target ./srv not found (cwd /x): No such file or directory";
+	eval();
+	expect(by_name("probe: polls observed"), TG_CHECK_FAILED, "",
+	       "the probes did not run: target ./srv not found (cwd /x): No such file or directory");
+	expect(by_name("probe: events lost"), TG_CHECK_SKIPPED, "", "the probes did not run");
+	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
 }
 
 static void test_status_names(void **state)
