@@ -142,6 +142,7 @@ static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t 
 		return 0;
 	}
 	p = &r->pend[r->npend];
+	memset(p, 0, sizeof(*p));
 	p->tid = e->hdr.tid;
 	p->seq = e->hdr.seq;
 	p->st.ts_ns = e->ts_ns;
@@ -567,6 +568,17 @@ static void add_functions(struct tg_span *s, size_t *cap, const struct tg_frame 
 	}
 }
 
+/* C functions (libc, libpthread) have no "::" in their names: the blocking
+ * call a person recognizes is the first Rust frame above them. */
+static void note_where(struct tg_stack *st, const struct tg_frame *f, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (f[i].function && f[i].function[0] != '[' && strstr(f[i].function, "::")) {
+			st->where = f[i];
+			return;
+		}
+}
+
 /* Each stack votes for its culprit with its weight (off-CPU time or a sample
  * period); the span keeps the winner and its heaviest stack. */
 static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
@@ -580,6 +592,7 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 		int k = pick_culprit(buf, n);
 
 		add_functions(s, &capfn, buf, n);
+		note_where(&s->stacks[i], buf, n);
 		if (k >= 0)
 			add_candidate(c, &nc, buf, n, k, s->stacks[i].weight_ns ? s->stacks[i].weight_ns : 1);
 	}

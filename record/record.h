@@ -22,6 +22,9 @@ struct tg_stack {
 	uint64_t *ips;      /* innermost first */
 	uint64_t sp;        /* user sp at ips[0], and the TG_STACK_TOP bytes there */
 	uint8_t *top;       /* NULL when not captured */
+	/* Filled by tg_record_resolve: the call a person recognizes this stack by,
+	 * its innermost Rust frame (above libc's wrappers); function NULL when none. */
+	struct tg_frame where;
 };
 
 /* A poll at or above the trace floor. */

@@ -271,52 +271,17 @@ static void put_poll(struct out *o, const struct ctx *c, const struct item *it)
 	puts_(o, "}}");
 }
 
-/* C functions (libc, libpthread) have no "::" in their names: the blocking
- * call a person recognizes is the first Rust frame above them. */
-static bool is_c_frame(const struct tg_frame *f)
+/* The blocking call an off-CPU interval is named by (record.c resolved each stack). */
+static const struct tg_frame *blocking_frame(const struct tg_stack *st)
 {
-	return !f->function || f->function[0] == '[' || !strstr(f->function, "::");
-}
-
-/* Only the span's heaviest stack is symbolized (SPAN->frames): an off-CPU
- * stack is that one when its return addresses are the frames' addresses in
- * order (one extra address allowed right after the leaf: the caller the
- * frame-pointer walk skipped, recovered by record.c). */
-static bool is_resolved_stack(const struct tg_span *sp, const struct tg_stack *st)
-{
-	uint32_t j = 0;
-	bool skipped = false;
-
-	for (int i = 0; i < sp->nframes; i++) {
-		uint64_t a = sp->frames[i].addr;
-
-		if (i > 0 && a == sp->frames[i - 1].addr)
-			continue; /* an inlined frame at the same address */
-		if (j < st->nr && st->ips[j] == a)
-			j++;
-		else if (j == 1 && !skipped)
-			skipped = true;
-		else
-			return false;
-	}
-	return j > 0;
-}
-
-static const struct tg_frame *blocking_frame(const struct tg_span *sp, const struct tg_stack *st)
-{
-	if (!is_resolved_stack(sp, st))
-		return NULL;
-	for (int i = 0; i < sp->nframes; i++)
-		if (!is_c_frame(&sp->frames[i]))
-			return &sp->frames[i];
-	return NULL;
+	return st->where.function ? &st->where : NULL;
 }
 
 static void put_offcpu(struct out *o, const struct ctx *c, const struct item *it)
 {
 	const struct tg_span *sp = &c->spans[it->a];
 	const struct tg_stack *st = &sp->stacks[it->b];
-	const struct tg_frame *f = blocking_frame(sp, st);
+	const struct tg_frame *f = blocking_frame(st);
 	char buf[8192];
 
 	put_x(o, it, f ? f->function : "off-CPU", "off_cpu", c->r->pid);
