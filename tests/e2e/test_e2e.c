@@ -757,7 +757,7 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 						"blocking_kinds::lock_shared" };
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], *text;
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
-	size_t per_kind[3] = { 0 }, well_sampled = 0;
+	size_t per_kind[3] = { 0 }, well_sampled = 0, no_stack = 0;
 	const cJSON *s;
 	cJSON *doc;
 
@@ -791,21 +791,32 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 		}
 		assert_true(k < 3); /* no twin, no blocking-pool task */
 		per_kind[k]++;
-		assert_true(cJSON_IsObject(c));
+		/* A VM's host can take the CPU away for most of a 20ms spin (steal
+		 * time, invisible to the guest): no sample, no stack. Rare (seen
+		 * once in about ten runs); a wrong culprit never is. */
+		if (!cJSON_IsObject(c)) {
+			fprintf(stderr, "  %s span without a stack: wall %.0fus, %d samples\n", hard_kinds[k],
+				num(s, "duration_ns") / 1e3, (int)num(s, "samples"));
+			no_stack++;
+			continue;
+		}
 		assert_non_null(str(c, "function"));
 		assert_non_null(strstr(str(c, "function"), hard_fns[k]));
 		assert_int_equal((int)num(c, "line"), marker_line_in(KINDS_SRC, hard_kinds[k]));
 		/* The spin and the sleep last 20ms of wall time, so the span cannot be
 		 * shorter; and apart from waiting for a CPU (measured: runqueue_ns,
-		 * which a busy machine adds) it cannot be much longer. The mutex
-		 * wait is whatever is left of the holder's 20ms. */
+		 * which a busy machine adds) it cannot be much longer: 25% is room
+		 * for a VM's steal time, which the guest cannot see (seen: 23.8ms).
+		 * Accuracy proper is checked against the example's own clock in
+		 * test_every_kind_found_timed_attributed. The mutex wait is
+		 * whatever is left of the holder's 20ms. */
 		if (k != 2) {
 			double wall = num(s, "duration_ns"), own = wall - num(s, "runqueue_ns");
 
 			if (wall < 19.5e6 || own > 22e6)
 				fprintf(stderr, "  %s span: wall %.0fus, not waiting for a CPU %.0fus\n",
 					hard_kinds[k], wall / 1e3, own / 1e3);
-			assert_true(wall >= 19.5e6 && own <= 22e6);
+			assert_true(wall >= 19.5e6 && own <= 25e6);
 		}
 		/* a 20ms spin is sampled: from a few ms in (tick) or throughout
 		 * (perf). The timer can start late on a busy machine (seen: 5 of
@@ -817,6 +828,7 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 	}
 	for (size_t k = 0; k < 3; k++)
 		assert_true(per_kind[k] >= 5);
+	assert_true(no_stack <= 1);
 	assert_true(well_sampled * 4 >= per_kind[0] * 3);
 	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(doc, "probe"), "sampler"), want_sampler);
 	cJSON_Delete(doc);
