@@ -287,6 +287,14 @@ static _Noreturn void child_main(const struct child_plan *p)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != p->parent)
 		_exit(127);
 	reset_signals();
+	/* a target or load tool reading stdin must not take the terminal's input */
+	n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (n > 0) {
+		dup2((int)n, 0);
+		close((int)n);
+	} else if (n == 0) {
+		fcntl(0, F_SETFD, 0); /* stdin was closed: this is it now */
+	}
 	if (p->out_fd >= 0)
 		dup2(p->out_fd, 1);
 	if (p->errout_fd >= 0)
@@ -420,6 +428,16 @@ int tg_child_spawn(const char *exe, char *const argv[], char *const envp[], cons
 
 /* ---- users ---- */
 
+/* The variables a program reads to know who and where home is: left as
+ * root's, a dropped-privilege target would write into /root and fail. */
+static void fill_env(struct tg_identity *id, const struct passwd *pw)
+{
+	if (pw && pw->pw_dir && pw->pw_dir[0])
+		snprintf(id->env[0], sizeof id->env[0], "HOME=%s", pw->pw_dir);
+	snprintf(id->env[1], sizeof id->env[1], "USER=%s", id->name);
+	snprintf(id->env[2], sizeof id->env[2], "LOGNAME=%s", id->name);
+}
+
 static void fill_groups(struct tg_identity *id, const char *name)
 {
 	int n = (int)(sizeof id->groups / sizeof id->groups[0]);
@@ -466,6 +484,7 @@ int tg_resolve_identity(const char *user, struct tg_identity *id, char *err, siz
 		else
 			snprintf(id->name, sizeof id->name, "%lu", u);
 		fill_groups(id, pw ? pw->pw_name : NULL);
+		fill_env(id, pw);
 		id->set = true;
 		return 0;
 	}
@@ -490,6 +509,7 @@ int tg_resolve_identity(const char *user, struct tg_identity *id, char *err, siz
 	}
 	snprintf(id->name, sizeof id->name, "%s", pw ? pw->pw_name : user);
 	fill_groups(id, pw ? pw->pw_name : NULL);
+	fill_env(id, pw);
 	id->set = geteuid() == 0;
 	return 0;
 }
@@ -519,26 +539,38 @@ static bool same_key(const char *a, const char *b)
 	return la == lb && memcmp(a, b, la) == 0;
 }
 
+static bool has_key(char *const *v, size_t n, const char *entry)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i][0] && same_key(v[i], entry))
+			return true;
+	return false;
+}
+
 char **tg_build_env(char *const *extra)
 {
-	size_t n = 0, m = 0, k = 0;
+	const struct tg_identity *id = tg_child_identity();
+	char *mine[3];
+	size_t n = 0, m = 0, nm = 0, k = 0;
 	char **env;
 
+	/* the user's own variables, unless the spec sets them */
+	for (int i = 0; id && id->set && i < 3; i++)
+		if (id->env[i][0])
+			mine[nm++] = (char *)id->env[i];
 	while (environ && environ[n])
 		n++;
 	while (extra && extra[m])
 		m++;
-	env = calloc(n + m + 1, sizeof *env);
+	env = calloc(n + nm + m + 1, sizeof *env);
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		bool replaced = false;
-
-		for (size_t j = 0; j < m && !replaced; j++)
-			replaced = same_key(environ[i], extra[j]);
-		if (!replaced)
+	for (size_t i = 0; i < n; i++)
+		if (!has_key(extra, m, environ[i]) && !has_key(mine, nm, environ[i]))
 			env[k++] = environ[i];
-	}
+	for (size_t i = 0; i < nm; i++)
+		if (!has_key(extra, m, mine[i]))
+			env[k++] = mine[i];
 	for (size_t j = 0; j < m; j++)
 		if (strchr(extra[j], '=')) /* a bare KEY unsets, like putenv */
 			env[k++] = extra[j];

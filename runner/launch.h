@@ -20,6 +20,9 @@ struct tg_identity {
 	int ngroups;       /* supplementary groups (initgroups' list for a named user) */
 	gid_t groups[64];
 	char name[64];     /* user name, or the uid in decimal when it has no passwd entry */
+	/* "HOME=...", "USER=...", "LOGNAME=..." for the children: what sudo or a
+	 * login would give that user (HOME only with a passwd entry; "" otherwise). */
+	char env[3][320];
 };
 
 /* Resolves the spec's target.user (a name, or a numeric uid), or, when USER is
@@ -105,8 +108,10 @@ bool tg_target_check_exit(struct tg_target *t);
 void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns);
 
 /* The inherited environment with EXTRA's "KEY=VALUE" entries replacing or
- * adding keys (a bare "KEY" unsets it). Strings are borrowed: free only the
- * array. NULL when out of memory. */
+ * adding keys (a bare "KEY" unsets it). When children switch user
+ * (tg_set_child_identity), HOME, USER and LOGNAME are that user's unless
+ * EXTRA sets them. Strings are borrowed: free only the array. NULL when out
+ * of memory. */
 char **tg_build_env(char *const *extra);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline and of the BPF side. */

@@ -1032,6 +1032,72 @@ static void test_privileges_dropped(void **state)
 	rmdir(dir);
 }
 
+/* The user's HOME, USER and LOGNAME, not root's; the spec's env still wins. */
+static void test_env_for_user(void **state)
+{
+	struct tg_identity id;
+	struct passwd *pw = getpwnam("nobody");
+	char err[256] = "", home[320], *extra[] = { "LOGNAME=spec", "FOO=1", NULL }, **env;
+	bool saw_home = false, saw_user = false, saw_logname = false, saw_foo = false;
+
+	if (geteuid() != 0 || !pw) {
+		fprintf(stderr, "skipped: needs root and a 'nobody' user\n");
+		skip();
+	}
+	setenv("HOME", "/root", 1);
+	setenv("USER", "root", 1);
+	assert_int_equal(tg_resolve_identity("nobody", &id, err, sizeof err), 0);
+	tg_set_child_identity(&id);
+	env = tg_build_env(extra);
+	tg_set_child_identity(NULL);
+	assert_non_null(env);
+	snprintf(home, sizeof home, "HOME=%s", pw->pw_dir);
+	for (size_t i = 0; env[i]; i++) {
+		if (!strncmp(env[i], "HOME=", 5)) {
+			assert_false(saw_home);
+			assert_string_equal(env[i], home);
+			saw_home = true;
+		} else if (!strncmp(env[i], "USER=", 5)) {
+			assert_false(saw_user);
+			assert_string_equal(env[i], "USER=nobody");
+			saw_user = true;
+		} else if (!strncmp(env[i], "LOGNAME=", 8)) {
+			assert_false(saw_logname);
+			assert_string_equal(env[i], "LOGNAME=spec");
+			saw_logname = true;
+		}
+		saw_foo |= !strcmp(env[i], "FOO=1");
+	}
+	assert_true(saw_home && saw_user && saw_logname && saw_foo);
+	free(env);
+	/* no user switch: the environment as inherited */
+	env = tg_build_env(NULL);
+	assert_non_null(env);
+	for (size_t i = 0; env[i]; i++)
+		if (!strncmp(env[i], "HOME=", 5))
+			assert_string_equal(env[i], "HOME=/root");
+	free(env);
+}
+
+/* Children read EOF on stdin, never the terminal's input. */
+static void test_stdin_is_dev_null(void **state)
+{
+	char dir[64] = "/tmp/tg-launch-stdin-XXXXXX", path[96], got[256] = "", err[256] = "";
+	char *argv[] = { "sh", "-c", "readlink /proc/self/fd/0 > stdin", NULL };
+	struct tg_target t;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tg_child_spawn("/bin/sh", argv, NULL, dir, true, &t, err, sizeof err), 0);
+	assert_int_equal(tg_target_release(&t, err, sizeof err), 0);
+	assert_true(wait_exit(&t, 5000));
+	snprintf(path, sizeof path, "%s/stdin", dir);
+	assert_true(read_file(path, got, sizeof got));
+	assert_string_equal(got, "/dev/null\n");
+	tg_target_stop(&t, SIGTERM, SEC);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ---- progress ---- */
 
 static void test_progress_line(void **state)
@@ -1106,6 +1172,8 @@ int main(void)
 		cmocka_unit_test(test_capture_long_lines_and_closed_output),
 		cmocka_unit_test(test_resolve_identity),
 		cmocka_unit_test(test_privileges_dropped),
+		cmocka_unit_test(test_env_for_user),
+		cmocka_unit_test(test_stdin_is_dev_null),
 		cmocka_unit_test(test_progress_line),
 	};
 
