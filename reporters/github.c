@@ -4,6 +4,7 @@
  * memory under a size budget (GitHub drops a step summary above 1 MiB) and
  * appended with one write. */
 #define _GNU_SOURCE /* O_CLOEXEC under strict C11 too */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -230,6 +231,7 @@ static void md_printf(struct md *m, const char *fmt, ...)
  * table cell, no HTML or emphasis; cut (at a character boundary) after CELL_MAX bytes. */
 static void md_text(struct md *m, const char *s)
 {
+	const char *start = s;
 	size_t n = 0;
 
 	for (; s && *s; s++, n++) {
@@ -244,7 +246,14 @@ static void md_text(struct md *m, const char *s)
 		case '\\': md_put(m, "\\\\", 2); break;
 		case '`': md_put(m, "\\`", 2); break;
 		case '*': md_put(m, "\\*", 2); break;
-		case '_': md_put(m, "\\_", 2); break;
+		case '_':
+			/* between two letters or digits an underscore cannot start or end
+			 * emphasis (GFM): snake_case names stay readable in the raw file */
+			if (s > start && isalnum((unsigned char)s[-1]) && isalnum((unsigned char)s[1]))
+				md_put(m, "_", 1);
+			else
+				md_put(m, "\\_", 2);
+			break;
 		case '[': md_put(m, "\\[", 2); break;
 		case ']': md_put(m, "\\]", 2); break;
 		case '<': md_put(m, "&lt;", 4); break;

@@ -350,7 +350,7 @@ static void test_github_actions_annotations_and_summary(void **state)
 	assert_non_null(md);
 	assert_true(strncmp(md, "earlier step's summary\n", 23) == 0); /* appended */
 	assert_non_null(strstr(md, "tokio-guard"));
-	assert_non_null(strstr(md, "blocking\\_server::cpu\\_task")); /* Markdown-escaped */
+	assert_non_null(strstr(md, "blocking_server::cpu_task"));
 	assert_non_null(strstr(md, "lib.rs:"));
 	assert_non_null(strstr(md, "| "));
 	assert_true(strlen(md) < 1024 * 1024);

@@ -25,7 +25,7 @@
 
 #define MS 1000000ull
 #define SPEC_DIR "/home/ci/proj"
-#define HOSTILE "a|b `c` <d> & e\\|f\nline2\r%0A 50%:x,y *g* _h_ [i]"
+#define HOSTILE "a|b `c` <d> & e\\|f\nline2\r%0A 50%:x,y *g* _h_ [i] snake_case"
 
 /* ---- escaping */
 
@@ -425,7 +425,8 @@ static void test_summary_tables(void **state)
 		assert_int_equal(t.rows, 3); /* the blocking-pool task is left out */
 	}
 	/* hostile text: escaped, on one line, no raw HTML */
-	assert_non_null(strstr(text, "a\\|b \\`c\\` &lt;d&gt; &amp; e\\\\\\|f line2 %0A 50%:x,y \\*g\\* \\_h\\_ \\[i\\]"));
+	/* (an underscore inside a word cannot make emphasis: left as it is) */
+	assert_non_null(strstr(text, "a\\|b \\`c\\` &lt;d&gt; &amp; e\\\\\\|f line2 %0A 50%:x,y \\*g\\* \\_h\\_ \\[i\\] snake_case"));
 	assert_null(strstr(text, "<d>"));
 	assert_non_null(strstr(text, "| **failed** |"));
 	/* culprit locations relative to the spec, in code spans */
