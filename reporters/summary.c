@@ -203,12 +203,14 @@ static void worst_spans(const struct out *o, const struct tg_results *r)
 	}
 }
 
-static void report_path(const struct out *o, const char *what, const char *path)
+static void report_path(const struct out *o, const char *what, const char *path, const char *hint)
 {
 	if (!path || !path[0])
 		return;
 	fprintf(o->f, "  %-8s ", what);
 	text(o, path);
+	if (hint)
+		fprintf(o->f, "  (%s)", hint);
 	fputc('\n', o->f);
 }
 
@@ -227,9 +229,9 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 		fputs("Reports:", f);
 		off(&o);
 		fputc('\n', f);
-		report_path(&o, "junit", r->junit_path);
-		report_path(&o, "trace", r->trace_path); /* opens in https://ui.perfetto.dev */
-		report_path(&o, "results", r->results_path);
+		report_path(&o, "junit", r->junit_path, NULL);
+		report_path(&o, "trace", r->trace_path, "open it in https://ui.perfetto.dev");
+		report_path(&o, "results", r->results_path, NULL);
 	}
 	fflush(f);
 }

@@ -211,7 +211,7 @@ static void test_reports_and_color(void **state)
 	build(&x);
 	out = print(&x.r, false);
 	assert_int_equal(lines_with(out, "tokio-guard-out/junit.xml"), 1);
-	assert_int_equal(lines_with(out, "tokio-guard-out/trace.json"), 1);
+	assert_int_equal(lines_with(out, "tokio-guard-out/trace.json  (open it in https://ui.perfetto.dev)"), 1);
 	assert_int_equal(lines_with(out, "results"), 0); /* not written: not shown */
 	assert_null(strstr(out, "\033["));
 	free(out);
