@@ -24,13 +24,6 @@
 
 /* ------------------------------------------------------------ small helpers */
 
-static const struct tg_frame *span_culprit(const struct tg_span *s)
-{
-	if (!s || !s->frames || s->culprit < 0 || s->culprit >= s->nframes)
-		return NULL;
-	return &s->frames[s->culprit];
-}
-
 static const char *span_task(const struct tg_span *s)
 {
 	return s->task ? s->task : "[unknown task]";
@@ -577,7 +570,7 @@ static void pick_worst(const struct ctx *c, struct tg_check *ch)
 	qsort(all, n, sizeof *all, cmp_worst);
 	for (ch->nworst = 0; ch->nworst < n && ch->nworst < TG_CHECK_WORST; ch->nworst++)
 		ch->worst[ch->nworst] = all[ch->nworst];
-	ch->culprit = n ? span_culprit(all[0]) : NULL;
+	ch->culprit = n ? tg_span_culprit(all[0]) : NULL;
 	free(all);
 }
 
@@ -592,7 +585,7 @@ static void worst_note(const struct ctx *c, const struct tg_check *ch, struct me
 		return;
 	tg_format_duration(w->poll.duration_ns, d, sizeof d);
 	snprintf(m->note, sizeof m->note, "worst %s in %s", d, span_task(w));
-	if ((cf = span_culprit(w)))
+	if ((cf = tg_span_culprit(w)))
 		cat(m->note, sizeof m->note, " at %s",
 		    tg_frame_text(cf, c->in->spec ? c->in->spec->dir : NULL, f, sizeof f));
 	if (!m->task)

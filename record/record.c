@@ -765,6 +765,13 @@ const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n)
 	return r->spans;
 }
 
+const struct tg_frame *tg_span_culprit(const struct tg_span *s)
+{
+	if (!s || !s->frames || s->culprit < 0 || s->culprit >= s->nframes)
+		return NULL;
+	return &s->frames[s->culprit];
+}
+
 struct tg_span *tg_record_spans_mut(struct tg_record *r, size_t *n)
 {
 	*n = r->nspans;

@@ -138,6 +138,9 @@ const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n);
 void tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz);
 
 const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n);
+/* S's culprit frame (the innermost own-code frame of its heaviest stack), or
+ * NULL when it has none. */
+const struct tg_frame *tg_span_culprit(const struct tg_span *s);
 struct tg_span *tg_record_spans_mut(struct tg_record *r, size_t *n);
 const struct tg_slice *tg_record_slices(const struct tg_record *r, size_t *n);
 /* Tasks merged by name, busiest first; valid until the record is freed. */

@@ -351,8 +351,7 @@ static void check_row(struct md *m, const struct tg_results *r, size_t i)
 static void span_row(struct md *m, const struct tg_results *r, size_t i)
 {
 	const struct tg_span *s = r->spans[i];
-	const struct tg_frame *f = s->frames && s->culprit >= 0 && s->culprit < s->nframes
-					   ? &s->frames[s->culprit] : NULL;
+	const struct tg_frame *f = tg_span_culprit(s);
 	char dur[32], loc[4096], allowed[1024];
 
 	tg_format_duration(s->poll.duration_ns, dur, sizeof(dur));

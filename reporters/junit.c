@@ -18,6 +18,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "junit.h"
+#include "report_file.h"
 #include "checks.h"
 #include "load.h"
 #include "record.h"
@@ -230,8 +231,8 @@ static void span_lines(FILE *f, const struct tg_results *r, const struct tg_span
 	fprintf(f, "#%zu %s %s (%s) in %s, tid %u, at +%.3fs\n", no, dur,
 		s->poll.off_cpu_ns > s->on_cpu_ns ? "off-CPU" : "on-CPU", tg_block_kind_name(s->kind),
 		s->task ? s->task : "[unknown task]", (unsigned)s->poll.tid, at);
-	if (s->culprit >= 0 && s->culprit < n)
-		fprintf(f, "   culprit: %s\n", tg_frame_text(&s->frames[s->culprit], base, text, sizeof(text)));
+	if (tg_span_culprit(s))
+		fprintf(f, "   culprit: %s\n", tg_frame_text(tg_span_culprit(s), base, text, sizeof(text)));
 	if (s->allowed)
 		fprintf(f, "   allowed: %s\n", s->allow_reason ? s->allow_reason : "");
 	for (int i = 0; i < n && i < TG_JUNIT_MAX_FRAMES; i++) {
@@ -510,21 +511,6 @@ static int sink_write(void *ctx, const char *buf, int len)
 	return len;
 }
 
-/* A new file next to PATH (same filesystem, so rename is atomic), readable
- * like any report: 0666 less the umask. O_EXCL|O_NOFOLLOW: never follow a
- * link someone planted in a shared folder when we run as root. */
-static int open_temp(const char *path, char *tmp, size_t len)
-{
-	for (int i = 0; i < 100; i++) {
-		int fd;
-
-		snprintf(tmp, len, "%s.tmp.%ld.%d", path, (long)getpid(), i);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-	}
-	return -EEXIST;
-}
 
 /* Writes the document to FD. 0 or -errno. */
 static int write_fd(int fd, const struct tg_results *r)
@@ -563,7 +549,7 @@ int tg_junit_write(const char *path, const struct tg_results *r, char *err, size
 		snprintf(err, errlen, "junit: cannot write %.64s...: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	fd = open_temp(path, tmp, sizeof(tmp));
+	fd = tg_report_open(path, tmp, sizeof(tmp));
 	if (fd < 0) {
 		snprintf(err, errlen, "junit: cannot create %s: %s (check the folder exists and is writable)",
 			 path, strerror(-fd));
@@ -572,11 +558,8 @@ int tg_junit_write(const char *path, const struct tg_results *r, char *err, size
 	rc = write_fd(fd, r);
 	if (close(fd) != 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
+	rc = tg_report_commit(tmp, path, rc);
+	if (rc < 0)
 		snprintf(err, errlen, "junit: cannot write %s: %s", path, strerror(-rc));
-	}
 	return rc;
 }

@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "results_json.h"
 #include "checks.h"
+#include "report_file.h"
 #include "load.h"
 #include "hist.h"
 #include "record.h"
@@ -187,8 +189,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 		for (size_t i = 0; i < s->nfunctions; i++)
 			cJSON_AddItemToArray(f, cJSON_CreateString(s->functions[i]));
 	}
-	if (s->culprit >= 0)
-		cJSON_AddItemToObject(o, "culprit", frame_json(&s->frames[s->culprit], base));
+	if (tg_span_culprit(s))
+		cJSON_AddItemToObject(o, "culprit", frame_json(tg_span_culprit(s), base));
 	else
 		cJSON_AddNullToObject(o, "culprit");
 	for (int i = 0; i < s->nframes; i++)
@@ -342,20 +344,27 @@ static cJSON *results_json(const struct tg_results *r)
 int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen)
 {
 	cJSON *root = results_json(r);
-	char *text = cJSON_Print(root);
+	char *text = cJSON_Print(root), tmp[4096 + 32];
 	FILE *f;
-	int e = 0;
+	int fd, e = 0;
 
 	cJSON_Delete(root);
 	if (!text) {
 		snprintf(err, errlen, "cannot build %s: out of memory", path);
 		return -ENOMEM;
 	}
-	f = fopen(path, "we");
-	if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
+	fd = tg_report_open(path, tmp, sizeof(tmp));
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd < 0)
+		e = -fd;
+	else if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
 		e = errno ? errno : EIO;
 	if (f && fclose(f) && !e)
 		e = errno;
+	else if (!f && fd >= 0)
+		close(fd);
+	if (fd >= 0)
+		e = -tg_report_commit(tmp, path, -e);
 	free(text);
 	if (e)
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));

@@ -101,11 +101,6 @@ struct place {
 	uint64_t total_ns;
 };
 
-static const struct tg_frame *culprit_of(const struct tg_span *s)
-{
-	return s->frames && s->culprit >= 0 && s->culprit < s->nframes ? &s->frames[s->culprit] : NULL;
-}
-
 static bool same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
@@ -113,7 +108,7 @@ static bool same_str(const char *a, const char *b)
 
 static bool same_place(const struct tg_span *a, const struct tg_span *b)
 {
-	const struct tg_frame *x = culprit_of(a), *y = culprit_of(b);
+	const struct tg_frame *x = tg_span_culprit(a), *y = tg_span_culprit(b);
 
 	if (!same_str(a->task, b->task) || a->allowed != b->allowed || !x != !y)
 		return false;
@@ -123,7 +118,7 @@ static bool same_place(const struct tg_span *a, const struct tg_span *b)
 static void span_line(const struct out *o, const struct tg_results *r, const struct place *p)
 {
 	const struct tg_span *s = p->worst;
-	const struct tg_frame *c = culprit_of(s);
+	const struct tg_frame *c = tg_span_culprit(s);
 	char dur[32], oncpu[32], offcpu[32], total[32], where[8192];
 	const char *base = r->spec ? r->spec->dir : NULL;
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "report_file.h"
 #include "grow.h"
 #include "load.h"
 #include "record.h"
@@ -240,8 +241,7 @@ static void put_span_args(struct out *o, const struct ctx *c, const struct tg_sp
 	putf(o, ",\"samples\":%u,\"kind\":", sp->samples);
 	put_str(o, tg_block_kind_name(sp->kind));
 	puts_(o, ",\"culprit\":");
-	put_str(o, sp->culprit >= 0 && sp->culprit < sp->nframes ?
-			   tg_frame_text(&sp->frames[sp->culprit], c->base, buf, sizeof(buf)) : "");
+	put_str(o, tg_span_culprit(sp) ? tg_frame_text(tg_span_culprit(sp), c->base, buf, sizeof(buf)) : "");
 	puts_(o, sp->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
 	if (sp->allowed) {
 		puts_(o, ",\"allow_reason\":");
@@ -759,13 +759,9 @@ static int write_file(const char *path, const struct ctx *c, uint64_t *bytes, ch
 	struct out o = { 0 };
 	int fd, e = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "cannot write %s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0 || fchmod(fd, 0644) || !(o.f = fdopen(fd, "w"))) {
-		e = errno;
+	fd = tg_report_open(path, tmp, sizeof(tmp));
+	if (fd < 0 || !(o.f = fdopen(fd, "w"))) {
+		e = fd < 0 ? -fd : errno;
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
@@ -779,10 +775,8 @@ static int write_file(const char *path, const struct ctx *c, uint64_t *bytes, ch
 		e = errno ? errno : EIO;
 	if (fclose(o.f) && !e)
 		e = errno ? errno : EIO;
-	if (!e && rename(tmp, path))
-		e = errno;
+	e = -tg_report_commit(tmp, path, -e);
 	if (e) {
-		unlink(tmp);
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
 		return -e;
 	}

@@ -1,0 +1,17 @@
+/* Every report replaces its file whole: written to a temporary next to it and
+ * renamed over it, so that a reader (a CI step, a trace viewer) never sees
+ * half a file, even when tokio-guard is killed while writing. */
+#ifndef TG_REPORT_FILE_H
+#define TG_REPORT_FILE_H
+
+#include <stddef.h>
+
+/* A new file next to PATH (same filesystem: the rename is atomic), mode 0666
+ * less the umask, its name in TMP. The fd, or -errno. */
+int tg_report_open(const char *path, char *tmp, size_t tmplen);
+
+/* RC == 0: renames TMP over PATH. Otherwise (or when that fails) removes TMP.
+ * Returns RC, or -errno of the rename. */
+int tg_report_commit(const char *tmp, const char *path, int rc);
+
+#endif
