@@ -71,6 +71,8 @@ struct session {
 	struct tg_check *checks;
 	size_t nchecks;
 	const struct tg_span **by_length; /* every span, longest first */
+	const struct tg_task_summary *tasks; /* computed once, for the checks and every report */
+	size_t ntasks;
 	size_t nspans;
 };
 
@@ -510,8 +512,8 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.checks = s->checks, .nchecks = s->nchecks,
 		.junit_path = "", .trace_path = "", .results_path = "",
 	};
-	if (s->rec)
-		res->tasks = tg_record_tasks(s->rec, &res->ntasks);
+	res->tasks = s->tasks;
+	res->ntasks = s->ntasks;
 	if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);
 	else if (s->target.exited)
@@ -582,9 +584,8 @@ static int longest_first(const void *a, const void *b)
  * failure (target, environment, signal) keeps its own exit code. */
 static void evaluate(struct session *s)
 {
-	size_t nspans = 0, ntasks = 0, nfns = 0;
+	size_t nspans = 0, nfns = 0;
 	struct tg_span *spans = s->rec ? tg_record_spans_mut(s->rec, &nspans) : NULL;
-	const struct tg_task_summary *tasks = NULL;
 	struct tg_assert_input in;
 
 	tg_apply_allow(&s->spec, spans, nspans);
@@ -600,13 +601,13 @@ static void evaluate(struct session *s)
 		.probed = s->rec != NULL, .run_error = s->status ? s->error : NULL,
 	};
 	if (s->rec) {
-		tasks = tg_record_tasks(s->rec, &ntasks);
+		s->tasks = tg_record_tasks(s->rec, &s->ntasks);
 		in.fns = tg_record_fns(s->rec, &nfns);
 		in.polls = tg_record_total_polls(s->rec);
 		in.lost_events = tg_lost_events(s->bpf_stats, s->rec);
 	}
-	in.tasks = tasks;
-	in.ntasks = ntasks;
+	in.tasks = s->tasks;
+	in.ntasks = s->ntasks;
 	in.nfns = nfns;
 	if (tg_assert_eval(&in, &s->checks, &s->nchecks)) {
 		fail(s, TG_EXIT_ENV, "out of memory while checking assertions");
