@@ -5,13 +5,12 @@
  * described by a `struct table`: its known keys, each with a handler and, for the
  * generic handlers (string, duration, integer, sub-mapping), where the value goes and
  * its limits. walk_map() checks a mapping's keys against its table (wrong type,
- * unknown, duplicate, defined by spec.md but not implemented yet) and calls the
- * handlers in document order, so the first error reported is the first one in the
+ * unknown, duplicate) and calls the handlers in document order, so the first error reported is the first one in the
  * file; the table's `check` hook then applies cross-field rules (required keys,
  * exactly one of) using the key nodes walk_map saw.
  *
- * Adding a key is one line in its table (LATER(...) -> a real entry), plus a handler
- * when none of the generic ones fits.
+ * Adding a key is one line in its table, plus a handler when none of the generic
+ * ones fits.
  *
  * Every error is one line: "FILE:LINE:COLUMN: field.path: what is wrong", LINE and
  * COLUMN 1-based from the libyaml mark of the offending node. Values echoed in messages
@@ -924,7 +923,6 @@ static int h_section(struct ctx *, const struct field *, yaml_node_t *, const ch
 
 #define TABLE(fields, check) { fields, N(fields), check }
 #define FIELD(k, fn) { k, fn, 0, 0, 0, NULL }
-#define LATER(k) { k, NULL, 0, 0, 0, NULL }
 #define STR(k, T, m) { k, h_str, offsetof(T, m), 0, 0, NULL }
 #define DUR(k, T, m, min) { k, h_dur, offsetof(T, m), min, UINT64_MAX, NULL }
 #define U32(k, T, m, lo, hi) { k, h_u32, offsetof(T, m), lo, hi, NULL }
@@ -989,8 +987,6 @@ static int walk_map(struct ctx *c, yaml_node_t *n, const char *path, const struc
 			return fail(c, k, sub, "duplicate key (first given on line %zu)",
 				    seen[i]->start_mark.line + 1);
 		seen[i] = k;
-		if (!f->fn)
-			return fail(c, k, sub, "not supported yet by this version of tokio-guard");
 		int rc = f->fn(c, f, v, sub, obj);
 		if (rc)
 			return rc;
