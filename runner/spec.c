@@ -5,8 +5,9 @@
  * described by a `struct table`: its known keys, each with a handler and, for the
  * generic handlers (string, duration, integer, sub-mapping), where the value goes and
  * its limits. walk_map() checks a mapping's keys against its table (wrong type,
- * unknown, duplicate) and calls the handlers in document order, so the first error reported is the first one in the
- * file; the table's `check` hook then applies cross-field rules (required keys,
+ * unknown, duplicate) and calls the handlers in document order, so the first error
+ * reported is the first one in the file; the table's `check` hook then applies
+ * cross-field rules (required keys,
  * exactly one of) using the key nodes walk_map saw.
  *
  * Adding a key is one line in its table, plus a handler when none of the generic
