@@ -198,6 +198,34 @@ static bool task_value(enum tg_limit_kind k, const struct tg_task_summary *t, ui
 	}
 }
 
+static uint64_t span_own_ns(const struct tg_span *s)
+{
+	return s->poll.duration_ns > s->poll.runq_ns ? s->poll.duration_ns - s->poll.runq_ns : 0;
+}
+
+/* Poll limits hold the poll's own time; where its wall time reads
+ * differently, the message shows both: "own; 14.0ms wall, 1.9ms waiting for a CPU". */
+static void own_note(struct meas *m, uint64_t own, uint64_t wall)
+{
+	char o[32], w[32], q[32], pre[128];
+	size_t k, len = strlen(m->note);
+
+	if (wall <= own)
+		return;
+	tg_format_duration(own, o, sizeof o);
+	tg_format_duration(wall, w, sizeof w);
+	if (strcmp(o, w) == 0)
+		return;
+	tg_format_duration(wall - own, q, sizeof q);
+	snprintf(pre, sizeof pre, "own; %s wall, %s waiting for a CPU%s", w, q, len ? "; " : "");
+	k = strlen(pre);
+	if (k + len >= sizeof m->note)
+		len = sizeof m->note - k - 1;
+	memmove(m->note + k, m->note, len);
+	memcpy(m->note, pre, k);
+	m->note[k + len] = '\0';
+}
+
 static void measure_per_task(const struct ctx *c, struct meas *m)
 {
 	const struct tg_task_summary *worst = NULL;
@@ -237,6 +265,8 @@ static void measure_per_task(const struct ctx *c, struct meas *m)
 	if (over > 1)
 		snprintf(m->note, sizeof m->note, "and %zu more task%s over the limit", over - 1,
 			 over > 2 ? "s" : "");
+	if (c->l->kind == TG_LIM_MAX_POLL)
+		own_note(m, worst->max_ns, worst->max_own_wall_ns);
 }
 
 static const struct tg_baseline_task *baseline_task(const struct tg_baseline *b, const char *name)
@@ -349,7 +379,7 @@ static double quantile_of(enum tg_limit_kind k)
 static void measure_function(const struct ctx *c, struct meas *m)
 {
 	const struct tg_fn_summary *f = NULL;
-	uint64_t *d = NULL, span_max = 0;
+	uint64_t *d = NULL, span_max = 0, span_max_wall = 0;
 	size_t nd = 0;
 	bool probed;
 
@@ -361,9 +391,10 @@ static void measure_function(const struct ctx *c, struct meas *m)
 		const struct tg_span *s = &c->in->spans[i];
 		if (!span_selected(c, s))
 			continue;
-		d[nd++] = s->poll.duration_ns;
-		if (s->poll.duration_ns > span_max) {
-			span_max = s->poll.duration_ns;
+		d[nd++] = span_own_ns(s);
+		if (span_own_ns(s) > span_max) {
+			span_max = span_own_ns(s);
+			span_max_wall = s->poll.duration_ns;
 			m->task = s->task;
 		}
 	}
@@ -382,7 +413,10 @@ static void measure_function(const struct ctx *c, struct meas *m)
 	} else if (c->l->kind == TG_LIM_MAX_POLL) {
 		/* A span is a real poll that ran the function, even where the
 		 * function was inlined and its uprobe never fired. */
-		m->u = probed && f->max_ns > span_max ? f->max_ns : span_max;
+		bool from_probe = probed && f->max_ns > span_max;
+
+		m->u = from_probe ? f->max_ns : span_max;
+		own_note(m, m->u, from_probe ? f->max_own_wall_ns : span_max_wall);
 	} else if (probed) {
 		m->u = c->l->kind == TG_LIM_MIN_POLLS ? f->polls
 		     : c->l->kind == TG_LIM_P50_POLL ? f->p50_ns

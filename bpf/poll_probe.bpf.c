@@ -215,7 +215,7 @@ static __always_inline struct open_poll *top_runtime_poll(struct thread_state *t
 	if (d == 0 || d > TG_MAX_NEST)
 		return NULL;
 	d = (d - 1) & (TG_MAX_NEST - 1);
-	if (ts->polls[d].kind != TG_SITE_RUNTIME)
+	if (ts->polls[d].kind == TG_SITE_BLOCKING)
 		return NULL;
 	return &ts->polls[d];
 }
@@ -316,7 +316,7 @@ int BPF_KPROBE(poll_enter, void *header)
 	p->samples = 0;
 	p->offcpu_events = 0;
 	p->fn_mask = 0;
-	if (p->kind == TG_SITE_RUNTIME) {
+	if (p->kind != TG_SITE_BLOCKING) {
 		if (sched_delay)
 			sched_delay_end(p->header, p->site);
 		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
@@ -340,39 +340,50 @@ static __always_inline __u64 read_task_id(__u64 header)
 	return id;
 }
 
-/* A poll is a span when it blocked by itself: not counting time spent
- * waiting for a CPU (an overloaded machine, not the task), nor nested polls
- * that were spans of their own (a LocalSet's poll around a blocking task). */
-static __always_inline bool is_span(struct open_poll *p, __u64 dur)
+/* A poll's own time: its wall time less the time its thread waited for a CPU
+ * (an overloaded machine, not the task). */
+static __always_inline __u64 own_time(struct open_poll *p, __u64 dur)
 {
-	return p->kind == TG_SITE_RUNTIME && dur >= blocking_ns + p->child_span_ns + p->runq_ns;
+	return dur > p->runq_ns ? dur - p->runq_ns : 0;
 }
 
-static __always_inline void add_poll(struct tg_site_stats *s, bool span, __u64 dur)
+/* A poll is a span when it blocked by itself: its own time, less nested polls
+ * that were spans of their own (a LocalSet's poll around a blocking task). */
+static __always_inline bool is_span(struct open_poll *p, __u64 own)
+{
+	return p->kind != TG_SITE_BLOCKING && own >= blocking_ns + p->child_span_ns;
+}
+
+static __always_inline void add_poll(struct tg_site_stats *s, bool span, __u64 own, __u64 dur)
 {
 	__u32 b;
 
 	s->polls++;
-	s->busy_ns += dur;
-	if (dur > s->max_ns)
-		s->max_ns = dur;
+	s->busy_ns += own;
+	if (own > s->max_ns) {
+		s->max_ns = own;
+		s->max_own_wall_ns = dur;
+	}
+	if (dur > s->max_wall_ns)
+		s->max_wall_ns = dur;
 	if (span)
 		s->blocking_spans++;
-	b = tg_hist_bucket(dur);
+	b = tg_hist_bucket(own);
 	if (b < TG_HIST_BUCKETS)
 		s->hist[b]++;
 }
 
-static __always_inline void account(struct open_poll *p, __u64 dur)
+static __always_inline void account(struct open_poll *p, __u64 own, __u64 dur)
 {
 	struct tg_site_stats *s = bpf_map_lookup_elem(&site_stats, &p->site);
 
 	if (s)
-		add_poll(s, is_span(p, dur), dur);
+		add_poll(s, is_span(p, own), own, dur);
 }
 
 struct fn_walk {
 	__u64 mask;
+	__u64 own;
 	__u64 dur;
 	bool span;
 };
@@ -388,16 +399,16 @@ static int account_fn_bit(__u32 i, struct fn_walk *w)
 	w->mask &= w->mask - 1;
 	s = bpf_map_lookup_elem(&fn_stats, &idx);
 	if (s)
-		add_poll(s, w->span, w->dur);
+		add_poll(s, w->span, w->own, w->dur);
 	return 0;
 }
 
 /* The poll counts once in every selector whose bit it has: the lowest set
  * bit is taken off each round (no ctz in BPF). bpf_loop, because the
  * verifier would walk an open-coded 64-round loop's branches to its limit. */
-static __always_inline void account_fns(struct open_poll *p, __u64 dur)
+static __always_inline void account_fns(struct open_poll *p, __u64 own, __u64 dur)
 {
-	struct fn_walk w = { .mask = p->fn_mask, .dur = dur, .span = is_span(p, dur) };
+	struct fn_walk w = { .mask = p->fn_mask, .own = own, .dur = dur, .span = is_span(p, own) };
 
 	bpf_loop(TG_MAX_FN_SELECTORS, account_fn_bit, &w, 0);
 }
@@ -414,7 +425,8 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	e->hdr.tid = tid;
 	e->hdr.seq = p->seq;
 	e->hdr.site = p->site;
-	e->task_id = read_task_id(p->header);
+	/* a block_on future has no task header: its argument is the future itself */
+	e->task_id = p->kind == TG_SITE_BLOCK_ON ? 0 : read_task_id(p->header);
 	e->start_ns = p->start_ns;
 	e->duration_ns = dur;
 	e->off_cpu_ns = p->off_ns;
@@ -432,7 +444,7 @@ int BPF_KRETPROBE(poll_exit)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *ts;
 	struct open_poll *p;
-	__u64 dur, now;
+	__u64 dur, own, now;
 	__u32 d;
 
 	ts = bpf_task_storage_get(&threads, task, 0, 0);
@@ -446,18 +458,25 @@ int BPF_KRETPROBE(poll_exit)
 	p = &ts->polls[d & (TG_MAX_NEST - 1)];
 	now = bpf_ktime_get_ns();
 	dur = now - p->start_ns;
-	account(p, dur);
-	if (p->kind == TG_SITE_RUNTIME) {
+	own = own_time(p, dur);
+	account(p, own, dur);
+	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
 		if (sched_delay)
 			sched_delay_restart(p, now);
 		if (p->fn_mask)
-			account_fns(p, dur);
+			account_fns(p, own, dur);
 		if (dur >= trace_min_ns)
 			emit_poll(p, (__u32)bpf_get_current_pid_tgid(), dur);
 	}
-	if (d > 0 && is_span(p, dur))
-		ts->polls[(d - 1) & (TG_MAX_NEST - 1)].child_span_ns += dur;
+	/* The outer poll's wall time holds this one's: so does its CPU wait. */
+	if (d > 0) {
+		struct open_poll *up = &ts->polls[(d - 1) & (TG_MAX_NEST - 1)];
+
+		up->runq_ns += p->runq_ns;
+		if (is_span(p, own))
+			up->child_span_ns += own;
+	}
 	set_cpu_poll_tid(top_runtime_poll(ts) ? (__u32)bpf_get_current_pid_tgid() : 0);
 	return 0;
 }

@@ -25,6 +25,7 @@
 enum tg_site_kind {
 	TG_SITE_RUNTIME = 0,  /* a runtime worker or current-thread poll: can block */
 	TG_SITE_BLOCKING = 1, /* blocking pool (spawn_blocking, worker launch): never a span */
+	TG_SITE_BLOCK_ON = 2, /* the future a block_on polls (#[tokio::main]'s body): like a runtime poll */
 };
 
 struct tg_site_info {
@@ -32,13 +33,17 @@ struct tg_site_info {
 	__u32 id_offset; /* cached vtable id_offset, 0 until first read, ~0 if unusable */
 };
 
-/* Per site, per CPU: summed by user space. */
+/* Per site, per CPU: summed by user space. Durations are a poll's own time
+ * (wall minus the time its thread waited for a CPU): a busy machine does not
+ * make a well-behaved poll look long. The wall times sit beside them. */
 struct tg_site_stats {
 	__u64 polls;
-	__u64 busy_ns;
-	__u64 max_ns;
+	__u64 busy_ns;        /* own time, summed */
+	__u64 max_ns;         /* the longest own time */
+	__u64 max_own_wall_ns; /* wall time of the poll whose own time is max_ns */
+	__u64 max_wall_ns;    /* the longest wall time (may be another poll) */
 	__u64 blocking_spans;
-	__u64 hist[TG_HIST_BUCKETS];
+	__u64 hist[TG_HIST_BUCKETS]; /* own time */
 };
 
 /* Per site, per CPU: wake (waker::wake_by_val / wake_by_ref) to the next poll's start. */
@@ -86,8 +91,8 @@ struct tg_poll_event {
 	__u64 start_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 duration_ns;
 	__u64 off_cpu_ns;  /* voluntary sleeps: I/O, locks, thread::sleep */
-	__u64 runq_ns;     /* preempted, waiting for a CPU: not the poll's fault */
-	__u64 child_span_ns; /* inside nested polls that were spans of their own */
+	__u64 runq_ns;     /* preempted, waiting for a CPU (nested polls' included): not the poll's fault */
+	__u64 child_span_ns; /* own time of nested polls that were spans of their own */
 	__u32 samples;
 	__u32 offcpu_events;
 	__u64 fn_mask;     /* function selectors (bit = index) entered during this poll */

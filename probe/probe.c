@@ -450,8 +450,12 @@ static int sum_site_stats(struct tg_probe *p, struct bpf_map *map, uint32_t key,
 		out->polls += v[c].polls;
 		out->busy_ns += v[c].busy_ns;
 		out->blocking_spans += v[c].blocking_spans;
-		if (v[c].max_ns > out->max_ns)
+		if (v[c].max_ns > out->max_ns) {
 			out->max_ns = v[c].max_ns;
+			out->max_own_wall_ns = v[c].max_own_wall_ns;
+		}
+		if (v[c].max_wall_ns > out->max_wall_ns)
+			out->max_wall_ns = v[c].max_wall_ns;
 		for (size_t b = 0; b < TG_HIST_BUCKETS; b++)
 			out->hist[b] += v[c].hist[b];
 	}

@@ -257,9 +257,10 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 		.off_cpu_ns = e->off_cpu_ns, .runq_ns = e->runq_ns,
 	};
 	struct tg_span *span;
-	bool runtime = e->hdr.site < r->sites->n && r->sites->v[e->hdr.site].kind == TG_SITE_RUNTIME;
+	bool runtime = e->hdr.site < r->sites->n && r->sites->v[e->hdr.site].kind != TG_SITE_BLOCKING;
 
-	note_thread(r, &s, runtime);
+	/* a block_on body's thread (main) is no worker, unless it also runs tasks */
+	note_thread(r, &s, runtime && r->sites->v[e->hdr.site].kind == TG_SITE_RUNTIME);
 	if (r->nslices < MAX_SLICES &&
 	    !tg_grow((void **)&r->slices, &r->capslices, r->nslices + 1, sizeof(s)))
 		r->slices[r->nslices++] = s;
@@ -342,6 +343,8 @@ int tg_record_set_fn_stats(struct tg_record *r, uint32_t idx, const char *patter
 		f->polls = s->polls;
 		f->busy_ns = s->busy_ns;
 		f->max_ns = s->max_ns;
+		f->max_wall_ns = s->max_wall_ns;
+		f->max_own_wall_ns = s->max_own_wall_ns;
 		memcpy(r->fn_hist[idx], s->hist, sizeof(r->fn_hist[idx]));
 		f->hist = r->fn_hist[idx];
 		f->p50_ns = tg_hist_quantile(s->hist, s->polls, 0.50, s->max_ns);
@@ -657,8 +660,12 @@ static void merge_site(struct tg_task_summary *t, struct tg_site_stats *acc,
 	t->polls += s->polls;
 	t->busy_ns += s->busy_ns;
 	t->blocking_spans += s->blocking_spans;
-	if (s->max_ns > t->max_ns)
+	if (s->max_ns > t->max_ns) {
 		t->max_ns = s->max_ns;
+		t->max_own_wall_ns = s->max_own_wall_ns;
+	}
+	if (s->max_wall_ns > t->max_wall_ns)
+		t->max_wall_ns = s->max_wall_ns;
 	acc->polls += s->polls;
 	acc->max_ns = t->max_ns;
 	for (size_t b = 0; b < TG_HIST_BUCKETS; b++)
@@ -727,6 +734,7 @@ const struct tg_task_summary *tg_record_tasks(struct tg_record *r, size_t *n)
 		t = &r->tasks[r->ntasks++];
 		t->name = site->task_name;
 		t->blocking_pool = bp;
+		t->block_on = site->kind == TG_SITE_BLOCK_ON;
 		memset(acc, 0, sizeof(*acc));
 		for (size_t j = i; j < r->sites->n; j++) {
 			const struct tg_poll_site *o = &r->sites->v[j];
@@ -754,7 +762,7 @@ uint64_t tg_record_total_polls(const struct tg_record *r)
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < r->sites->n; i++)
-		if (r->site_stats[i] && r->sites->v[i].kind == TG_SITE_RUNTIME)
+		if (r->site_stats[i] && r->sites->v[i].kind != TG_SITE_BLOCKING)
 			n += r->site_stats[i]->polls;
 	return n;
 }

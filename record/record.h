@@ -66,9 +66,13 @@ struct tg_task_summary {
 	const char *name;
 	bool blocking_pool;   /* spawn_blocking tasks: never blocking spans */
 	size_t sites;         /* raw::poll instances merged under this name */
+	bool block_on;        /* the future a block_on polls: not a spawned task */
+	/* Poll durations are own time (wall less waiting for a CPU); the wall
+	 * times are the longest poll's and the longest own-time poll's. */
 	uint64_t polls, busy_ns, max_ns, blocking_spans;
+	uint64_t max_wall_ns, max_own_wall_ns;
 	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
-	const uint64_t *hist;  /* TG_HIST_BUCKETS poll-duration counts; NULL when unknown */
+	const uint64_t *hist;  /* TG_HIST_BUCKETS own-time counts; NULL when unknown */
 	/* Scheduling delay (wake to poll), when probed (sched_count > 0). */
 	uint64_t sched_count, sched_max_ns, sched_p50_ns, sched_p99_ns;
 };
@@ -78,7 +82,7 @@ struct tg_task_summary {
 struct tg_fn_summary {
 	const char *pattern;
 	size_t symbols;        /* functions probed; 0: none found (inlined or absent) */
-	uint64_t polls, busy_ns, max_ns;
+	uint64_t polls, busy_ns, max_ns, max_wall_ns, max_own_wall_ns;
 	uint64_t p50_ns, p90_ns, p99_ns, p999_ns;
 	const uint64_t *hist;  /* TG_HIST_BUCKETS; NULL when symbols == 0 */
 };

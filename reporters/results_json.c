@@ -116,10 +116,12 @@ static cJSON *tasks_json(const struct tg_results *r)
 		if (!t[i].polls)
 			continue;
 		cJSON_AddStringToObject(o, "name", t[i].name);
-		cJSON_AddStringToObject(o, "kind", t[i].blocking_pool ? "blocking_pool" : "runtime");
+		cJSON_AddStringToObject(o, "kind", t[i].blocking_pool ? "blocking_pool" :
+						   t[i].block_on ? "block_on" : "runtime");
 		cJSON_AddNumberToObject(o, "polls", (double)t[i].polls);
 		cJSON_AddNumberToObject(o, "busy_ns", (double)t[i].busy_ns);
 		cJSON_AddNumberToObject(o, "max_poll_ns", (double)t[i].max_ns);
+		cJSON_AddNumberToObject(o, "max_poll_wall_ns", (double)t[i].max_wall_ns);
 		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)t[i].p50_ns);
 		cJSON_AddNumberToObject(o, "p90_poll_ns", (double)t[i].p90_ns);
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)t[i].p99_ns);
@@ -169,6 +171,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddNumberToObject(o, "tid", s->poll.tid);
 	cJSON_AddNumberToObject(o, "start_ns", (double)(s->poll.start_ns - r->t0_ns));
 	cJSON_AddNumberToObject(o, "duration_ns", (double)s->poll.duration_ns);
+	cJSON_AddNumberToObject(o, "own_ns", (double)(s->poll.duration_ns > s->poll.runq_ns ?
+						     s->poll.duration_ns - s->poll.runq_ns : 0));
 	cJSON_AddNumberToObject(o, "on_cpu_ns", (double)s->on_cpu_ns);
 	cJSON_AddNumberToObject(o, "off_cpu_ns", (double)s->poll.off_cpu_ns);
 	cJSON_AddNumberToObject(o, "runqueue_ns", (double)s->poll.runq_ns);
@@ -280,6 +284,7 @@ static cJSON *functions_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "symbols_probed", (double)f[i].symbols);
 		cJSON_AddNumberToObject(o, "polls", (double)f[i].polls);
 		cJSON_AddNumberToObject(o, "max_poll_ns", (double)f[i].max_ns);
+		cJSON_AddNumberToObject(o, "max_poll_wall_ns", (double)f[i].max_wall_ns);
 		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)f[i].p50_ns);
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)f[i].p99_ns);
 		cJSON_AddItemToArray(a, o);

@@ -218,6 +218,43 @@ static void test_max_poll_task_glob(void **state)
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
 }
 
+/* Poll limits hold own time (wall less waiting for a CPU); a failing check
+ * shows both when they read differently, and the wall time alone never fails. */
+static void test_max_poll_own_time(void **state)
+{
+	struct tg_task_summary t[] = {
+		{ .name = "demo::busy", .polls = 10, .max_ns = 12100 * US, .max_own_wall_ns = 14 * MS,
+		  .max_wall_ns = 14 * MS },
+		{ .name = "demo::preempted", .polls = 10, .max_ns = 40 * US, .max_own_wall_ns = 6460 * US,
+		  .max_wall_ns = 6500 * US },
+	};
+	in.tasks = t;
+	in.ntasks = 2;
+	limit(entry(TG_SEL_TASK, "demo::busy"), TG_LIM_MAX_POLL, "5ms");
+	limit(entry(TG_SEL_TASK, "demo::preempted"), TG_LIM_MAX_POLL, "5ms");
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "12.1ms",
+	       "max poll 12.1ms > 5ms in demo::busy (own; 14.0ms wall, 1.90ms waiting for a CPU)");
+	/* 6.5ms of wall time, 40us of its own: a busy machine, not the code */
+	expect(chk(1), TG_CHECK_PASSED, "40.0us", NULL);
+	assert_non_null(strstr(chk(1)->message, "own; 6.46ms wall, 6.42ms waiting for a CPU"));
+}
+
+/* A function selector's spans are measured by own time too. */
+static void test_function_max_poll_own_time(void **state)
+{
+	struct tg_span sp[] = {
+		{ .poll = { .duration_ns = 30 * MS, .runq_ns = 25 * MS }, .task = "web::serve",
+		  .culprit = -1, .functions = fn_lock, .nfunctions = 2 },
+	};
+	in.spans = sp;
+	in.nspans = 1;
+	limit(entry(TG_SEL_FUNCTION, "std::sync::Mutex::lock"), TG_LIM_MAX_POLL, "10ms");
+	eval();
+	expect(chk(0), TG_CHECK_PASSED, "5.00ms", NULL);
+	assert_non_null(strstr(chk(0)->message, "own; 30.0ms wall, 25.0ms waiting for a CPU"));
+}
+
 static void test_percentiles(void **state)
 {
 	set_tasks();
@@ -779,6 +816,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_max_poll_task_glob, reset, done),
+		cmocka_unit_test_setup_teardown(test_max_poll_own_time, reset, done),
+		cmocka_unit_test_setup_teardown(test_function_max_poll_own_time, reset, done),
 		cmocka_unit_test_setup_teardown(test_percentiles, reset, done),
 		cmocka_unit_test_setup_teardown(test_scheduling_delay, reset, done),
 		cmocka_unit_test_setup_teardown(test_min_polls, reset, done),
