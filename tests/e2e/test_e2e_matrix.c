@@ -1,0 +1,424 @@
+/* End-to-end: the tokio version matrix. The blocking-tasks example, its
+ * source unchanged, built against each tokio of examples/matrix/<cell>/ (the
+ * oldest the README claims, the LTS lines, the newest, the newest with
+ * --cfg tokio_unstable) by examples/matrix/build.sh; real eBPF on each binary.
+ * One cmocka test per cell, found from the cells' folders, so a new cell is
+ * tested without touching this file.
+ *
+ * Ground truth is the target's own: its stdout says how many rounds ran (each
+ * round blocks once per kind), its --block-ms how long each kind blocks, the
+ * `// guard:<kind>` markers in blocking-kinds where. Where the example writes
+ * GUARD_EXAMPLE_LOG lines (blocking-server does; blocking-tasks not yet),
+ * every span is also matched to its own wall-clock measurement. Needs root;
+ * skips otherwise, and when the matrix was not built. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "e2e_util.h"
+
+#define MATRIX_DIR TG_SOURCE_DIR "/examples/matrix"
+#define BIN_DIR TG_SOURCE_DIR "/examples/target/matrix/bin"
+#define KINDS_SRC TG_SOURCE_DIR "/examples/blocking-kinds/src/lib.rs"
+#define BLOCK_MS 20
+#define THRESHOLD_MS 5
+#define MAX_CELLS 16
+
+/* The blocking kinds of blocking-tasks, each in its own task type. */
+static const char *const kinds[] = { "cpu", "sleep", "mutex" };
+static const char *const culprit_fn[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
+					  "blocking_kinds::lock_shared" };
+static const char *const span_class[] = { "on_cpu", "off_cpu", "off_cpu" };
+static const char *const twins[] = { "blocking_tasks::cpu_ok_task", "blocking_tasks::sleep_ok_task" };
+#define NKINDS 3
+
+struct cell {
+	char name[64];   /* the folder under examples/matrix */
+	char tokio[32];  /* tokio's version in its Cargo.lock */
+	char bin[512];
+};
+
+struct run {
+	char dir[64];
+	int status;
+	cJSON *results;
+	char *log;       /* GUARD_EXAMPLE_LOG lines, if the example writes them */
+	int rounds;      /* from the target's stdout */
+};
+
+static struct cell cells[MAX_CELLS];
+static size_t ncells;
+static int marker[NKINDS];
+
+/* ---- small helpers */
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static const cJSON *item(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* The line of `// guard:KIND` in blocking-kinds; 0 when missing. */
+static int marker_line(const char *kind)
+{
+	char *src = tg_test_read(KINDS_SRC, NULL), needle[32], *hit;
+	int line = 1;
+
+	if (!src)
+		return 0;
+	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
+	hit = strstr(src, needle);
+	for (char *p = src; hit && p < hit; p++)
+		line += *p == '\n';
+	free(src);
+	return hit ? line : 0;
+}
+
+/* tokio's version in a cell's Cargo.lock (what the binary was built with). */
+static bool locked_tokio(const char *cell_dir, char *out, size_t size)
+{
+	char path[600], *lock, *p;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/Cargo.lock", cell_dir);
+	lock = tg_test_read(path, NULL);
+	p = lock ? strstr(lock, "\nname = \"tokio\"\nversion = \"") : NULL;
+	if (p) {
+		p += strlen("\nname = \"tokio\"\nversion = \"");
+		ok = sscanf(p, "%31[^\"]", out) == 1 && size >= 32;
+	}
+	free(lock);
+	return ok;
+}
+
+/* Every folder of examples/matrix with a Cargo.toml is a cell (in name order). */
+static void find_cells(void)
+{
+	struct dirent **ents;
+	int n = scandir(MATRIX_DIR, &ents, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		struct cell *c = &cells[ncells];
+		const char *name = ents[i]->d_name;
+		char dir[512], manifest[600];
+
+		snprintf(dir, sizeof(dir), "%s/%s", MATRIX_DIR, name);
+		snprintf(manifest, sizeof(manifest), "%s/Cargo.toml", dir);
+		if (name[0] != '.' && strlen(name) < sizeof(c->name) && ncells < MAX_CELLS &&
+		    access(manifest, R_OK) == 0) {
+			memcpy(c->name, name, strlen(name) + 1);
+			if (!locked_tokio(dir, c->tokio, sizeof(c->tokio)))
+				snprintf(c->tokio, sizeof(c->tokio), "?");
+			snprintf(c->bin, sizeof(c->bin), "%s/blocking-tasks-%s", BIN_DIR, name);
+			ncells++;
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+}
+
+/* ---- one run of a cell */
+
+static void write_spec(const struct run *r, const struct cell *c)
+{
+	char *text, path[128];
+
+	assert_true(asprintf(&text,
+		"version: 1\n"
+		"name: %s\n"
+		"target:\n"
+		"  command: [\"%s\", \"--seconds\", \"4\", \"--block-ms\", \"%d\"]\n"
+		"  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\" }\n"
+		"  ready: { delay: 100ms }\n"
+		"  stop: { signal: SIGTERM, grace: 5s }\n"
+		"probe:\n"
+		"  blocking_threshold: %dms\n"
+		"assertions: []  # measure only: this target blocks on purpose\n"
+		"load:\n"
+		"  - sleep: 2s\n",
+		c->name, c->bin, BLOCK_MS, r->dir, THRESHOLD_MS) > 0);
+	snprintf(path, sizeof(path), "%s/guard.yaml", r->dir);
+	assert_true(tg_test_write(path, text));
+	free(text);
+}
+
+static int rounds_run(const char *dir)
+{
+	char path[128], *out, *p;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/out/target.stdout.log", dir);
+	out = tg_test_read(path, NULL);
+	p = out ? strstr(out, "blocking-tasks: ") : NULL;
+	if (p)
+		sscanf(p, "blocking-tasks: %d rounds", &n);
+	free(out);
+	return n;
+}
+
+static void run_cell(struct run *r, const struct cell *c)
+{
+	char spec[128], out[128], path[160], *text;
+	const char *args[] = { "run", spec, "--out-dir", out, "--quiet", NULL };
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/tg-e2e-matrix-XXXXXX");
+	assert_non_null(mkdtemp(r->dir));
+	write_spec(r, c);
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", r->dir);
+	snprintf(out, sizeof(out), "%s/out", r->dir);
+	r->status = e2e_run(TG_EXE, args, NULL);
+	snprintf(path, sizeof(path), "%s/results.json", out);
+	text = tg_test_read(path, NULL);
+	r->results = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	snprintf(path, sizeof(path), "%s/example.log", r->dir);
+	r->log = tg_test_read(path, NULL);
+	r->rounds = rounds_run(r->dir);
+}
+
+/* ---- checks */
+
+static void check_probe(const struct run *r, const struct cell *c)
+{
+	const cJSON *probe = item(r->results, "probe");
+
+	assert_non_null(probe);
+	fprintf(stderr, "  %s: tokio %s (reported %s), %d poll sites, %d polls, %d rounds, exit %d\n",
+		c->name, c->tokio, str(probe, "tokio_version") ? str(probe, "tokio_version") : "?",
+		(int)num(probe, "poll_sites"), (int)num(probe, "polls"), r->rounds, r->status);
+	/* five runtime task types, the spawn_blocking closures and the worker launcher */
+	assert_true(num(probe, "poll_sites") >= 8);
+	assert_true(num(probe, "polls") > 5 * r->rounds);
+	assert_int_equal((int)num(probe, "lost_events"), 0);
+	assert_non_null(str(probe, "tokio_version"));
+	assert_string_equal(str(probe, "tokio_version"), c->tokio);
+}
+
+static const cJSON *task_named(const struct run *r, const char *name)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, item(r->results, "tasks")) {
+		if (str(t, "name") && strcmp(str(t, "name"), name) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/* Each task type under its source name, polled every round, a runtime task. */
+static void check_names(const struct run *r)
+{
+	char name[64];
+
+	for (size_t k = 0; k < NKINDS + 2; k++) {
+		const cJSON *t;
+
+		if (k < NKINDS)
+			snprintf(name, sizeof(name), "blocking_tasks::%s_task", kinds[k]);
+		else
+			snprintf(name, sizeof(name), "%s", twins[k - NKINDS]);
+		t = task_named(r, name);
+		if (!t)
+			fprintf(stderr, "  no task named %s\n", name);
+		assert_non_null(t);
+		assert_string_equal(str(t, "kind"), "runtime");
+		assert_true(num(t, "polls") >= r->rounds);
+	}
+}
+
+/* The example's own wall time of a kind's sections (GUARD_EXAMPLE_LOG), us. */
+static size_t logged_walls(const char *log, const char *kind, long *wall, size_t max)
+{
+	char needle[32];
+	const char *w;
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "kind=%s ", kind);
+	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
+		if ((p == log || p[-1] == '\n') && (w = strstr(p, "wall_us=")))
+			wall[n++] = atol(w + strlen("wall_us="));
+	}
+	return n;
+}
+
+/* A span's wall time matches one of the example's own measurements. */
+static bool matches_log(double wall_us, const long *walls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		double tol = walls[i] * 0.05 > 500 ? walls[i] * 0.05 : 500;
+
+		if (wall_us >= walls[i] - tol && wall_us <= walls[i] + tol)
+			return true;
+	}
+	return false;
+}
+
+/* Without the example's log, --block-ms is the reference. The spin ends by
+ * the wall clock: inside the poll, so the span is never shorter, and apart
+ * from waiting for a CPU (runqueue_ns) never longer by more than test_e2e.c's
+ * max(10%, 0.5ms). A sleep is never shorter either, but its wake-up latency
+ * on a busy machine is part of the blocking (the example's own clock would
+ * count it too): the 25% of test_e2e.c's v0 target. The mutex wait is the
+ * holder's sleep, its wake-up and the waiter's: bounded above by twice that. */
+static void check_duration(size_t k, const cJSON *s, const long *walls, size_t nwalls)
+{
+	double wall = num(s, "duration_ns") / 1e3, own = wall - num(s, "runqueue_ns") / 1e3;
+	double d = BLOCK_MS * 1e3, tol = d * 0.10 > 500 ? d * 0.10 : 500;
+	double max_own = k == 0 ? d + tol : k == 1 ? d * 1.25 : d * 1.5;
+
+	if (nwalls) {
+		assert_true(matches_log(wall, walls, nwalls));
+		return;
+	}
+	if (own > max_own || (k != 2 && wall < d - 100))
+		fprintf(stderr, "  %s span: wall %.0fus, not waiting for a CPU %.0fus\n", kinds[k], wall, own);
+	assert_true(own <= max_own);
+	if (k != 2)
+		assert_true(wall >= d - 100); /* 0.1ms: the two clocks' granularity */
+}
+
+/* Its culprit is the marked line; false when the span has no stack at all. */
+static bool check_culprit(size_t k, const cJSON *s)
+{
+	const cJSON *c = item(s, "culprit");
+
+	if (!cJSON_IsObject(c)) {
+		fprintf(stderr, "  %s span without a culprit: wall %.0fus, %d samples, %d stacks\n", kinds[k],
+			num(s, "duration_ns") / 1e3, (int)num(s, "samples"), (int)num(s, "stacks"));
+		return false;
+	}
+	assert_non_null(str(c, "function"));
+	if (!strstr(str(c, "function"), culprit_fn[k]) || (int)num(c, "line") != marker[k])
+		fprintf(stderr, "  %s span: culprit %s at %s:%d\n", kinds[k], str(c, "function"),
+			str(c, "file") ? str(c, "file") : "?", (int)num(c, "line"));
+	assert_non_null(strstr(str(c, "function"), culprit_fn[k]));
+	assert_non_null(str(c, "file"));
+	assert_non_null(strstr(str(c, "file"), "blocking-kinds/src/lib.rs"));
+	assert_int_equal((int)num(c, "line"), marker[k]);
+	return true;
+}
+
+static size_t kind_of_task(const char *task)
+{
+	char name[64];
+
+	for (size_t k = 0; k < NKINDS; k++) {
+		snprintf(name, sizeof(name), "blocking_tasks::%s_task", kinds[k]);
+		if (task && strcmp(task, name) == 0)
+			return k;
+	}
+	return NKINDS;
+}
+
+/* Every span is one of the three kinds (so never a twin or a blocking-pool
+ * task), classified, timed and attributed; each kind blocked once a round. */
+static void check_spans(const struct run *r)
+{
+	size_t per_kind[NKINDS] = { 0 }, no_culprit = 0, nwalls[NKINDS];
+	long walls[NKINDS][64];
+	const cJSON *s;
+
+	for (size_t k = 0; k < NKINDS; k++)
+		nwalls[k] = logged_walls(r->log, kinds[k], walls[k], 64);
+	cJSON_ArrayForEach(s, item(r->results, "blocking_spans")) {
+		size_t k = kind_of_task(str(s, "task"));
+
+		if (k == NKINDS)
+			fprintf(stderr, "  unexpected span in %s\n", str(s, "task") ? str(s, "task") : "?");
+		assert_true(k < NKINDS);
+		per_kind[k]++;
+		assert_string_equal(str(s, "kind"), span_class[k]);
+		assert_string_equal(str(s, "blocking_kind"), kinds[k]);
+		assert_false(cJSON_IsTrue(item(s, "allowed")));
+		check_duration(k, s, walls[k], nwalls[k]);
+		no_culprit += !check_culprit(k, s);
+	}
+	for (size_t k = 0; k < NKINDS; k++) {
+		fprintf(stderr, "  %-5s %zu spans in %d rounds%s\n", kinds[k], per_kind[k], r->rounds,
+			nwalls[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
+		/* one a round; a busy machine can push one spin's own time under the threshold */
+		assert_true(per_kind[k] <= (size_t)r->rounds && per_kind[k] + 1 >= (size_t)r->rounds);
+	}
+	/* as in test_e2e.c: a VM's steal time can leave one spin unsampled */
+	assert_true(no_culprit <= 1);
+}
+
+/* The twins ran every round, quickly, and were never reported. */
+static void check_twins(const struct run *r)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *t = task_named(r, twins[i]);
+
+		assert_non_null(t);
+		assert_int_equal((int)num(t, "blocking_spans"), 0);
+		assert_true(num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
+	}
+}
+
+/* ---- tests */
+
+static void test_cell(void **state)
+{
+	const struct cell *c = *state;
+	struct run r = { .status = -1 };
+
+	if (geteuid() != 0 || access(BIN_DIR, F_OK)) {
+		fprintf(stderr, "skipped: needs root and the built matrix (examples/matrix/build.sh)\n");
+		skip();
+	}
+	if (access(c->bin, X_OK))
+		fail_msg("%s: not built: run examples/matrix/build.sh", c->bin);
+	run_cell(&r, c);
+	assert_int_equal(r.status, 0);
+	assert_non_null(r.results);
+	assert_true(r.rounds >= 5);
+	check_probe(&r, c);
+	check_names(&r);
+	check_spans(&r);
+	check_twins(&r);
+	cJSON_Delete(r.results);
+	free(r.log);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[MAX_CELLS];
+
+	find_cells();
+	for (size_t k = 0; k < NKINDS; k++)
+		marker[k] = marker_line(kinds[k]);
+	if (!ncells || !marker[0] || !marker[1] || !marker[2]) {
+		fprintf(stderr, "test_e2e_matrix: no cells under %s or no guard: markers in %s\n", MATRIX_DIR,
+			KINDS_SRC);
+		return 1;
+	}
+	for (size_t i = 0; i < ncells; i++)
+		tests[i] = (struct CMUnitTest){ .name = cells[i].name, .test_func = test_cell,
+						.initial_state = &cells[i] };
+	return _cmocka_run_group_tests("e2e_matrix", tests, ncells, NULL, NULL);
+}
