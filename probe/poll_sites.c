@@ -8,7 +8,11 @@
  *      Schedule impl (names S), and its dealloc slot (or another) calls
  *      drop_in_place<Cell<T, S>>, a legacy name that still spells T and S.
  *      Identical drop glue of same-layout futures is merged into one
- *      function with an alias per type: then the task is named "A|B". */
+ *      function with an alias per type: then the task is named "A|B".
+ * DWARF's names for impl blocks ({impl#N}) are replaced by the type (and
+ * trait) the symbols spell, read from a linkage name inside that impl, else
+ * picked among the vtable's drop glue names (named_by "dwarf+drop_in_place"),
+ * so that the task name (names.c) is the same in every build. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
@@ -360,6 +364,212 @@ static void name_sites_in_cus(Dwarf *dw, struct tg_poll_sites *out)
 	free(done);
 }
 
+/* ---- {impl#N}: DWARF's name for an impl block, which symbols spell as the
+ * type (and trait) it is for. Resolved from a method's linkage name in that
+ * impl's namespace, so that DWARF-named tasks read like symbol-named ones. */
+
+#define MAX_IMPLS 64
+
+struct impls {
+	size_t n;
+	char *path[MAX_IMPLS];  /* "names_target::{impl#2}" as in a site's T */
+	char *type[MAX_IMPLS];  /* "<names_target::Counter>", NULL until found */
+};
+
+static void impls_free(struct impls *im)
+{
+	for (size_t i = 0; i < im->n; i++) {
+		free(im->path[i]);
+		free(im->type[i]);
+	}
+	im->n = 0;
+}
+
+static bool path_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == ':';
+}
+
+/* Start of the path that ends just before P ("a::b::{impl#1}" from its '{'). */
+static const char *path_start(const char *str, const char *p)
+{
+	while (p > str && path_char(p[-1]))
+		p--;
+	return p;
+}
+
+/* Every "path::{impl#N}" in the sites' future types, once each. */
+static void impl_keys(const struct tg_poll_sites *out, struct impls *im)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		const char *t = out->v[i].future_type;
+
+		for (const char *p = t ? strstr(t, "{impl#") : NULL; p; p = strstr(p + 1, "{impl#")) {
+			const char *a = path_start(t, p), *e = strchr(p, '}');
+			size_t j;
+
+			if (!e || a == p)
+				continue;
+			for (j = 0; j < im->n && (strlen(im->path[j]) != (size_t)(e + 1 - a) ||
+						  strncmp(im->path[j], a, (size_t)(e + 1 - a)) != 0); j++)
+				;
+			if (j == im->n && im->n < MAX_IMPLS && (im->path[im->n] = strndup(a, (size_t)(e + 1 - a))))
+				im->type[im->n++] = NULL;
+		}
+	}
+}
+
+/* NAME without its last LEVELS top-level path segments: "<X as T>::f" less
+ * one is "<X as T>", "a::X::f::{{closure}}" less two is "a::X". */
+static char *drop_segments(const char *name, int levels)
+{
+	size_t n = strlen(name), cut[64];
+	int depth = 0, ncut = 0;
+
+	for (size_t i = 0; i + 1 < n && ncut < 64; i++) {
+		if (name[i] == '<' || name[i] == '(' || name[i] == '[')
+			depth++;
+		else if ((name[i] == '>' && (i == 0 || name[i - 1] != '-')) || name[i] == ')' || name[i] == ']')
+			depth--;
+		else if (depth == 0 && name[i] == ':' && name[i + 1] == ':')
+			cut[ncut++] = i++;
+	}
+	return ncut >= levels && levels > 0 ? strndup(name, cut[ncut - levels]) : NULL;
+}
+
+/* The impl's type, from the linkage name of a function written in it: a
+ * method (one level down), or a closure or async body inside one (the
+ * method itself is often inlined away, its body's resume function is not). */
+static char *impl_type_from_methods(Dwarf_Die *ns, int level)
+{
+	Dwarf_Die c;
+	Dwarf_Attribute attr;
+	char *ty = NULL;
+
+	if (level > 3 || dwarf_child(ns, &c) != 0)
+		return NULL;
+	do {
+		const char *ln;
+		char *dem;
+		int tag = dwarf_tag(&c);
+
+		if (tag == DW_TAG_namespace) {
+			ty = impl_type_from_methods(&c, level + 1);
+			continue;
+		}
+		if (tag != DW_TAG_subprogram ||
+		    !(ln = dwarf_formstring(dwarf_attr_integrate(&c, DW_AT_linkage_name, &attr))) ||
+		    !(dem = tg_demangle(ln)))
+			continue;
+		if (!strstr(dem, "::<impl ")) /* legacy's impl segment is no turbofish */
+			tg_strip_turbofish(dem);
+		ty = drop_segments(dem, level);
+		free(dem);
+	} while (!ty && dwarf_siblingof(&c, &c) == 0);
+	return ty;
+}
+
+/* Walks the namespaces that lead to a wanted impl (only those). */
+static void walk_impls(Dwarf_Die *die, const char *prefix, struct impls *im, int depth)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die child;
+	char path[1024];
+
+	do {
+		const char *name;
+		bool wanted = false;
+
+		if (dwarf_tag(die) != DW_TAG_namespace ||
+		    !(name = dwarf_formstring(dwarf_attr(die, DW_AT_name, &attr))))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "::" : "", name);
+		for (size_t i = 0; i < im->n; i++) {
+			size_t k = strlen(path);
+
+			if (im->type[i] || strncmp(im->path[i], path, k) != 0)
+				continue;
+			if (im->path[i][k] == 0)
+				im->type[i] = impl_type_from_methods(die, 1);
+			else if (im->path[i][k] == ':')
+				wanted = true;
+		}
+		if (wanted && depth < 32 && dwarf_child(die, &child) == 0)
+			walk_impls(&child, path, im, depth + 1);
+	} while (dwarf_siblingof(die, die) == 0);
+}
+
+static bool impls_done(const struct impls *im)
+{
+	for (size_t i = 0; i < im->n; i++)
+		if (!im->type[i])
+			return false;
+	return true;
+}
+
+/* T with every resolved "path::{impl#N}" replaced by its type. */
+static char *replace_impls(const char *t, const struct impls *im)
+{
+	size_t cap = strlen(t) + 1, len = 0;
+	char *r = malloc(cap);
+
+	for (const char *p = t; r && *p;) {
+		const char *rep = NULL;
+		size_t skip = 1;
+
+		for (size_t i = 0; i < im->n && !rep; i++) {
+			size_t k = strlen(im->path[i]);
+
+			if (im->type[i] && strncmp(p, im->path[i], k) == 0 && (p == t || !path_char(p[-1])))
+				rep = im->type[i], skip = k;
+		}
+		if (!rep)
+			rep = p, skip = 1;
+		size_t add = rep == p ? 1 : strlen(rep);
+		if (len + add + 1 > cap) {
+			char *nr = realloc(r, cap = 2 * (len + add + 1));
+
+			if (!nr) {
+				free(r);
+				return NULL;
+			}
+			r = nr;
+		}
+		memcpy(r + len, rep, add);
+		len += add;
+		p += skip;
+	}
+	if (r)
+		r[len] = 0;
+	return r;
+}
+
+static void resolve_impls(Dwarf *dw, struct tg_poll_sites *out)
+{
+	struct impls im = { 0 };
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	impl_keys(out, &im);
+	while (im.n && !impls_done(&im) && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0)
+			walk_impls(&child, "", &im, 0);
+		off = next;
+	}
+	for (size_t i = 0; im.n && i < out->n; i++) {
+		char *t = out->v[i].future_type ? replace_impls(out->v[i].future_type, &im) : NULL;
+
+		if (t) {
+			free(out->v[i].future_type);
+			out->v[i].future_type = t;
+		}
+	}
+	impls_free(&im);
+}
+
 static void name_sites_dwarf(const char *exe, struct tg_poll_sites *out)
 {
 	static const Dwfl_Callbacks cb = {
@@ -380,6 +590,7 @@ static void name_sites_dwarf(const char *exe, struct tg_poll_sites *out)
 	if (dw) {
 		out->has_dwarf = true;
 		name_sites_in_cus(dw, out);
+		resolve_impls(dw, out);
 	}
 	dwfl_end(dwfl);
 }
@@ -823,7 +1034,9 @@ static void append_unknown(struct tg_poll_site *site)
 
 /* T is the one drop glue candidate the poll path confirms, or the only one
  * when no other site shares its drop glue (merged glue keeps only one name
- * under LTO). Anything else is named "A|B" with every candidate. */
+ * under LTO). Anything else is named "A|B" with every candidate: an honest
+ * "one of these" beats a confident wrong name (a type whose task the linker
+ * dropped can keep its name on glue merged with a live one's). */
 static void decide_site(struct tg_poll_site *site, struct site_ev *ev, bool shared)
 {
 	size_t hits = 0, k = 0;
@@ -858,6 +1071,48 @@ static bool glue_shared(const struct site_ev *ev, size_t n, size_t i)
 	return false;
 }
 
+/* A DWARF name whose {impl#N} no DWARF entry resolved (the method inlined
+ * everywhere, leaving no entry with a linkage name). */
+static bool impl_unresolved(const struct tg_poll_site *site)
+{
+	return site->future_type && strstr(site->future_type, "{impl#");
+}
+
+/* Whether symbol-spelled candidate C can be DWARF's D, "a::{impl#N}::f":
+ * the same crate (unless C is a qualified "<X as T>::f") and what follows
+ * the impl. */
+static bool impl_compatible(const char *d, const char *c)
+{
+	const char *imp = strstr(d, "{impl#"), *after = imp ? strchr(imp, '}') : NULL;
+	const char *crate_end = strstr(d, "::");
+
+	if (!after || !crate_end || !ends_with(c, after + 1) || strlen(c) <= strlen(after + 1))
+		return false;
+	return c[0] == '<' || (strncmp(c, d, (size_t)(crate_end - d + 2)) == 0);
+}
+
+/* Among the vtable's candidates, the one DWARF's unresolved name fits. */
+static void pick_impl_cand(struct tg_poll_site *site, struct site_ev *ev)
+{
+	char *d = tg_simplify_task_name(site->future_type);
+	size_t hits = 0, k = 0;
+
+	for (size_t i = 0; d && i < ev->glue.n; i++) {
+		char *c = tg_simplify_task_name(ev->glue.t[i]);
+
+		if (c && impl_compatible(d, c))
+			hits++, k = i;
+		free(c);
+	}
+	if (hits == 1) {
+		free(site->future_type);
+		site->future_type = ev->glue.t[k];
+		ev->glue.t[k] = NULL;
+		site->named_by = "dwarf+drop_in_place";
+	}
+	free(d);
+}
+
 static void name_sites_vtable(struct elf_file *f, struct tg_poll_sites *out)
 {
 	struct site_ev *ev = calloc(out->n ? out->n : 1, sizeof(*ev));
@@ -865,7 +1120,7 @@ static void name_sites_vtable(struct elf_file *f, struct tg_poll_sites *out)
 	size_t nrels = 0, unnamed = 0;
 
 	for (size_t i = 0; i < out->n; i++)
-		unnamed += !out->v[i].future_type;
+		unnamed += !out->v[i].future_type || impl_unresolved(&out->v[i]);
 	if (!unnamed || !ev || build_func_index(f))
 		goto done;
 	rels = relative_relocs(f, &nrels);
@@ -875,6 +1130,8 @@ static void name_sites_vtable(struct elf_file *f, struct tg_poll_sites *out)
 	for (size_t i = 0; i < out->n; i++)
 		if (!out->v[i].future_type)
 			decide_site(&out->v[i], &ev[i], glue_shared(ev, out->n, i));
+		else if (impl_unresolved(&out->v[i]))
+			pick_impl_cand(&out->v[i], &ev[i]);
 done:
 	for (size_t i = 0; ev && i < out->n; i++) {
 		free(ev[i].sched);

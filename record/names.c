@@ -4,6 +4,10 @@
  *   DWARF type names   demo::handler::{async_fn_env#0}, Box<T, alloc::alloc::Global>
  *   legacy symbols     demo::handler::{{closure}}            (no generics at all)
  *   v0 symbols         demo::handler::{closure#0}, f::<T>    (turbofish generics)
+ * A task name keeps only what the poorest of them (a legacy symbol, no DWARF)
+ * can spell, so that every build of one source names its tasks alike: no
+ * closure or async block numbers, no generics of functions; see
+ * tg_simplify_task_name.
  */
 #define _GNU_SOURCE
 #include "names.h"
@@ -307,25 +311,39 @@ static bool is_symbol_closure(struct span seg)
 	return span_eq(seg, "{{closure}}") || is_numbered(seg, "closure");
 }
 
-static bool is_async_fn(struct span seg)
+/* An async fn body, async block or closure, however spelled. Legacy symbols
+ * call all of them {{closure}}, unnumbered: a name that must read the same
+ * in every build cannot keep any of them (tg_simplify_task_name). */
+static bool is_closure_like(struct span seg)
 {
-	return is_numbered(seg, "async_fn_env") || is_numbered(seg, "async_fn") ||
-	       is_numbered(seg, "generator_env") || is_numbered(seg, "coroutine_env");
+	static const char *const words[] = {
+		"async_fn_env", "async_fn", "async_block_env", "async_block", "closure_env",
+		"closure", "generator_env", "coroutine_env", "coroutine", "async_closure_env",
+	};
+	if (is_symbol_closure(seg))
+		return true;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (is_numbered(seg, words[i]))
+			return true;
+	return false;
 }
 
-/* "{async_block_env#3}" -> "{async_block#3}": the _env is DWARF's. */
-static void emit_segment(struct span seg, struct buf *out)
+/* Legacy's "<impl Trait for X>" segment: X and Trait (v0 and DWARF-resolved
+ * names say "<X as Trait>"). */
+static bool impl_for(struct span seg, struct span *x, struct span *trait)
 {
-	static const char *const envs[] = { "async_block_env", "closure_env" };
-	for (size_t i = 0; i < 2; i++) {
-		if (is_numbered(seg, envs[i])) {
-			size_t w = strlen(envs[i]);
-			buf_add(out, seg.p, w + 1 - 4);
-			buf_add(out, seg.p + w + 1, seg.n - w - 1);
-			return;
+	int depth = 0;
+	if (seg.n < 12 || memcmp(seg.p, "<impl ", 6) != 0 || seg.p[seg.n - 1] != '>')
+		return false;
+	for (size_t i = 6; i + 5 <= seg.n - 1; i++) {
+		depth += bracket_delta(seg.p, i);
+		if (depth == 0 && memcmp(seg.p + i, " for ", 5) == 0) {
+			*trait = trim(seg.p + 6, i - 6);
+			*x = trim(seg.p + i + 5, seg.n - 1 - (i + 5));
+			return true;
 		}
 	}
-	buf_add(out, seg.p, seg.n);
+	return false;
 }
 
 /* "<X>" -> X simplified; "<X as Y>" keeps its shape with both simplified. */
@@ -370,17 +388,33 @@ static int split_path(struct span s, struct span *segs)
 	return n;
 }
 
+/* The path without closure-like segments and without generics: the
+ * function (or type, or impl) the future's code was written in. */
 static char *simplify_path(struct span s)
 {
 	struct span segs[MAX_SEGMENTS];
 	int n = split_path(s, segs);
-	if (n > 1 && is_symbol_closure(trim(segs[n - 1].p, segs[n - 1].n)))
-		n--;
 
 	struct buf out = { 0 };
 	bool first = true;
 	for (int i = 0; i < n; i++) {
-		struct span seg = trim(segs[i].p, segs[i].n);
+		struct span seg = trim(segs[i].p, segs[i].n), x, trait;
+		if (impl_for(seg, &x, &trait)) {
+			/* "m::<impl T for X>::f" is "<X as T>::f": the module goes */
+			struct buf q = { 0 };
+			buf_str(&q, "<");
+			buf_add(&q, x.p, x.n);
+			buf_str(&q, " as ");
+			buf_add(&q, trait.p, trait.n);
+			buf_str(&q, ">");
+			free(out.s);
+			out = (struct buf){ 0 };
+			if (q.s)
+				emit_qualified((struct span){ q.s, q.len }, &out);
+			free(q.s);
+			first = false;
+			continue;
+		}
 		if (i > 0 && seg.n && seg.p[0] == '<')
 			continue; /* v0 turbofish: "f::<T>" */
 		if (seg.n && seg.p[0] == '<' && seg.p[seg.n - 1] == '>') {
@@ -393,10 +427,10 @@ static char *simplify_path(struct span s)
 		struct buf plain = { 0 };
 		drop_generics(seg, &plain);
 		struct span p = { plain.s ? plain.s : "", plain.len };
-		if (!(is_async_fn(p) && (n > 1 || i > 0))) {
+		if (!is_closure_like(p)) {
 			if (!first)
 				buf_str(&out, "::");
-			emit_segment(p, &out);
+			buf_add(&out, p.p, p.n);
 			first = false;
 		}
 		free(plain.s);
@@ -440,40 +474,246 @@ static bool wrapped_in_parens(struct span s)
 	return true;
 }
 
-static char *simplify(struct span s)
+/* The type a wrapper (Pin<Box<T>>, Instrumented<T>, ...) wraps, as often as
+ * it is wrapped; S itself when it is no wrapper. */
+static struct span unwrap(struct span s)
 {
-	s = trim(s.p, s.n);
-	if (wrapped_in_parens(s))
-		return simplify((struct span){ s.p + 1, s.n - 2 });
-	if (s.n > 4 && memcmp(s.p, "dyn ", 4) == 0)
-		return simplify_dyn((struct span){ s.p + 4, s.n - 4 });
-	if (s.n > 5 && memcmp(s.p, "&mut ", 5) == 0)
-		return simplify((struct span){ s.p + 5, s.n - 5 });
-	if (s.n > 1 && s.p[0] == '&')
-		return simplify((struct span){ s.p + 1, s.n - 1 });
-
-	long open = final_group(s);
-	if (open > 0) {
+	for (int guard = 0; guard < 16; guard++) {
+		s = trim(s.p, s.n);
+		long open = final_group(s);
+		if (open <= 0)
+			break;
 		struct span base = trim(s.p, open);
 		if (base.n > 2 && memcmp(base.p + base.n - 2, "::", 2) == 0)
 			base.n -= 2; /* v0 turbofish */
 		struct span arg;
 		struct span inner = { s.p + open + 1, s.n - open - 2 };
-		if (is_wrapper(base) && split_args(inner, &arg, 1) >= 1 && arg.n)
-			return simplify(arg);
+		if (!is_wrapper(base) || split_args(inner, &arg, 1) < 1 || !arg.n)
+			break;
+		s = arg;
 	}
+	return s;
+}
+
+static char *prefixed(const char *prefix, char *rest)
+{
+	struct buf out = { 0 };
+	if (!rest)
+		return NULL;
+	buf_str(&out, prefix);
+	buf_str(&out, rest);
+	free(rest);
+	return buf_finish(&out);
+}
+
+/* "(X)" is X; a tuple "(&str,u16)" keeps its parentheses, each element
+ * simplified ("<(&str, u16) as Trait>::f" in every spelling). */
+static char *simplify_parens(struct span s)
+{
+	struct span args[16];
+	struct span in = { s.p + 1, s.n - 2 };
+	int n = split_args(in, args, 16);
+	if (n == 1 && trim(in.p, in.n).n)
+		return simplify(in);
+	struct buf out = { 0 };
+	buf_str(&out, "(");
+	for (int i = 0; i < n && i < 16; i++) {
+		char *a = args[i].n ? simplify(args[i]) : NULL;
+		if (i > 0 && (args[i].n || i + 1 < n))
+			buf_str(&out, ", ");
+		buf_str(&out, a ? a : "");
+		free(a);
+	}
+	buf_str(&out, ")");
+	return buf_finish(&out);
+}
+
+static char *simplify(struct span s)
+{
+	s = trim(s.p, s.n);
+	if (wrapped_in_parens(s))
+		return simplify_parens(s);
+	if (s.n > 4 && memcmp(s.p, "dyn ", 4) == 0)
+		return simplify_dyn((struct span){ s.p + 4, s.n - 4 });
+	if (s.n > 5 && memcmp(s.p, "&mut ", 5) == 0)
+		return prefixed("&mut ", simplify((struct span){ s.p + 5, s.n - 5 }));
+	if (s.n > 1 && s.p[0] == '&')
+		return prefixed("&", simplify((struct span){ s.p + 1, s.n - 1 }));
+
+	struct span in = unwrap(s);
+	if (in.p != s.p || in.n != s.n)
+		return simplify(in);
 	return simplify_path(s);
+}
+
+/* ---- the user's code inside a library's future type ---- */
+
+#define MAX_OWN 3
+
+struct owns {
+	char *v[MAX_OWN];
+	int n;
+};
+
+static bool own_function(const char *fn);
+
+static void own_add(struct owns *o, char *name)
+{
+	for (int i = 0; name && i < o->n; i++)
+		if (strcmp(o->v[i], name) == 0) {
+			free(name);
+			return;
+		}
+	if (!name || o->n == MAX_OWN || !*name) {
+		free(name);
+		return;
+	}
+	o->v[o->n++] = name;
+}
+
+static void collect_own(struct span s, struct owns *o, int depth);
+
+static void collect_own_args(struct span inner, struct owns *o, int depth)
+{
+	struct span args[16];
+	int n = split_args(inner, args, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		collect_own(args[i], o, depth + 1);
+}
+
+/* The user's own paths in type S, outermost first: a function item spelled
+ * by its path (symbols) or as "fn(A) -> R" (DWARF: R, the async fn's body,
+ * names it), closures and async bodies by where they were written. A
+ * library type is looked into, an own one is named and not looked into. */
+static void collect_own(struct span s, struct owns *o, int depth)
+{
+	static const char *const skip[] = { "&mut ", "&", "*const ", "*mut ", "dyn ", "impl " };
+
+	s = trim(s.p, s.n);
+	for (bool again = true; again && depth < 24;) {
+		again = false;
+		for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+			if (s.n > strlen(skip[i]) && memcmp(s.p, skip[i], strlen(skip[i])) == 0) {
+				s = trim(s.p + strlen(skip[i]), s.n - strlen(skip[i]));
+				again = true;
+			}
+	}
+	if (depth >= 24 || o->n == MAX_OWN || !s.n)
+		return;
+	if (s.n > 3 && memcmp(s.p, "fn(", 3) == 0) {
+		size_t close = group_end(s.p, s.n, 2);
+		for (size_t i = close + 1; i + 2 <= s.n; i++)
+			if (memcmp(s.p + i, "->", 2) == 0) {
+				collect_own((struct span){ s.p + i + 2, s.n - i - 2 }, o, depth + 1);
+				break;
+			}
+		return;
+	}
+	if (s.p[0] == '(' || s.p[0] == '[' || s.p[0] == '<') {
+		size_t close = group_end(s.p, s.n, 0);
+		struct span in = { s.p + 1, close > 0 ? close - 1 : 0 };
+		for (size_t i = 0; i + 4 <= in.n && s.p[0] != '('; i++)
+			if (in.p[i] == ';' || memcmp(in.p + i, " as ", 4) == 0) {
+				in.n = i;
+				break;
+			}
+		collect_own_args(in, o, depth);
+		return;
+	}
+	/* "A + B" (dyn bounds) */
+	int d = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		d += bracket_delta(s.p, i);
+		if (d == 0 && s.p[i] == '+') {
+			collect_own((struct span){ s.p, i }, o, depth + 1);
+			collect_own((struct span){ s.p + i + 1, s.n - i - 1 }, o, depth + 1);
+			return;
+		}
+	}
+	char *path = strndup(s.p, s.n);
+	bool own = path && own_function(path);
+	free(path);
+	if (own) {
+		own_add(o, simplify(s));
+		return;
+	}
+	d = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (d == 0 && s.p[i] == '<') {
+			size_t close = group_end(s.p, s.n, i);
+			collect_own_args((struct span){ s.p + i + 1, close - i - 1 }, o, depth);
+			i = close;
+			continue;
+		}
+		d += bracket_delta(s.p, i);
+	}
+}
+
+/* " (a::f, a::g)": the own code that type S (no wrapper) carries in its
+ * generic arguments, other than BASE itself. Only a type's arguments count:
+ * a generic function's (DWARF's "{async_fn_env#0}<T>") are not in legacy
+ * symbols. */
+static void own_suffix(struct span s, const char *base, struct buf *out)
+{
+	long open = final_group(s);
+	struct owns o = { 0 };
+
+	if (open <= 0)
+		return;
+	struct span segs[MAX_SEGMENTS];
+	int n = split_path(trim(s.p, open), segs);
+	if (n == 0 || is_closure_like(trim(segs[n - 1].p, segs[n - 1].n)))
+		return;
+	collect_own_args((struct span){ s.p + open + 1, s.n - open - 2 }, &o, 0);
+	bool any = false;
+	for (int i = 0; i < o.n; i++) {
+		if (strcmp(o.v[i], base) != 0) {
+			buf_str(out, any ? ", " : " (");
+			buf_str(out, o.v[i]);
+			any = true;
+		}
+		free(o.v[i]);
+	}
+	if (any)
+		buf_str(out, ")");
+}
+
+/* One spacing for every spelling: ", " after each comma (legacy writes
+ * none), single spaces. */
+static char *normalize_spaces(const char *s)
+{
+	struct buf out = { 0 };
+	for (const char *p = s; *p; p++) {
+		if (*p == ' ' && (out.len == 0 || out.s[out.len - 1] == ' '))
+			continue;
+		buf_add(&out, p, 1);
+		if (*p == ',' && p[1] != ' ')
+			buf_str(&out, " ");
+	}
+	while (out.len && out.s[out.len - 1] == ' ')
+		out.s[--out.len] = '\0';
+	return buf_finish(&out);
 }
 
 char *tg_simplify_task_name(const char *type_name)
 {
 	if (!type_name)
 		return NULL;
-	char *r = simplify((struct span){ type_name, strlen(type_name) });
-	if (r && !*r) { /* nothing left of e.g. "{{closure}}": say what we had */
-		free(r);
-		r = strdup(type_name);
+	struct span in = unwrap((struct span){ type_name, strlen(type_name) });
+	char *base = simplify(in);
+	if (!base)
+		return NULL;
+	if (!*base) { /* nothing left of e.g. "{{closure}}": say what we had */
+		free(base);
+		return strdup(type_name);
 	}
+	struct buf out = { 0 };
+	buf_str(&out, base);
+	own_suffix(in, base, &out);
+	free(base);
+	char *joined = buf_finish(&out);
+	char *r = joined ? normalize_spaces(joined) : NULL;
+	free(joined);
 	return r;
 }
 

@@ -19,15 +19,25 @@ void tg_strip_turbofish(char *name);
 /* Removes "::h<16 hex>" hash segments and [hash] crate disambiguators in place. */
 void tg_strip_hashes(char *name);
 
-/* Simplifies a future type name into a task name:
+/* Simplifies a future type name into a task name, the same whichever
+ * spelling it came in (DWARF, legacy or v0 symbol: every build of one source
+ * names its tasks alike). The name is the function (or method, or type) the
+ * future's code was written in; async fn bodies, async blocks and closures
+ * add nothing, since legacy symbols call them all an unnumbered {{closure}};
+ * generics are dropped, but the user's own code found in a type's generic
+ * arguments is shown after it:
  *   demo::process_request::{async_fn_env#0}      -> demo::process_request
  *   demo::process_request::{{closure}}           -> demo::process_request
- *   demo::main::{async_block_env#0}              -> demo::main::{async_block#0}
+ *   demo::main::{async_block_env#0}              -> demo::main
+ *   demo::main::{{closure}}::{{closure}}         -> demo::main
+ *   <demo::Server>::run::{closure#0}             -> demo::Server::run
  *   core::pin::Pin<alloc::boxed::Box<T>>          -> simplified T
  *   tracing::instrument::Instrumented<T>         -> simplified T
  *   tokio::runtime::blocking::task::BlockingTask<F> -> simplified F
- *   hyper::server::server::new_svc::NewSvcTask<I, N, S, E, W> -> hyper::server::server::new_svc::NewSvcTask
- * Returns a malloc'd string. */
+ *   hyper::server::conn::http1::Connection<TokioIo<TcpStream>, ServiceFn<demo::handle, Incoming>>
+ *                                                -> hyper::server::conn::http1::Connection (demo::handle)
+ * (at most three own names, in the order the type spells them). Returns a
+ * malloc'd string. */
 char *tg_simplify_task_name(const char *type_name);
 
 /* Splits "poll<T, S>" (or any "name<A, B>") at its top-level comma into malloc'd
