@@ -1,0 +1,550 @@
+/* End-to-end on today's frameworks: the real tokio-guard binary, real eBPF,
+ * the tonic gRPC example (examples/grpc-server, driven by its own gRPC client)
+ * and the actix-web example (examples/actix-server: current_thread workers
+ * with a LocalSet, handlers inside spawn_local tasks, driven by http steps and
+ * curl), each under background traffic while its handlers block.
+ *
+ * Ground truth comes from the targets themselves: each blocking and twin
+ * section appends `kind=.. ms=.. wall_us=.. cpu_us=.. tid=..` to
+ * GUARD_EXAMPLE_LOG, and the culprit must be the `// guard:<kind>` line of
+ * examples/blocking-kinds/src/lib.rs. Then each example's own guard.yaml must
+ * fail with exactly the testcases its header lists. Needs root; skips
+ * otherwise. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "e2e_util.h"
+
+#define RELEASE TG_SOURCE_DIR "/examples/target/release/"
+#define GRPC_SERVER RELEASE "grpc-server"
+#define GRPC_CLIENT RELEASE "grpc-client"
+#define ACTIX_SERVER RELEASE "actix-app"
+#define KINDS_SRC TG_SOURCE_DIR "/examples/blocking-kinds/src/lib.rs"
+#define THRESHOLD_MS 3
+#define MAX_TRUTH 16
+
+/* The blocking kinds both examples inject, and where each must be caught. */
+static const char *const kinds[] = { "cpu", "sleep" };
+static const char *const culprit_fn[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy" };
+static const char *const span_kind[] = { "on_cpu", "off_cpu" };
+#define NKINDS 2
+/* Each blocking kind runs at these durations (ms), once each. */
+#define BLOCK_MS "5,30,100"
+#define NBLOCKS 3
+
+struct target {
+	const char *name;
+	const char *server;
+	const char *twin_frames[3];   /* a frame of a twin's handler: never in a span */
+	char dir[64];
+	int status;                   /* tokio-guard's exit code */
+	cJSON *results;
+	char *log;                    /* the target's own measurements */
+};
+
+static struct target tonic = {
+	.name = "tonic", .server = GRPC_SERVER,
+	.twin_frames = { "grpc_server::Demo>::nice", "grpc_server::Demo>::hello", NULL },
+};
+static struct target actix = {
+	.name = "actix", .server = ACTIX_SERVER,
+	.twin_frames = { "actix_app::cpu_ok", "actix_app::sleep_ok", "actix_app::hello" },
+};
+static bool have_root;
+
+/* ---- helpers */
+
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	assert_non_null(v);
+	return v->valuedouble;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *load_json(const char *path)
+{
+	char *text = tg_test_read(path, NULL);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return j;
+}
+
+/* One grpc-client exec step (ARGS: the flags after --addr, already quoted). */
+static char *grpc_step(int port, const char *args)
+{
+	char *s;
+
+	assert_true(asprintf(&s, "      - exec: [\"%s\", \"--addr\", \"http://127.0.0.1:%d\", %s]\n"
+			     "        timeout: 60s\n", GRPC_CLIENT, port, args) > 0);
+	return s;
+}
+
+/* The load for tonic: warmup, then every blocking kind at each duration, the
+ * twins and steady Hello traffic, all at once. */
+static char *tonic_load(int port)
+{
+	char *bg = grpc_step(port, "\"--kind\", \"hello\", \"--seconds\", \"2.5\", \"--concurrency\", \"2\"");
+	char *cpu = grpc_step(port, "\"--kind\", \"cpu\", \"--ms\", \"" BLOCK_MS "\", \"--requests\", \"3\"");
+	char *slp = grpc_step(port, "\"--kind\", \"sleep\", \"--ms\", \"" BLOCK_MS "\", \"--requests\", \"3\"");
+	char *cok = grpc_step(port, "\"--kind\", \"cpu-ok\", \"--ms\", \"30\", \"--requests\", \"3\"");
+	char *sok = grpc_step(port, "\"--kind\", \"sleep-ok\", \"--ms\", \"30\", \"--requests\", \"3\"");
+	char *s;
+
+	assert_true(asprintf(&s,
+		"  - name: warmup\n"
+		"    exec: [\"%s\", \"--addr\", \"http://127.0.0.1:%d\", \"--kind\", \"hello\", \"--requests\", \"300\", \"--concurrency\", \"4\"]\n"
+		"  - name: under-load\n"
+		"    parallel:\n%s%s%s%s%s",
+		GRPC_CLIENT, port, bg, cpu, slp, cok, sok) > 0);
+	free(bg), free(cpu), free(slp), free(cok), free(sok);
+	return s;
+}
+
+/* One curl exec step: PATH?ms=D for each D of BLOCK_MS (or three times 30). */
+static char *curl_step(int port, const char *path, bool blocking)
+{
+	static const char *const ms[] = { "5", "30", "100" }, *const twin_ms[] = { "30", "30", "30" };
+	char *s;
+
+	assert_true(asprintf(&s,
+		"      - exec: [\"curl\", \"-fsS\", \"-o\", \"/dev/null\", \"http://127.0.0.1:%d%s?ms=%s\","
+		" \"-o\", \"/dev/null\", \"http://127.0.0.1:%d%s?ms=%s\", \"-o\", \"/dev/null\", \"http://127.0.0.1:%d%s?ms=%s\"]\n"
+		"        timeout: 60s\n",
+		port, path, (blocking ? ms : twin_ms)[0], port, path, (blocking ? ms : twin_ms)[1],
+		port, path, (blocking ? ms : twin_ms)[2]) > 0);
+	return s;
+}
+
+static char *actix_load(int port)
+{
+	char *cpu = curl_step(port, "/cpu", true), *slp = curl_step(port, "/sleep", true);
+	char *cok = curl_step(port, "/cpu-ok", false), *sok = curl_step(port, "/sleep-ok", false);
+	char *s;
+
+	assert_true(asprintf(&s,
+		"  - name: warmup\n"
+		"    http: { url: \"http://127.0.0.1:%d/hello\" }\n"
+		"    requests: 300\n"
+		"    concurrency: 4\n"
+		"  - name: under-load\n"
+		"    parallel:\n"
+		"      - http: { url: \"http://127.0.0.1:%d/hello\" }\n"
+		"        rate: 300/s\n"
+		"        duration: 2500ms\n"
+		"%s%s%s%s",
+		port, port, cpu, slp, cok, sok) > 0);
+	free(cpu), free(slp), free(cok), free(sok);
+	return s;
+}
+
+/* Runs tokio-guard on T's server with LOAD (measure only: no assertions). */
+static void run_target(struct target *t, int port, char *load)
+{
+	char *spec, path[160], out[128];
+	const char *args[] = { "run", path, "--out-dir", out, "--quiet", NULL };
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/tg-e2e-fw-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	assert_true(asprintf(&spec,
+		"version: 1\n"
+		"name: e2e-%s\n"
+		"target:\n"
+		"  command: [\"%s\", \"--port\", \"%d\", \"--workers\", \"2\"]\n"
+		"  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\" }\n"
+		"  ready: { log: \"^listening on \", timeout: 20s }\n"
+		"  stop: { signal: SIGTERM, grace: 5s }\n"
+		"probe:\n"
+		"  blocking_threshold: %dms\n"
+		"assertions: []  # measure only: these runs block on purpose\n"
+		"load:\n%s",
+		t->name, t->server, port, t->dir, THRESHOLD_MS, load) > 0);
+	free(load);
+	snprintf(path, sizeof(path), "%s/guard.yaml", t->dir);
+	assert_true(tg_test_write(path, spec));
+	free(spec);
+	snprintf(out, sizeof(out), "%s/out", t->dir);
+	t->status = e2e_run(TG_EXE, args, NULL);
+	snprintf(path, sizeof(path), "%s/out/results.json", t->dir);
+	t->results = load_json(path);
+	snprintf(path, sizeof(path), "%s/example.log", t->dir);
+	t->log = tg_test_read(path, NULL);
+}
+
+static int setup(void **state)
+{
+	int port;
+
+	(void)state;
+	have_root = geteuid() == 0 && access(GRPC_SERVER, X_OK) == 0 && access(GRPC_CLIENT, X_OK) == 0 &&
+		    access(ACTIX_SERVER, X_OK) == 0;
+	if (!have_root)
+		return 0;
+	port = free_port();
+	run_target(&tonic, port, tonic_load(port));
+	port = free_port();
+	run_target(&actix, port, actix_load(port));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cJSON_Delete(tonic.results);
+	cJSON_Delete(actix.results);
+	free(tonic.log);
+	free(actix.log);
+	return 0;
+}
+
+#define NEED_ROOT()                                                                        \
+	do {                                                                               \
+		if (!have_root) {                                                          \
+			fprintf(stderr, "skipped: needs root and the built examples\n");   \
+			skip();                                                            \
+		}                                                                          \
+	} while (0)
+
+/* The line of `// guard:KIND` in blocking-kinds. */
+static int marker_line(const char *kind)
+{
+	char *src = tg_test_read(KINDS_SRC, NULL), needle[32];
+	int line = 1;
+
+	assert_non_null(src);
+	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
+	char *hit = strstr(src, needle);
+	assert_non_null(hit);
+	for (char *p = src; p < hit; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+struct truth {
+	long wall_us, cpu_us, tid;
+};
+
+/* The target's own measurements of KIND. */
+static size_t ground_truth(const char *log, const char *kind, struct truth *out, size_t max)
+{
+	char needle[32];
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "kind=%s ", kind);
+	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
+		if (p != log && p[-1] != '\n')
+			continue;
+		assert_int_equal(sscanf(strstr(p, "wall_us="), "wall_us=%ld cpu_us=%ld tid=%ld",
+					&out[n].wall_us, &out[n].cpu_us, &out[n].tid), 3);
+		n++;
+	}
+	return n;
+}
+
+/* The tolerance of a span's timing: max(5%, 0.5 ms) of the section. */
+static double tolerance_us(long wall_us)
+{
+	return wall_us * 0.05 > 500 ? wall_us * 0.05 : 500;
+}
+
+/* SPAN can be the section TR measured. The poll holds the whole section, so
+ * its wall time is at least the section's; beyond it the poll adds only its own
+ * short code, and the time it waited for a CPU there (runqueue_ns) is the
+ * machine's, not the span's: duration >= wall - tol and
+ * duration - runqueue <= wall + tol. Same thread too. */
+static bool fits(const cJSON *span, const struct truth *tr)
+{
+	double dur_us = num(span, "duration_ns") / 1000.0, rq_us = num(span, "runqueue_ns") / 1000.0;
+	double tol = tolerance_us(tr->wall_us);
+
+	return (long)num(span, "tid") == tr->tid && dur_us >= tr->wall_us - tol && dur_us - rq_us <= tr->wall_us + tol;
+}
+
+/* The unused span that fits TR, closest in duration; NULL when none fits. */
+static const cJSON *matching_span(const cJSON *spans, bool *used, const struct truth *tr)
+{
+	const cJSON *s, *best = NULL;
+	double best_d = 1e18;
+	int i = 0, bi = -1;
+
+	cJSON_ArrayForEach(s, spans) {
+		double d = num(s, "duration_ns") / 1000.0 - (double)tr->wall_us;
+
+		d = d < 0 ? -d : d;
+		if (!used[i] && fits(s, tr) && d < best_d) {
+			best_d = d;
+			best = s;
+			bi = i;
+		}
+		i++;
+	}
+	if (best)
+		used[bi] = true;
+	return best;
+}
+
+/* What the span of the section must be beyond its timing: on- or off-CPU as
+ * the target's work was (it spun, or it slept), attributed to the marker line. */
+static void check_span(const struct target *t, const cJSON *span, size_t k, const struct truth *tr)
+{
+	const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(span, "culprit");
+
+	fprintf(stderr, "  %s %-5s truth %6ldus (cpu %6ldus)  span %8.0fus (runqueue %6.0f) %-7s %s:%d in %s\n",
+		t->name, kinds[k], tr->wall_us, tr->cpu_us, num(span, "duration_ns") / 1000.0,
+		num(span, "runqueue_ns") / 1000.0, str(span, "kind"),
+		cJSON_IsObject(culprit) && str(culprit, "file") ? str(culprit, "file") : "?",
+		cJSON_IsObject(culprit) ? (int)num(culprit, "line") : 0, str(span, "task"));
+	assert_string_equal(str(span, "kind"), span_kind[k]);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(span, "allowed")));
+	assert_true(cJSON_IsObject(culprit));
+	assert_non_null(strstr(str(culprit, "function"), culprit_fn[k]));
+	assert_non_null(str(culprit, "file"));
+	assert_non_null(strstr(str(culprit, "file"), "examples/blocking-kinds/src/lib.rs"));
+	assert_int_equal((int)num(culprit, "line"), marker_line(kinds[k]));
+}
+
+/* Every blocking section is exactly one span of its thread, timed, classified
+ * and attributed; returns how many spans were matched. The threshold applies
+ * to the poll's own time (waiting for a CPU does not count): a spin that got
+ * the CPU for under threshold + 0.5 ms of its wall time (a loaded machine)
+ * need not be a span, but is checked like the others when it is one. */
+static size_t check_kinds(const struct target *t)
+{
+	const cJSON *spans = cJSON_GetObjectItemCaseSensitive(t->results, "blocking_spans");
+	bool used[256] = { 0 };
+	size_t matched = 0;
+
+	assert_true(cJSON_GetArraySize(spans) <= 256);
+	for (size_t k = 0; k < NKINDS; k++) {
+		struct truth tr[MAX_TRUTH];
+		size_t n = ground_truth(t->log, kinds[k], tr, MAX_TRUTH);
+
+		assert_int_equal(n, NBLOCKS);
+		for (size_t i = 0; i < n; i++) {
+			long own_us = strcmp(kinds[k], "cpu") ? tr[i].wall_us : tr[i].cpu_us;
+			bool required = own_us >= THRESHOLD_MS * 1000 + 500;
+			const cJSON *s = matching_span(spans, used, &tr[i]);
+
+			if (!s && required)
+				fprintf(stderr, "  %s %s: no span on tid %ld fits the %ldus section (cpu %ldus)\n",
+					t->name, kinds[k], tr[i].tid, tr[i].wall_us, tr[i].cpu_us);
+			if (!s && !required)
+				fprintf(stderr, "  %s %s: the %ldus section had %ldus of CPU: no span needed\n",
+					t->name, kinds[k], tr[i].wall_us, tr[i].cpu_us);
+			assert_true(s || !required);
+			if (s) {
+				check_span(t, s, k, &tr[i]);
+				matched++;
+			}
+		}
+	}
+	return matched;
+}
+
+static void check_run(const struct target *t)
+{
+	const cJSON *probe;
+
+	assert_int_equal(t->status, 0);
+	assert_non_null(t->results);
+	assert_non_null(t->log);
+	probe = cJSON_GetObjectItemCaseSensitive(t->results, "probe");
+	assert_true(num(probe, "polls") > 100);
+	assert_int_equal((int)num(probe, "lost_events"), 0);
+}
+
+/* A twin's work is never a span: the twins ran (their own lines are in the
+ * log), no span holds a frame of a twin's handler, and every span attributed
+ * to blocking-kinds is one of the injected sections (cpu-ok's burn_cpu runs on
+ * the blocking pool). Other spans are printed, not failed: on 2 loaded cores,
+ * h2's own std Mutex is sometimes held by a preempted thread for a few ms, and
+ * the poll that waits for it really blocks. */
+static void check_twins(const struct target *t)
+{
+	const cJSON *spans = cJSON_GetObjectItemCaseSensitive(t->results, "blocking_spans"), *s, *f;
+	struct truth tr[MAX_TRUTH];
+	size_t in_kinds = 0;
+
+	assert_int_equal(ground_truth(t->log, "cpu-ok", tr, MAX_TRUTH), 3);
+	assert_int_equal(ground_truth(t->log, "sleep-ok", tr, MAX_TRUTH), 3);
+	cJSON_ArrayForEach(s, spans) {
+		const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(s, "culprit");
+		const char *file = cJSON_IsObject(culprit) ? str(culprit, "file") : NULL;
+
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(s, "functions")) {
+			for (size_t i = 0; i < 3 && t->twin_frames[i]; i++)
+				assert_null(strstr(f->valuestring, t->twin_frames[i]));
+		}
+		if (file && strstr(file, "examples/blocking-kinds/src/lib.rs")) {
+			in_kinds++;
+			continue;
+		}
+		fprintf(stderr, "  %s: span outside the handlers: %.0fus %s (%s) in %s at %s (%s:%d)\n", t->name,
+			num(s, "duration_ns") / 1000.0, str(s, "kind"), str(s, "blocking_kind"), str(s, "task"),
+			cJSON_IsObject(culprit) ? str(culprit, "function") : "no culprit", file ? file : "?",
+			cJSON_IsObject(culprit) ? (int)num(culprit, "line") : 0);
+	}
+	assert_int_equal(in_kinds, check_kinds(t));
+}
+
+/* Prints what tokio-guard named each runtime task (for the README's table). */
+static void print_tasks(const struct target *t)
+{
+	const cJSON *task;
+
+	cJSON_ArrayForEach(task, cJSON_GetObjectItemCaseSensitive(t->results, "tasks"))
+		fprintf(stderr, "  %s task %-10s %5.0f polls %2.0f spans  %s\n", t->name, str(task, "kind"),
+			num(task, "polls"), num(task, "blocking_spans"), str(task, "name"));
+}
+
+/* ---- the example specs: exactly the failures their headers promise */
+
+/* The testcases listed under "The failing testcases are exactly:" in SPEC's header. */
+static size_t promised_failures(const char *spec, char names[][96], size_t max)
+{
+	char *text = tg_test_read(spec, NULL), *p, *nl;
+	size_t n = 0;
+
+	assert_non_null(text);
+	p = strstr(text, "The failing testcases are exactly:\n");
+	assert_non_null(p);
+	for (p = strchr(p, '\n') + 1; strncmp(p, "#   ", 4) == 0 && n < max; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		snprintf(names[n++], 96, "%.*s", (int)(nl - p - 4), p + 4);
+	}
+	free(text);
+	return n;
+}
+
+static void check_example_spec(const char *example)
+{
+	char spec[160], dir[] = "/tmp/tg-e2e-fw-spec-XXXXXX", out[64], path[96], want[8][96];
+	const char *args[] = { "run", spec, "--out-dir", out, "--quiet", NULL };
+	size_t nwant, nfailed = 0;
+	const cJSON *a;
+	cJSON *results;
+
+	snprintf(spec, sizeof(spec), TG_SOURCE_DIR "/examples/%s/guard.yaml", example);
+	nwant = promised_failures(spec, want, 8);
+	assert_true(nwant >= 1);
+	assert_non_null(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/out", dir);
+	assert_int_equal(e2e_run(TG_EXE, args, NULL), 1);
+	snprintf(path, sizeof(path), "%s/results.json", out);
+	results = load_json(path);
+	assert_non_null(results);
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(results, "assertions")) {
+		bool promised = false;
+
+		if (strcmp(str(a, "status"), "failed"))
+			continue;
+		nfailed++;
+		for (size_t i = 0; i < nwant; i++)
+			promised |= strcmp(want[i], str(a, "name")) == 0;
+		if (!promised)
+			fprintf(stderr, "  %s: unexpected failure: %s: %s\n", example, str(a, "name"), str(a, "message"));
+		assert_true(promised);
+	}
+	assert_int_equal(nfailed, nwant);
+	cJSON_Delete(results);
+}
+
+/* ---- tests */
+
+static void test_tonic_every_kind_found_timed_attributed(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_run(&tonic);
+	print_tasks(&tonic);
+	check_kinds(&tonic);
+}
+
+static void test_tonic_twins_not_reported(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_run(&tonic);
+	check_twins(&tonic);
+}
+
+static void test_actix_every_kind_found_timed_attributed(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_run(&actix);
+	print_tasks(&actix);
+	check_kinds(&actix);
+}
+
+static void test_actix_twins_not_reported(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_run(&actix);
+	check_twins(&actix);
+}
+
+static void test_grpc_example_spec_fails_as_promised(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_example_spec("grpc-server");
+}
+
+static void test_actix_example_spec_fails_as_promised(void **state)
+{
+	(void)state;
+	NEED_ROOT();
+	check_example_spec("actix-server");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tonic_every_kind_found_timed_attributed),
+		cmocka_unit_test(test_tonic_twins_not_reported),
+		cmocka_unit_test(test_actix_every_kind_found_timed_attributed),
+		cmocka_unit_test(test_actix_twins_not_reported),
+		cmocka_unit_test(test_grpc_example_spec_fails_as_promised),
+		cmocka_unit_test(test_actix_example_spec_fails_as_promised),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
