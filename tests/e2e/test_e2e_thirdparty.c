@@ -71,13 +71,22 @@ static struct server servers[] = {
 };
 #define NSERVERS (sizeof(servers) / sizeof(servers[0]))
 
-static bool have_root;
+/* TG_THIRDPARTY_INSTALLED: this build has the step that installs them, so
+ * their absence is a failure, not a reason to skip. */
+#ifndef TG_THIRDPARTY_INSTALLED
+#define TG_THIRDPARTY_INSTALLED 0
+#endif
+
+static bool have_root, have_servers;
 
 #define NEED_ROOT()                                                                          \
 	do {                                                                                 \
-		if (!have_root) {                                                            \
+		if (have_root && !have_servers && TG_THIRDPARTY_INSTALLED)                   \
+			fail_msg("the servers are not in " BIN_DIR ": build the target "     \
+				 "thirdparty (tests/thirdparty/install.sh)");                \
+		if (!have_root || !have_servers) {                                           \
 			fprintf(stderr, "skipped: needs root and the servers in " BIN_DIR    \
-					" (the build step thirdparty)\n");                   \
+					" (the build step thirdparty, which needs cargo)\n"); \
 			skip();                                                              \
 		}                                                                            \
 	} while (0)
@@ -274,13 +283,14 @@ static int setup(void **state)
 {
 	(void)state;
 	have_root = geteuid() == 0;
-	for (size_t i = 0; i < NSERVERS && have_root; i++) {
+	have_servers = true;
+	for (size_t i = 0; i < NSERVERS; i++) {
 		char path[256];
 
 		snprintf(path, sizeof(path), BIN_DIR "/%s", servers[i].bin);
-		have_root = access(path, X_OK) == 0;
+		have_servers = have_servers && access(path, X_OK) == 0;
 	}
-	if (!have_root)
+	if (!have_root || !have_servers)
 		return 0;
 	if (!private_network())
 		fprintf(stderr, "thirdparty: no network namespace of our own (unshare: %m); "

@@ -40,7 +40,8 @@ for c in "${crates[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
-	if ! "$cargo" install --locked --version "$version" --root "$root" "$name"; then
+	# --force: a binary left by another version or a broken install is replaced
+	if ! "$cargo" install --locked --force --version "$version" --root "$root" "$name"; then
 		echo "install.sh: cargo install $name $version failed; it needs crates.io and a recent" \
 			"cargo (rustup's stable); rerun tests/thirdparty/install.sh $cargo $root to retry" >&2
 		exit 1
