@@ -31,7 +31,7 @@
 #define BIN_DIR TG_SOURCE_DIR "/examples/target/matrix/bin"
 #define KINDS_SRC TG_SOURCE_DIR "/examples/blocking-kinds/src/lib.rs"
 #define BLOCK_MS 20
-#define THRESHOLD_MS 5
+#define THRESHOLD_MS 3
 #define MAX_CELLS 16
 
 /* The blocking kinds of blocking-tasks, each in its own task type. */
@@ -284,12 +284,13 @@ static bool matches_log(double wall_us, const long *walls, size_t n)
  * max(10%, 0.5ms). A sleep is never shorter either, but its wake-up latency
  * on a busy machine is part of the blocking (the example's own clock would
  * count it too): the 25% of test_e2e.c's v0 target. The mutex wait is the
- * holder's sleep, its wake-up and the waiter's: bounded above by twice that. */
+ * holder's sleep plus its wake-up and the waiter's, each a CPU wait that is
+ * not preemption: bounded above only, by twice the sleep. */
 static void check_duration(size_t k, const cJSON *s, const long *walls, size_t nwalls)
 {
 	double wall = num(s, "duration_ns") / 1e3, own = wall - num(s, "runqueue_ns") / 1e3;
 	double d = BLOCK_MS * 1e3, tol = d * 0.10 > 500 ? d * 0.10 : 500;
-	double max_own = k == 0 ? d + tol : k == 1 ? d * 1.25 : d * 1.5;
+	double max_own = k == 0 ? d + tol : k == 1 ? d * 1.25 : d * 2;
 
 	if (nwalls) {
 		assert_true(matches_log(wall, walls, nwalls));
@@ -308,8 +309,9 @@ static bool check_culprit(size_t k, const cJSON *s)
 	const cJSON *c = item(s, "culprit");
 
 	if (!cJSON_IsObject(c)) {
-		fprintf(stderr, "  %s span without a culprit: wall %.0fus, %d samples, %d stacks\n", kinds[k],
-			num(s, "duration_ns") / 1e3, (int)num(s, "samples"), (int)num(s, "stacks"));
+		fprintf(stderr, "  %s span without a culprit: wall %.0fus, own %.0fus, %d samples, %d stacks\n",
+			kinds[k], num(s, "duration_ns") / 1e3, num(s, "own_ns") / 1e3, (int)num(s, "samples"),
+			(int)num(s, "stacks"));
 		return false;
 	}
 	assert_non_null(str(c, "function"));
@@ -336,10 +338,14 @@ static size_t kind_of_task(const char *task)
 }
 
 /* Every span is one of the three kinds (so never a twin or a blocking-pool
- * task), classified, timed and attributed; each kind blocked once a round. */
+ * task), classified, timed and attributed; each kind blocked once a round.
+ * Off-CPU spans take their stack at the switch, so all have a culprit; a spin
+ * is sampled on a timer, and a machine busy enough to take half of the spin's
+ * CPU away can leave it unsampled (no stack, so no culprit; a wrong culprit
+ * never passes). */
 static void check_spans(const struct run *r)
 {
-	size_t per_kind[NKINDS] = { 0 }, no_culprit = 0, nwalls[NKINDS];
+	size_t per_kind[NKINDS] = { 0 }, with_culprit[NKINDS] = { 0 }, nwalls[NKINDS];
 	long walls[NKINDS][64];
 	const cJSON *s;
 
@@ -352,20 +358,24 @@ static void check_spans(const struct run *r)
 			fprintf(stderr, "  unexpected span in %s\n", str(s, "task") ? str(s, "task") : "?");
 		assert_true(k < NKINDS);
 		per_kind[k]++;
+		if (!str(s, "kind") || strcmp(str(s, "kind"), span_class[k]))
+			fprintf(stderr, "  %s span classified %s: wall %.0fus, on-CPU %.0fus, off-CPU %.0fus, "
+				"waiting for a CPU %.0fus\n", kinds[k], str(s, "kind") ? str(s, "kind") : "?",
+				num(s, "duration_ns") / 1e3, num(s, "on_cpu_ns") / 1e3,
+				num(s, "off_cpu_ns") / 1e3, num(s, "runqueue_ns") / 1e3);
 		assert_string_equal(str(s, "kind"), span_class[k]);
 		assert_string_equal(str(s, "blocking_kind"), kinds[k]);
 		assert_false(cJSON_IsTrue(item(s, "allowed")));
 		check_duration(k, s, walls[k], nwalls[k]);
-		no_culprit += !check_culprit(k, s);
+		with_culprit[k] += check_culprit(k, s);
 	}
 	for (size_t k = 0; k < NKINDS; k++) {
-		fprintf(stderr, "  %-5s %zu spans in %d rounds%s\n", kinds[k], per_kind[k], r->rounds,
-			nwalls[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
+		fprintf(stderr, "  %-5s %zu spans in %d rounds, %zu with the marked culprit%s\n", kinds[k],
+			per_kind[k], r->rounds, with_culprit[k], nwalls[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
 		/* one a round; a busy machine can push one spin's own time under the threshold */
 		assert_true(per_kind[k] <= (size_t)r->rounds && per_kind[k] + 1 >= (size_t)r->rounds);
+		assert_true(k == 0 ? with_culprit[k] * 2 >= per_kind[k] : with_culprit[k] == per_kind[k]);
 	}
-	/* as in test_e2e.c: a VM's steal time can leave one spin unsampled */
-	assert_true(no_culprit <= 1);
 }
 
 /* The twins ran every round, quickly, and were never reported. */
