@@ -31,6 +31,8 @@ const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past thi
 const volatile __u64 sample_period_ns = 1001001; /* 1e9 / sample_rate */
 const volatile __u64 boost_after_ns = 2500000;   /* a poll this old at a tick is sampled at rate */
 const volatile bool sched_delay = false;         /* task_wake is attached: time wakes to polls */
+const volatile __u32 block_on_main_site = ~0u;   /* block_on segments on the main thread */
+const volatile __u32 block_on_other_site = ~0u;  /* ... on other threads (Handle::block_on) */
 
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1
@@ -52,11 +54,16 @@ struct open_poll {
 	__u16 offcpu_events;
 	__u8 kind;
 	__u8 voluntary;
+	__u8 segment;  /* a block_on poll bounded by parks (SEG_*): opened at a park's return */
+	__u8 covered;  /* a segment around an out-of-line block_on body's poll: that one counts */
 };
+
+enum { SEG_PARK = 1, SEG_DRIVER = 2 };
 
 struct thread_state {
 	__u32 depth;
 	__u32 seq;
+	__u32 worker; /* ran a task's runtime poll: its parks are a scheduler's, not a block_on's */
 	struct open_poll polls[TG_MAX_NEST];
 	/* The stack taken at the last voluntary switch-out, sent at switch-in
 	 * only if the thread then stayed off-CPU for long enough. */
@@ -285,46 +292,6 @@ int BPF_KPROBE(fn_enter)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(poll_enter, void *header)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	struct thread_state *ts;
-	struct open_poll *p;
-	__u32 d;
-
-	ts = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts) {
-		count(TG_STAT_NO_STORAGE);
-		return 0;
-	}
-	d = ts->depth++;
-	if (d >= TG_MAX_NEST) {
-		count(TG_STAT_NEST_OVERFLOW);
-		return 0;
-	}
-	p = &ts->polls[d & (TG_MAX_NEST - 1)];
-	p->header = (__u64)header;
-	p->site = (__u32)cookie;
-	p->kind = (__u8)(cookie >> 32);
-	p->seq = ++ts->seq;
-	p->off_ns = 0;
-	p->runq_ns = 0;
-	p->switch_ts = 0;
-	p->child_span_ns = 0;
-	p->samples = 0;
-	p->offcpu_events = 0;
-	p->fn_mask = 0;
-	if (p->kind != TG_SITE_BLOCKING) {
-		if (sched_delay)
-			sched_delay_end(p->header, p->site);
-		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
-	}
-	p->start_ns = bpf_ktime_get_ns();
-	return 0;
-}
-
 static __always_inline __u64 read_task_id(__u64 header)
 {
 	__u64 vtable = 0, id_off = 0, id = 0;
@@ -438,27 +405,22 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(poll_exit)
+static __always_inline void pop_poll(struct thread_state *ts)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct thread_state *ts;
 	struct open_poll *p;
 	__u64 dur, own, now;
 	__u32 d;
 
-	ts = bpf_task_storage_get(&threads, task, 0, 0);
-	if (!ts || ts->depth == 0) {
-		count(TG_STAT_UNMATCHED_EXIT);
-		return 0;
-	}
 	d = --ts->depth;
 	if (d >= TG_MAX_NEST)
-		return 0;
+		return;
+	asm volatile("" : "+r"(d));
 	p = &ts->polls[d & (TG_MAX_NEST - 1)];
 	now = bpf_ktime_get_ns();
 	dur = now - p->start_ns;
 	own = own_time(p, dur);
+	if (p->covered)
+		goto out;
 	account(p, own, dur);
 	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
@@ -477,7 +439,122 @@ int BPF_KRETPROBE(poll_exit)
 		if (is_span(p, own))
 			up->child_span_ns += own;
 	}
+out:
 	set_cpu_poll_tid(top_runtime_poll(ts) ? (__u32)bpf_get_current_pid_tgid() : 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(poll_exit)
+{
+	struct thread_state *ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
+
+	if (!ts || ts->depth == 0) {
+		count(TG_STAT_UNMATCHED_EXIT);
+		return 0;
+	}
+	pop_poll(ts);
+	return 0;
+}
+
+static __always_inline struct open_poll *push_poll(struct thread_state *ts, __u64 header,
+						     __u32 site, __u8 kind)
+{
+	struct open_poll *p, *up = top_runtime_poll(ts);
+	__u32 d;
+
+	/* A driver segment ends where the current_thread scheduler turns to its
+	 * tasks. Any other segment around an out-of-line body's poll: that poll
+	 * counts, once; around a task's: a scheduler's thread parked, not a block_on's. */
+	if (kind == TG_SITE_RUNTIME && up && up->segment == SEG_DRIVER) {
+		pop_poll(ts);
+		up = NULL;
+	}
+	if (kind != TG_SITE_BLOCKING && up && up->segment)
+		up->covered = 1;
+	if (kind == TG_SITE_RUNTIME)
+		ts->worker = 1;
+	d = ts->depth++;
+	if (d >= TG_MAX_NEST) {
+		count(TG_STAT_NEST_OVERFLOW);
+		return NULL;
+	}
+	/* keeps the mask: clang drops it after the check, the verifier wants it */
+	asm volatile("" : "+r"(d));
+	p = &ts->polls[d & (TG_MAX_NEST - 1)];
+	p->header = header;
+	p->site = site;
+	p->kind = kind;
+	p->seq = ++ts->seq;
+	p->off_ns = 0;
+	p->runq_ns = 0;
+	p->switch_ts = 0;
+	p->child_span_ns = 0;
+	p->samples = 0;
+	p->offcpu_events = 0;
+	p->fn_mask = 0;
+	p->segment = 0;
+	p->covered = 0;
+	if (p->kind != TG_SITE_BLOCKING) {
+		if (sched_delay && kind == TG_SITE_RUNTIME)
+			sched_delay_end(p->header, p->site);
+		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
+	}
+	p->start_ns = bpf_ktime_get_ns();
+	return p;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(poll_enter, void *header)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct thread_state *ts;
+
+	ts = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		count(TG_STAT_NO_STORAGE);
+		return 0;
+	}
+	push_poll(ts, (__u64)header, (__u32)cookie, (__u8)(cookie >> 32));
+	return 0;
+}
+
+/* After a park, until it parks again, a thread that runs block_on's loop
+ * polls the block_on future, even where that poll was inlined into the loop
+ * and has no function of its own: a thread that never polled a task, back
+ * from CachedParkThread's park (SEG_PARK); or a current_thread runtime's
+ * thread, back from the driver's park outside any poll, up to its first task
+ * (SEG_DRIVER: multi-thread workers park there too, but inside the blocking
+ * pool task that launched them). */
+SEC("uretprobe")
+int BPF_KRETPROBE(park_exit)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 seg = (bpf_get_attach_cookie(ctx) >> 32) == TG_SITE_DRIVER_PARK ? SEG_DRIVER : SEG_PARK;
+	__u32 site = (__u32)id == (__u32)(id >> 32) ? block_on_main_site : block_on_other_site;
+	struct thread_state *ts;
+	struct open_poll *p;
+
+	if (site == ~0u)
+		return 0;
+	ts = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts || (seg == SEG_PARK && ts->worker) || (seg == SEG_DRIVER && ts->depth))
+		return 0;
+	p = push_poll(ts, 0, site, TG_SITE_BLOCK_ON);
+	if (p)
+		p->segment = seg;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(park_enter)
+{
+	struct thread_state *ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
+	struct open_poll *p = top_runtime_poll(ts);
+
+	if (p && p->segment)
+		pop_poll(ts);
 	return 0;
 }
 

@@ -26,6 +26,9 @@ enum tg_site_kind {
 	TG_SITE_RUNTIME = 0,  /* a runtime worker or current-thread poll: can block */
 	TG_SITE_BLOCKING = 1, /* blocking pool (spawn_blocking, worker launch): never a span */
 	TG_SITE_BLOCK_ON = 2, /* the future a block_on polls (#[tokio::main]'s body): like a runtime poll */
+	TG_SITE_PARK = 3,     /* block_on's park: its return and entry bound the polls in between */
+	TG_SITE_DRIVER_PARK = 4, /* the I/O and time driver's park: on a current_thread runtime's
+				  * thread, its return up to the first task's poll is block_on's poll */
 };
 
 struct tg_site_info {

@@ -15,6 +15,8 @@ struct tg_poll_site {
 	char *scheduler;    /* S, demangled; NULL when unknown */
 	char *task_name;    /* simplified T, or "tokio::task@0x<addr>" when unknown */
 	int kind;           /* enum tg_site_kind */
+	int segments;       /* TG_SITE_BLOCK_ON without an address of its own: the polls between
+			     * parks of the main thread (1) or of other threads (2); not attached */
 	const char *named_by; /* "dwarf", "symbol", "drop_in_place" or "none" */
 };
 

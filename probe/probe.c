@@ -60,17 +60,21 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	char line[512];
 	size_t n;
+	va_list copy;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	if (getenv("TG_LIBBPF_DEBUG")) { /* verifier logs are longer than any line */
+		va_copy(copy, ap);
+		vfprintf(stderr, fmt, copy);
+		va_end(copy);
+	}
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = 0;
 	if (n)
 		snprintf(libbpf_last, sizeof(libbpf_last), "%s", line);
-	if (getenv("TG_LIBBPF_DEBUG"))
-		fprintf(stderr, "libbpf: %s\n", line);
 	return 0;
 }
 
@@ -118,6 +122,12 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->boost_after_ns = o->blocking_ns / 4 > floor ? o->blocking_ns / 4 : floor;
 	bpf_map__set_max_entries(s->maps.samplers, (uint32_t)p->ncpus);
 	bpf_map__set_max_entries(s->maps.site_stats, (uint32_t)o->sites->n);
+	for (size_t i = 0; i < o->sites->n; i++) {
+		if (o->sites->v[i].segments == 1)
+			s->rodata->block_on_main_site = (uint32_t)i;
+		else if (o->sites->v[i].segments == 2)
+			s->rodata->block_on_other_site = (uint32_t)i;
+	}
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_mb ? o->ringbuf_mb : 16) << 20);
 	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
@@ -141,16 +151,20 @@ static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t
 	struct bpf_link *l;
 	int r;
 
+	bool park = site->kind == TG_SITE_PARK || site->kind == TG_SITE_DRIVER_PARK;
+
+	if (site->segments)
+		return 0; /* counted at the parks: nothing of its own to probe */
 	uo.bpf_cookie = ((uint64_t)site->kind << 32) | (uint32_t)i;
-	l = bpf_program__attach_uprobe_opts(p->skel->progs.poll_enter, o->pid, o->exe,
-					    site->offset, &uo);
+	l = bpf_program__attach_uprobe_opts(park ? p->skel->progs.park_enter : p->skel->progs.poll_enter,
+					    o->pid, o->exe, site->offset, &uo);
 	if (!l)
 		return -errno;
 	if ((r = keep_link(p, l)))
 		return r;
 	uo.retprobe = true;
-	l = bpf_program__attach_uprobe_opts(p->skel->progs.poll_exit, o->pid, o->exe,
-					    site->offset, &uo);
+	l = bpf_program__attach_uprobe_opts(park ? p->skel->progs.park_exit : p->skel->progs.poll_exit,
+					    o->pid, o->exe, site->offset, &uo);
 	if (!l)
 		return -errno;
 	return keep_link(p, l);

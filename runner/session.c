@@ -19,6 +19,7 @@
 #include "session.h"
 #include "launch.h"
 #include "load.h"
+#include "block_on_sites.h"
 #include "poll_sites.h"
 #include "probe.h"
 #include "progress.h"
@@ -177,6 +178,9 @@ static int find_target(struct session *s)
 	r = tg_find_poll_sites(s->exe, &s->sites, err, sizeof(err));
 	if (r)
 		return fail(s, r == -ENOENT || r == -ENOEXEC ? TG_EXIT_ENV : TG_EXIT_TARGET, "%s", err);
+	/* A block_on body that was inlined away has no site: then it is not measured. */
+	if (tg_find_block_on_sites(s->exe, &s->sites, err, sizeof(err)) < 0)
+		fprintf(stderr, "tokio-guard: warning: %s; the block_on body is not measured\n", err);
 	if (!s->sites.frame_pointers)
 		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers: stacks and "
 			"culprits will be incomplete; build it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
@@ -188,7 +192,8 @@ static int find_target(struct session *s)
 		for (size_t i = 0; i < s->sites.n; i++)
 			fprintf(stderr, "tokio-guard: poll site %#llx %s %s (named by %s)\n",
 				(unsigned long long)s->sites.v[i].addr, s->sites.v[i].task_name,
-				s->sites.v[i].kind == TG_SITE_BLOCKING ? "[blocking pool]" : "",
+				s->sites.v[i].kind == TG_SITE_BLOCKING ? "[blocking pool]" :
+				s->sites.v[i].kind == TG_SITE_BLOCK_ON ? "[block_on]" : "",
 				s->sites.v[i].named_by);
 	}
 	return 0;

@@ -49,11 +49,10 @@ pub fn burn_cpu(d: Duration) -> u64 {
     let start = Instant::now();
     let rounds = black_box(SPIN_ROUNDS);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    // The clock check shares the marker line: samples that land in it (a slow clock read on a
+    // loaded VM) still name the spin's line.
     loop {
-        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } // guard:cpu
-        if start.elapsed() >= d {
-            return black_box(h);
-        }
+        let mut i = 0; while i < rounds { let x = ((h ^ i) as u128 * 0x0100_0000_01b3) as u64; h = (x << 29) | (x >> 35); i += 1; } if start.elapsed() >= d { return black_box(h); } // guard:cpu
     }
 }
 

@@ -1,0 +1,77 @@
+/* Ground truth for the end-to-end tests (see e2e_truth.h). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "e2e_truth.h"
+#include "test_files.h"
+
+size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, size_t max)
+{
+	char needle[48];
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "kind=%s ", kind);
+	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
+		const char *w = strstr(p, "wall_us=");
+
+		if ((p != log && p[-1] != '\n') || !w)
+			continue;
+		if (sscanf(w, "wall_us=%ld cpu_us=%ld tid=%ld", &out[n].wall_us, &out[n].cpu_us,
+			   &out[n].tid) == 3)
+			n++;
+	}
+	return n;
+}
+
+int e2e_marker_line(const char *path, const char *kind)
+{
+	char *src = tg_test_read(path, NULL), needle[48], *hit;
+	int line = 1;
+
+	assert_non_null(src);
+	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
+	hit = strstr(src, needle);
+	assert_non_null(hit);
+	for (char *p = src; p < hit; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+bool e2e_close_us(double measured_us, double truth_us)
+{
+	double tol = truth_us * 0.05 > 500 ? truth_us * 0.05 : 500;
+
+	return measured_us >= truth_us - tol && measured_us <= truth_us + tol;
+}
+
+cJSON *e2e_load_json(const char *path)
+{
+	char *text = tg_test_read(path, NULL);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return j;
+}
+
+double e2e_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+const char *e2e_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -1,0 +1,31 @@
+/* Ground truth for the end-to-end tests: what the example targets measured
+ * of themselves (GUARD_EXAMPLE_LOG lines), their `// guard:<kind>` marker
+ * lines, and the results.json fields compared with them. */
+#ifndef TG_E2E_TRUTH_H
+#define TG_E2E_TRUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* One measured section: "kind=cpu ms=20 wall_us=20005 cpu_us=19945 tid=4676". */
+struct e2e_section {
+	long wall_us, cpu_us, tid;
+};
+
+/* The sections of KIND in LOG, in order, at most MAX. */
+size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, size_t max);
+
+/* The line of `// guard:KIND` in the source file PATH (fails the test when absent). */
+int e2e_marker_line(const char *path, const char *kind);
+
+/* A duration within the tolerance of the truth: max(5%, 0.5 ms). */
+bool e2e_close_us(double measured_us, double truth_us);
+
+/* PATH parsed as JSON, or NULL. */
+cJSON *e2e_load_json(const char *path);
+/* A number field (fails the test when absent) and a string field (NULL when absent). */
+double e2e_num(const cJSON *o, const char *key);
+const char *e2e_str(const cJSON *o, const char *key);
+
+#endif
