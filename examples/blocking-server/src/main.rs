@@ -1,5 +1,5 @@
-//! blocking-server: a hyper 0.14 HTTP server with deliberately blocking endpoints, each paired with a
-//! well-behaved twin. It is the target of tokio-guard's end-to-end tests and benchmark.
+//! blocking-server: an axum 0.8 (hyper 1) HTTP server with deliberately blocking endpoints, each
+//! paired with a well-behaved twin. It is the target of tokio-guard's end-to-end tests and benchmark.
 //!
 //! ```text
 //! blocking-server [--port P] [--workers N | --current-thread]
@@ -22,6 +22,10 @@
 //! blocking-tasks): the culprit lines and their `guard:<kind>` marker comments are in
 //! blocking-kinds/src/lib.rs, never in this file.
 //!
+//! Each endpoint has its own handler function (`blocking_server::work`, ...). axum's router is
+//! type-erased, so the connection tasks that poll the handlers are named after axum/hyper types,
+//! never after this crate: a `function:` selector on a handler selects its polls.
+//!
 //! Ground truth: with GUARD_EXAMPLE_LOG=PATH, each blocking/twin request appends one line
 //!   `kind=<kind> ms=<requested> wall_us=<wall time of the section> cpu_us=<CPU time> tid=<tid>`
 //! (flushed), and the response body is the same line. For blocking kinds the section is the
@@ -37,16 +41,19 @@ use std::future::Future;
 use std::io::{self, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
 use blocking_kinds::{black_box, FILE_CHUNK};
-use hyper::service::{make_service_fn, service_fn};
-use hyper::{Body, Method, Request, Response, Server, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 
@@ -54,10 +61,6 @@ use tokio::sync::{oneshot, Notify};
 const MAX_MS: u64 = 60_000;
 /// Hash rounds between two clock reads in /work (finer grained).
 const WORK_ROUNDS: u64 = 256;
-
-// This file builds with Rust 1.63 (Debian bookworm's rustc) as well as with current rustup
-// toolchains: no OnceLock, std::hint::black_box (blocking_kinds::black_box instead) or
-// std::future::poll_fn.
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
@@ -294,15 +297,7 @@ async fn mutex_ok_task(ms: u64, shared: Arc<tokio::sync::Mutex<u64>>) -> String 
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP
-
-fn reply(status: StatusCode, body: impl Into<Body>) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body.into())
-        .expect("static response parts")
-}
+// HTTP: one handler per endpoint, so a function selector can pick each one's polls.
 
 fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
     query?.split('&').find_map(|kv| {
@@ -311,29 +306,38 @@ fn query_param<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
     })
 }
 
-/// `key` as an integer in 0..=max, `default` when absent, Err(message) when malformed.
-fn int_param(query: Option<&str>, key: &str, default: u64, max: u64) -> Result<u64, String> {
+/// `key` as an integer in 0..=max, `default` when absent, a 400 response when malformed.
+fn int_param(query: Option<&str>, key: &str, default: u64, max: u64) -> Result<u64, Response> {
     match query_param(query, key) {
         None => Ok(default),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if n <= max => Ok(n),
-            _ => Err(format!("bad {key}={v:?}: want an integer 0..={max}\n")),
+            _ => Err((StatusCode::BAD_REQUEST, format!("bad {key}={v:?}: want an integer 0..={max}\n")).into_response()),
         },
     }
 }
 
-/// Awaits a kind's task and turns its record line into the response (and the log line).
-async fn finish_kind<E: std::fmt::Display>(
+/// The `ms` parameter of a blocking kind or twin.
+fn ms_param(uri: &Uri) -> Result<u64, Response> {
+    int_param(uri.query(), "ms", 20, MAX_MS)
+}
+
+fn failed(kind: &str, e: impl std::fmt::Display) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, format!("kind={kind} error={e}\n")).into_response()
+}
+
+/// Turns a kind's joined task into the response, logging its record line.
+fn finish_kind<E: std::fmt::Display>(
     kind: &str,
     joined: Result<Result<String, E>, tokio::task::JoinError>,
-) -> Response<Body> {
+) -> Response {
     match joined {
         Ok(Ok(line)) => {
             log_line(&line);
-            reply(StatusCode::OK, line)
+            line.into_response()
         }
-        Ok(Err(e)) => reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind={kind} error={e}\n")),
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind={kind} error={e}\n")),
+        Ok(Err(e)) => failed(kind, e),
+        Err(e) => failed(kind, e),
     }
 }
 
@@ -341,62 +345,135 @@ fn ok(s: String) -> Result<String, Infallible> {
     Ok(s)
 }
 
-async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"));
-    }
-    let path = req.uri().path();
-    let query = req.uri().query();
+/// Requests being served. axum's own graceful shutdown spawns a watcher task at startup, and a
+/// server no one has connected to must not have polled any task (tokio-guard's tests rely on
+/// it): after a stop signal, the server stops accepting and waits for these instead.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static ALL_DONE: Notify = Notify::const_new();
 
-    if path == "/hello" {
-        return Ok(reply(StatusCode::OK, "hello\n"));
-    }
-    if path == "/work" {
-        let us = match query_param(query, "ms") {
-            Some(_) => int_param(query, "ms", 0, MAX_MS).map(|ms| ms * 1000),
-            None => int_param(query, "us", 50, MAX_MS * 1000),
-        };
-        return Ok(match us {
-            Ok(us) => reply(StatusCode::OK, format!("work us={us} checksum={:016x}\n", do_work(us))),
-            Err(msg) => reply(StatusCode::BAD_REQUEST, msg),
-        });
-    }
+struct InFlight;
 
-    let kind = path.trim_start_matches('/');
-    let ms = match int_param(query, "ms", 20, MAX_MS) {
-        Ok(ms) => ms,
-        Err(msg) => return Ok(reply(StatusCode::BAD_REQUEST, msg)),
-    };
-    let resp = match kind {
-        "cpu" => finish_kind(kind, tokio::spawn(cpu_task(ms)).await.map(ok)).await,
-        "sleep" => finish_kind(kind, tokio::spawn(sleep_task(ms)).await.map(ok)).await,
-        "file" => finish_kind(kind, tokio::spawn(file_task(ms)).await).await,
-        "mutex" => {
-            // The holder takes the std Mutex on its own thread; the blocking task starts only
-            // once it is held, so lock_shared waits about ms.
-            let shared = Arc::new(StdMutex::new(0u64));
-            let (tx, rx) = oneshot::channel();
-            let (holder_m, d) = (shared.clone(), Duration::from_millis(ms));
-            let spawned = std::thread::Builder::new().name("mutex-holder".into()).spawn(move || hold_shared(holder_m, d, tx));
-            if let Err(e) = spawned {
-                return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, format!("kind=mutex error={e}\n")));
-            }
-            let _ = rx.await;
-            finish_kind(kind, tokio::spawn(mutex_task(ms, shared)).await.map(ok)).await
+impl InFlight {
+    fn enter() -> InFlight {
+        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if IN_FLIGHT.fetch_sub(1, Ordering::AcqRel) == 1 {
+            ALL_DONE.notify_waiters();
         }
-        "cpu-ok" => finish_kind(kind, tokio::spawn(cpu_ok_task(ms)).await.map(ok)).await,
-        "sleep-ok" => finish_kind(kind, tokio::spawn(sleep_ok_task(ms)).await.map(ok)).await,
-        "file-ok" => finish_kind(kind, tokio::spawn(file_ok_task(ms)).await).await,
-        "mutex-ok" => {
-            let shared = Arc::new(tokio::sync::Mutex::new(0u64));
-            let (tx, rx) = oneshot::channel();
-            tokio::spawn(mutex_ok_holder(shared.clone(), Duration::from_millis(ms), tx));
-            let _ = rx.await;
-            finish_kind(kind, tokio::spawn(mutex_ok_task(ms, shared)).await.map(ok)).await
+    }
+}
+
+async fn drained() {
+    loop {
+        let done = ALL_DONE.notified();
+        tokio::pin!(done);
+        done.as_mut().enable(); // registered before the check: no wake-up is missed
+        if IN_FLIGHT.load(Ordering::Acquire) == 0 {
+            return;
         }
-        _ => reply(StatusCode::NOT_FOUND, format!("no such endpoint: {path}\n")),
+        done.await;
+    }
+}
+
+async fn hello() -> &'static str {
+    let _req = InFlight::enter();
+    "hello\n"
+}
+
+async fn work(uri: Uri) -> Result<String, Response> {
+    let _req = InFlight::enter();
+    let query = uri.query();
+    let us = match query_param(query, "ms") {
+        Some(_) => int_param(query, "ms", 0, MAX_MS)? * 1000,
+        None => int_param(query, "us", 50, MAX_MS * 1000)?,
     };
-    Ok(resp)
+    Ok(format!("work us={us} checksum={:016x}\n", do_work(us)))
+}
+
+async fn cpu(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("cpu", tokio::spawn(cpu_task(ms)).await.map(ok)))
+}
+
+async fn sleep(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("sleep", tokio::spawn(sleep_task(ms)).await.map(ok)))
+}
+
+async fn file(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("file", tokio::spawn(file_task(ms)).await))
+}
+
+async fn mutex(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    // The holder takes the std Mutex on its own thread; the blocking task starts only once it
+    // is held, so lock_shared waits about ms.
+    let shared = Arc::new(StdMutex::new(0u64));
+    let (tx, rx) = oneshot::channel();
+    let (holder_m, d) = (shared.clone(), Duration::from_millis(ms));
+    std::thread::Builder::new()
+        .name("mutex-holder".into())
+        .spawn(move || hold_shared(holder_m, d, tx))
+        .map_err(|e| failed("mutex", e))?;
+    let _ = rx.await;
+    Ok(finish_kind("mutex", tokio::spawn(mutex_task(ms, shared)).await.map(ok)))
+}
+
+async fn cpu_ok(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("cpu-ok", tokio::spawn(cpu_ok_task(ms)).await.map(ok)))
+}
+
+async fn sleep_ok(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("sleep-ok", tokio::spawn(sleep_ok_task(ms)).await.map(ok)))
+}
+
+async fn file_ok(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("file-ok", tokio::spawn(file_ok_task(ms)).await))
+}
+
+async fn mutex_ok(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    let shared = Arc::new(tokio::sync::Mutex::new(0u64));
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(mutex_ok_holder(shared.clone(), Duration::from_millis(ms), tx));
+    let _ = rx.await;
+    Ok(finish_kind("mutex-ok", tokio::spawn(mutex_ok_task(ms, shared)).await.map(ok)))
+}
+
+async fn not_found(uri: Uri) -> Response {
+    (StatusCode::NOT_FOUND, format!("no such endpoint: {}\n", uri.path())).into_response()
+}
+
+fn router() -> Router {
+    Router::new()
+        .route("/hello", get(hello))
+        .route("/work", get(work))
+        .route("/cpu", get(cpu))
+        .route("/sleep", get(sleep))
+        .route("/file", get(file))
+        .route("/mutex", get(mutex))
+        .route("/cpu-ok", get(cpu_ok))
+        .route("/sleep-ok", get(sleep_ok))
+        .route("/file-ok", get(file_ok))
+        .route("/mutex-ok", get(mutex_ok))
+        .fallback(not_found)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,17 +525,11 @@ fn parse_args() -> Result<Config, String> {
     Ok(cfg)
 }
 
-async fn wait_for_signal(
-    mut term: tokio::signal::unix::Signal,
-    mut int: tokio::signal::unix::Signal,
-    stopping: Arc<Notify>,
-) {
-    let name = tokio::select! {
+async fn stop_signal(mut term: tokio::signal::unix::Signal, mut int: tokio::signal::unix::Signal) -> &'static str {
+    tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
-    };
-    eprintln!("blocking-server: {name}, shutting down");
-    stopping.notify_one();
+    }
 }
 
 async fn serve(cfg: &Config) -> Result<(), String> {
@@ -468,21 +539,25 @@ async fn serve(cfg: &Config) -> Result<(), String> {
     let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
 
     let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
-    let builder = Server::try_bind(&addr).map_err(|e| format!("bind {addr}: {e}"))?;
-    let make_svc = make_service_fn(|_conn| async { Ok::<_, Infallible>(service_fn(handle)) });
-    let server = builder.tcp_nodelay(true).serve(make_svc);
-    println!("listening on {}", server.local_addr());
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| format!("bind {addr}: {e}"))?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    println!("listening on {local}");
     let _ = io::stdout().flush();
 
-    let stopping = Arc::new(Notify::new());
-    let graceful = server.with_graceful_shutdown(wait_for_signal(term, int, stopping.clone()));
-    tokio::select! {
-        res = graceful => res.map_err(|e| format!("server: {e}")),
-        _ = async { stopping.notified().await; tokio::time::sleep(Duration::from_secs(1)).await } => {
-            eprintln!("blocking-server: connections still open 1s after the signal, exiting anyway");
-            Ok(())
-        }
+    // The accept loop runs here, in block_on; each connection is a task spawned by axum.
+    let server = axum::serve(listener, router());
+    let name = tokio::select! {
+        res = async { server.await } => return res.map_err(|e| format!("server: {e}")),
+        name = stop_signal(term, int) => name,
+    };
+    eprintln!("blocking-server: {name}, shutting down");
+    if tokio::time::timeout(Duration::from_secs(1), drained()).await.is_err() {
+        eprintln!("blocking-server: requests still running 1s after the signal, exiting anyway");
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -512,7 +587,7 @@ fn main() -> ExitCode {
         }
     };
     let res = rt.block_on(serve(&cfg));
-    // Do not wait for blocking-pool work (a long /cpu-ok) at exit.
+    // Do not wait for blocking-pool work (a long /cpu-ok) or idle connections at exit.
     rt.shutdown_timeout(Duration::from_millis(500));
     match res {
         Ok(()) => ExitCode::SUCCESS,
