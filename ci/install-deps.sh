@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything tokio-guard needs to build, test and run its examples,
-# from Debian's packages only (ci/packages.txt; the Rust crates of the
-# examples included). Run as root on Debian 12 or a recent Ubuntu.
+# Installs everything tokio-guard needs to build, test and run its examples:
+# Debian's packages (ci/packages.txt) and a cargo. The examples' Rust crates
+# are not Debian packages: cargo fetches them from crates.io at the versions
+# of examples/Cargo.lock. Run as root on Debian 12 or a recent Ubuntu.
 # TG_WITH_BENCH=1 adds what bench/overhead.sh needs (wrk, bpftrace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
 
-# A Rust toolchain: rustup's when present, Debian's cargo otherwise.
+# A Rust toolchain: rustup's when present, Debian's cargo otherwise (the locked
+# crates need Rust 1.85: Debian 13's, not 12's; use rustup there).
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
   apt-get install -y -q --no-install-recommends cargo rustc
 fi
