@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "e2e_truth.h"
 #include "e2e_util.h"
 
 #define MATRIX_DIR TG_SOURCE_DIR "/examples/matrix"
@@ -39,7 +40,8 @@ static const char *const kinds[] = { "cpu", "sleep", "mutex" };
 static const char *const culprit_fn[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
 					  "blocking_kinds::lock_shared" };
 static const char *const span_class[] = { "on_cpu", "off_cpu", "off_cpu" };
-static const char *const twins[] = { "blocking_tasks::cpu_ok_task", "blocking_tasks::sleep_ok_task" };
+static const char *const twins[] = { "blocking_tasks::cpu_ok_task",
+				     "blocking_tasks::sleep_ok_task" };
 #define NKINDS 3
 
 struct cell {
@@ -58,44 +60,13 @@ struct run {
 
 static struct cell cells[MAX_CELLS];
 static size_t ncells;
-static int marker[NKINDS];
+static int marker[NKINDS]; /* the culprit lines, read by each test */
 
 /* ---- small helpers */
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	assert_true(cJSON_IsNumber(v));
-	return v->valuedouble;
-}
 
 static const cJSON *item(const cJSON *o, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
-/* The line of `// guard:KIND` in blocking-kinds; 0 when missing. */
-static int marker_line(const char *kind)
-{
-	char *src = tg_test_read(KINDS_SRC, NULL), needle[32], *hit;
-	int line = 1;
-
-	if (!src)
-		return 0;
-	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
-	hit = strstr(src, needle);
-	for (char *p = src; hit && p < hit; p++)
-		line += *p == '\n';
-	free(src);
-	return hit ? line : 0;
 }
 
 /* tokio's version in a cell's Cargo.lock (what the binary was built with). */
@@ -209,14 +180,14 @@ static void check_probe(const struct run *r, const struct cell *c)
 
 	assert_non_null(probe);
 	fprintf(stderr, "  %s: tokio %s (reported %s), %d poll sites, %d polls, %d rounds, exit %d\n",
-		c->name, c->tokio, str(probe, "tokio_version") ? str(probe, "tokio_version") : "?",
-		(int)num(probe, "poll_sites"), (int)num(probe, "polls"), r->rounds, r->status);
+		c->name, c->tokio, e2e_str(probe, "tokio_version") ? e2e_str(probe, "tokio_version") : "?",
+		(int)e2e_num(probe, "poll_sites"), (int)e2e_num(probe, "polls"), r->rounds, r->status);
 	/* five runtime task types, the spawn_blocking closures and the worker launcher */
-	assert_true(num(probe, "poll_sites") >= 8);
-	assert_true(num(probe, "polls") > 5 * r->rounds);
-	assert_int_equal((int)num(probe, "lost_events"), 0);
-	assert_non_null(str(probe, "tokio_version"));
-	assert_string_equal(str(probe, "tokio_version"), c->tokio);
+	assert_true(e2e_num(probe, "poll_sites") >= 8);
+	assert_true(e2e_num(probe, "polls") > 5 * r->rounds);
+	assert_int_equal((int)e2e_num(probe, "lost_events"), 0);
+	assert_non_null(e2e_str(probe, "tokio_version"));
+	assert_string_equal(e2e_str(probe, "tokio_version"), c->tokio);
 }
 
 static const cJSON *task_named(const struct run *r, const char *name)
@@ -224,7 +195,7 @@ static const cJSON *task_named(const struct run *r, const char *name)
 	const cJSON *t;
 
 	cJSON_ArrayForEach(t, item(r->results, "tasks")) {
-		if (str(t, "name") && strcmp(str(t, "name"), name) == 0)
+		if (e2e_str(t, "name") && strcmp(e2e_str(t, "name"), name) == 0)
 			return t;
 	}
 	return NULL;
@@ -246,33 +217,16 @@ static void check_names(const struct run *r)
 		if (!t)
 			fprintf(stderr, "  no task named %s\n", name);
 		assert_non_null(t);
-		assert_string_equal(str(t, "kind"), "runtime");
-		assert_true(num(t, "polls") >= r->rounds);
+		assert_string_equal(e2e_str(t, "kind"), "runtime");
+		assert_true(e2e_num(t, "polls") >= r->rounds);
 	}
-}
-
-/* The example's own wall time of a kind's sections (GUARD_EXAMPLE_LOG), us. */
-static size_t logged_walls(const char *log, const char *kind, long *wall, size_t max)
-{
-	char needle[32];
-	const char *w;
-	size_t n = 0;
-
-	snprintf(needle, sizeof(needle), "kind=%s ", kind);
-	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
-		if ((p == log || p[-1] == '\n') && (w = strstr(p, "wall_us=")))
-			wall[n++] = atol(w + strlen("wall_us="));
-	}
-	return n;
 }
 
 /* A span's wall time matches one of the example's own measurements. */
-static bool matches_log(double wall_us, const long *walls, size_t n)
+static bool matches_log(double wall_us, const struct e2e_section *sec, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		double tol = walls[i] * 0.05 > 500 ? walls[i] * 0.05 : 500;
-
-		if (wall_us >= walls[i] - tol && wall_us <= walls[i] + tol)
+		if (e2e_close_us(wall_us, (double)sec[i].wall_us))
 			return true;
 	}
 	return false;
@@ -286,14 +240,14 @@ static bool matches_log(double wall_us, const long *walls, size_t n)
  * count it too): the 25% of test_e2e.c's v0 target. The mutex wait is the
  * holder's sleep plus its wake-up and the waiter's, each a CPU wait that is
  * not preemption: bounded above only, by twice the sleep. */
-static void check_duration(size_t k, const cJSON *s, const long *walls, size_t nwalls)
+static void check_duration(size_t k, const cJSON *s, const struct e2e_section *sec, size_t nsec)
 {
-	double wall = num(s, "duration_ns") / 1e3, own = wall - num(s, "runqueue_ns") / 1e3;
+	double wall = e2e_num(s, "duration_ns") / 1e3, own = wall - e2e_num(s, "runqueue_ns") / 1e3;
 	double d = BLOCK_MS * 1e3, tol = d * 0.10 > 500 ? d * 0.10 : 500;
 	double max_own = k == 0 ? d + tol : k == 1 ? d * 1.25 : d * 2;
 
-	if (nwalls) {
-		assert_true(matches_log(wall, walls, nwalls));
+	if (nsec) {
+		assert_true(matches_log(wall, sec, nsec));
 		return;
 	}
 	if (own > max_own || (k != 2 && wall < d - 100))
@@ -310,18 +264,18 @@ static bool check_culprit(size_t k, const cJSON *s)
 
 	if (!cJSON_IsObject(c)) {
 		fprintf(stderr, "  %s span without a culprit: wall %.0fus, own %.0fus, %d samples, %d stacks\n",
-			kinds[k], num(s, "duration_ns") / 1e3, num(s, "own_ns") / 1e3, (int)num(s, "samples"),
-			(int)num(s, "stacks"));
+			kinds[k], e2e_num(s, "duration_ns") / 1e3, e2e_num(s, "own_ns") / 1e3,
+			(int)e2e_num(s, "samples"), (int)e2e_num(s, "stacks"));
 		return false;
 	}
-	assert_non_null(str(c, "function"));
-	if (!strstr(str(c, "function"), culprit_fn[k]) || (int)num(c, "line") != marker[k])
-		fprintf(stderr, "  %s span: culprit %s at %s:%d\n", kinds[k], str(c, "function"),
-			str(c, "file") ? str(c, "file") : "?", (int)num(c, "line"));
-	assert_non_null(strstr(str(c, "function"), culprit_fn[k]));
-	assert_non_null(str(c, "file"));
-	assert_non_null(strstr(str(c, "file"), "blocking-kinds/src/lib.rs"));
-	assert_int_equal((int)num(c, "line"), marker[k]);
+	assert_non_null(e2e_str(c, "function"));
+	if (!strstr(e2e_str(c, "function"), culprit_fn[k]) || (int)e2e_num(c, "line") != marker[k])
+		fprintf(stderr, "  %s span: culprit %s at %s:%d\n", kinds[k], e2e_str(c, "function"),
+			e2e_str(c, "file") ? e2e_str(c, "file") : "?", (int)e2e_num(c, "line"));
+	assert_non_null(strstr(e2e_str(c, "function"), culprit_fn[k]));
+	assert_non_null(e2e_str(c, "file"));
+	assert_non_null(strstr(e2e_str(c, "file"), "blocking-kinds/src/lib.rs"));
+	assert_int_equal((int)e2e_num(c, "line"), marker[k]);
 	return true;
 }
 
@@ -345,33 +299,33 @@ static size_t kind_of_task(const char *task)
  * never passes). */
 static void check_spans(const struct run *r)
 {
-	size_t per_kind[NKINDS] = { 0 }, with_culprit[NKINDS] = { 0 }, nwalls[NKINDS];
-	long walls[NKINDS][64];
+	size_t per_kind[NKINDS] = { 0 }, with_culprit[NKINDS] = { 0 }, nsec[NKINDS];
+	struct e2e_section sec[NKINDS][64];
 	const cJSON *s;
 
 	for (size_t k = 0; k < NKINDS; k++)
-		nwalls[k] = logged_walls(r->log, kinds[k], walls[k], 64);
+		nsec[k] = e2e_sections(r->log, kinds[k], sec[k], 64);
 	cJSON_ArrayForEach(s, item(r->results, "blocking_spans")) {
-		size_t k = kind_of_task(str(s, "task"));
+		size_t k = kind_of_task(e2e_str(s, "task"));
 
 		if (k == NKINDS)
-			fprintf(stderr, "  unexpected span in %s\n", str(s, "task") ? str(s, "task") : "?");
+			fprintf(stderr, "  unexpected span in %s\n", e2e_str(s, "task") ? e2e_str(s, "task") : "?");
 		assert_true(k < NKINDS);
 		per_kind[k]++;
-		if (!str(s, "kind") || strcmp(str(s, "kind"), span_class[k]))
+		if (!e2e_str(s, "kind") || strcmp(e2e_str(s, "kind"), span_class[k]))
 			fprintf(stderr, "  %s span classified %s: wall %.0fus, on-CPU %.0fus, off-CPU %.0fus, "
-				"waiting for a CPU %.0fus\n", kinds[k], str(s, "kind") ? str(s, "kind") : "?",
-				num(s, "duration_ns") / 1e3, num(s, "on_cpu_ns") / 1e3,
-				num(s, "off_cpu_ns") / 1e3, num(s, "runqueue_ns") / 1e3);
-		assert_string_equal(str(s, "kind"), span_class[k]);
-		assert_string_equal(str(s, "blocking_kind"), kinds[k]);
+				"waiting for a CPU %.0fus\n", kinds[k], e2e_str(s, "kind") ? e2e_str(s, "kind") : "?",
+				e2e_num(s, "duration_ns") / 1e3, e2e_num(s, "on_cpu_ns") / 1e3,
+				e2e_num(s, "off_cpu_ns") / 1e3, e2e_num(s, "runqueue_ns") / 1e3);
+		assert_string_equal(e2e_str(s, "kind"), span_class[k]);
+		assert_string_equal(e2e_str(s, "blocking_kind"), kinds[k]);
 		assert_false(cJSON_IsTrue(item(s, "allowed")));
-		check_duration(k, s, walls[k], nwalls[k]);
+		check_duration(k, s, sec[k], nsec[k]);
 		with_culprit[k] += check_culprit(k, s);
 	}
 	for (size_t k = 0; k < NKINDS; k++) {
 		fprintf(stderr, "  %-5s %zu spans in %d rounds, %zu with the marked culprit%s\n", kinds[k],
-			per_kind[k], r->rounds, with_culprit[k], nwalls[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
+			per_kind[k], r->rounds, with_culprit[k], nsec[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
 		/* one a round; a busy machine can push one spin's own time under the threshold */
 		assert_true(per_kind[k] <= (size_t)r->rounds && per_kind[k] + 1 >= (size_t)r->rounds);
 		assert_true(k == 0 ? with_culprit[k] * 2 >= per_kind[k] : with_culprit[k] == per_kind[k]);
@@ -385,9 +339,21 @@ static void check_twins(const struct run *r)
 		const cJSON *t = task_named(r, twins[i]);
 
 		assert_non_null(t);
-		assert_int_equal((int)num(t, "blocking_spans"), 0);
-		assert_true(num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
+		assert_int_equal((int)e2e_num(t, "blocking_spans"), 0);
+		assert_true(e2e_num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
 	}
+}
+
+/* The body of main's Runtime::block_on (the round loop) is measured like a
+ * task: polled every round, never blocking. */
+static void check_block_on(const struct run *r)
+{
+	const cJSON *t = task_named(r, "blocking_tasks::main (block_on)");
+
+	assert_non_null(t);
+	assert_string_equal(e2e_str(t, "kind"), "block_on");
+	assert_true(e2e_num(t, "polls") >= r->rounds);
+	assert_int_equal((int)e2e_num(t, "blocking_spans"), 0);
 }
 
 /* ---- tests */
@@ -403,6 +369,8 @@ static void test_cell(void **state)
 	}
 	if (access(c->bin, X_OK))
 		fail_msg("%s: not built: run examples/matrix/build.sh", c->bin);
+	for (size_t k = 0; k < NKINDS; k++)
+		marker[k] = e2e_marker_line(KINDS_SRC, kinds[k]);
 	run_cell(&r, c);
 	assert_int_equal(r.status, 0);
 	assert_non_null(r.results);
@@ -411,6 +379,7 @@ static void test_cell(void **state)
 	check_names(&r);
 	check_spans(&r);
 	check_twins(&r);
+	check_block_on(&r);
 	cJSON_Delete(r.results);
 	free(r.log);
 }
@@ -420,15 +389,14 @@ int main(void)
 	struct CMUnitTest tests[MAX_CELLS];
 
 	find_cells();
-	for (size_t k = 0; k < NKINDS; k++)
-		marker[k] = marker_line(kinds[k]);
-	if (!ncells || !marker[0] || !marker[1] || !marker[2]) {
-		fprintf(stderr, "test_e2e_matrix: no cells under %s or no guard: markers in %s\n", MATRIX_DIR,
-			KINDS_SRC);
+	if (!ncells) {
+		fprintf(stderr, "test_e2e_matrix: no cells under %s\n", MATRIX_DIR);
 		return 1;
 	}
 	for (size_t i = 0; i < ncells; i++)
 		tests[i] = (struct CMUnitTest){ .name = cells[i].name, .test_func = test_cell,
 						.initial_state = &cells[i] };
+	if (getenv("TG_MATRIX_CELL")) /* one cell (a glob on its name), to look into it */
+		cmocka_set_test_filter(getenv("TG_MATRIX_CELL"));
 	return _cmocka_run_group_tests("e2e_matrix", tests, ncells, NULL, NULL);
 }
