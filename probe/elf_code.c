@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "elf_code.h"
-#include "poll_sites.h"
 #include "names.h"
 
 #define MAX_SCAN 65536 /* bytes of one function scanned for calls */
@@ -42,7 +41,7 @@ static int index_funcs(struct tg_elf_code *c)
 			continue;
 		c->funcs[c->nfuncs++] = (struct tg_elf_func){
 			.addr = s.st_value, .size = s.st_size,
-			.name = elf_strptr(c->elf, c->symtab_shdr.sh_link, s.st_name),
+			.name = tg_elf_sym_name(c, &s),
 		};
 	}
 	qsort(c->funcs, c->nfuncs, sizeof(*c->funcs), func_cmp);
@@ -138,6 +137,36 @@ void tg_elf_code_close(struct tg_elf_code *c)
 	memset(c, 0, sizeof(*c));
 }
 
+const char *tg_elf_sym_name(const struct tg_elf_code *c, const GElf_Sym *s)
+{
+	return elf_strptr(c->elf, c->symtab_shdr.sh_link, s->st_name);
+}
+
+bool tg_elf_has_symtab(const struct tg_elf_code *c)
+{
+	return c->symtab && c->symtab_shdr.sh_type == SHT_SYMTAB;
+}
+
+Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t type)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(c->elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(c->elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type)
+			continue;
+		n = elf_strptr(c->elf, shstrndx, sh.sh_name);
+		if (n && strcmp(n, name) == 0)
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
 size_t tg_elf_func_at(const struct tg_elf_code *c, uint64_t addr)
 {
 	size_t lo = 0, hi = c->nfuncs;
@@ -162,6 +191,24 @@ const char *tg_elf_func_dem(struct tg_elf_code *c, size_t i)
 		f->dem = f->name ? tg_demangle(f->name) : NULL;
 	}
 	return f->dem;
+}
+
+int tg_elf_vaddr_to_offset(Elf *elf, uint64_t addr, uint64_t *off)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return -ENOEXEC;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
+			*off = addr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int tg_elf_read(struct tg_elf_code *c, uint64_t addr, void *buf, size_t len)

@@ -35,10 +35,21 @@ struct tg_elf_code {
 int tg_elf_code_open(const char *path, struct tg_elf_code *c, char *err, size_t errlen);
 void tg_elf_code_close(struct tg_elf_code *c);
 
+/* Symbol S's name in the indexed symbol table. */
+const char *tg_elf_sym_name(const struct tg_elf_code *c, const GElf_Sym *s);
+/* Whether the symbols are a full .symtab, not only the exported .dynsym. */
+bool tg_elf_has_symtab(const struct tg_elf_code *c);
+/* The contents of section NAME of type TYPE, or NULL. */
+Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t type);
+
 /* Index of the first symbol starting at ADDR, or nfuncs. */
 size_t tg_elf_func_at(const struct tg_elf_code *c, uint64_t addr);
 /* funcs[i]'s demangled name (cached), or NULL. */
 const char *tg_elf_func_dem(struct tg_elf_code *c, size_t i);
+/* A virtual address's file offset, through the PT_LOAD that maps it, as
+ * uprobes want it. 0, -ENOENT when no segment maps ADDR, -ENOEXEC when the
+ * program headers cannot be read. */
+int tg_elf_vaddr_to_offset(Elf *elf, uint64_t addr, uint64_t *off);
 /* LEN bytes at virtual address ADDR. 0 or -errno. */
 int tg_elf_read(struct tg_elf_code *c, uint64_t addr, void *buf, size_t len);
 /* The pointer stored at ADDR: a relocation's addend in a PIE, else the bytes. */

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf_code.h"
 #include "fn_sites.h"
-#include "poll_sites.h"
 #include "names.h"
 
 static int push(struct tg_fn_sites *out, size_t *cap, uint64_t addr, uint64_t off, char *name)

@@ -15,16 +15,15 @@
  * so that the task name (names.c) is the same in every build. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
+#include "elf_code.h"
 #include "poll_sites.h"
 #include "poll_probe.h"
 #include "names.h"
@@ -32,173 +31,17 @@
 #define RAW_POLL "tokio::runtime::task::raw::poll"
 #define CELL_DROP "core::ptr::drop_in_place<tokio::runtime::task::core::Cell<"
 
-/* A function symbol. Identical functions are merged into aliases (one
- * address, several names): every lookup must consider all of them. */
-struct func_sym {
-	uint64_t addr, size;
-	const char *name;
-	char *dem;          /* demangled, on demand, only for names the fallback reads */
-	bool dem_done;
-};
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-	GElf_Ehdr ehdr;
-	Elf_Scn *symtab;    /* .symtab, else .dynsym */
-	size_t nsyms;
-	GElf_Shdr symtab_shdr;
-	struct func_sym *funcs; /* built on demand */
-	size_t nfuncs;
-};
-
-/* ---- ELF helpers */
-
-static int elf_file_open(const char *path, struct elf_file *f, char *err, size_t errlen)
-{
-	Elf_Scn *scn = NULL;
-	Elf_Scn *dynsym = NULL;
-	GElf_Shdr sh;
-
-	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-	elf_version(EV_CURRENT);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
-		return -e;
-	}
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &f->ehdr)) {
-		snprintf(err, errlen, "%s is not an ELF executable", path);
-		return -ENOEXEC;
-	}
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		if (sh.sh_type == SHT_SYMTAB)
-			f->symtab = scn;
-		else if (sh.sh_type == SHT_DYNSYM)
-			dynsym = scn;
-	}
-	if (!f->symtab)
-		f->symtab = dynsym;
-	if (f->symtab) {
-		gelf_getshdr(f->symtab, &f->symtab_shdr);
-		f->nsyms = f->symtab_shdr.sh_entsize ? f->symtab_shdr.sh_size / f->symtab_shdr.sh_entsize : 0;
-	}
-	return 0;
-}
-
-static void elf_file_close(struct elf_file *f)
-{
-	for (size_t i = 0; i < f->nfuncs; i++)
-		free(f->funcs[i].dem);
-	free(f->funcs);
-	if (f->elf)
-		elf_end(f->elf);
-	if (f->fd >= 0)
-		close(f->fd);
-}
-
-/* Virtual address to file offset, through the PT_LOAD that maps it. */
-int tg_elf_vaddr_to_offset(Elf *elf, uint64_t addr, uint64_t *off)
-{
-	size_t n, i;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(elf, &n))
-		return -ENOEXEC;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
-			*off = addr - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int vaddr_to_offset(struct elf_file *f, uint64_t addr, uint64_t *off)
-{
-	return tg_elf_vaddr_to_offset(f->elf, addr, off);
-}
-
-/* Reads LEN bytes at virtual address ADDR from the file image. */
-static int read_vaddr(struct elf_file *f, uint64_t addr, void *buf, size_t len)
-{
-	uint64_t off;
-
-	if (vaddr_to_offset(f, addr, &off))
-		return -ENOENT;
-	if (pread(f->fd, buf, len, (off_t)off) != (ssize_t)len)
-		return -EIO;
-	return 0;
-}
-
-static const char *sym_name(struct elf_file *f, GElf_Sym *s)
-{
-	return elf_strptr(f->elf, f->symtab_shdr.sh_link, s->st_name);
-}
-
-static int func_sym_cmp(const void *a, const void *b)
-{
-	const struct func_sym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Function symbols sorted by address, built once: the vtable fallback looks
- * up every call target of every slot function. */
-static int build_func_index(struct elf_file *f)
-{
-	Elf_Data *d = f->symtab ? elf_getdata(f->symtab, NULL) : NULL;
-	GElf_Sym s;
-
-	f->funcs = calloc(f->nsyms ? f->nsyms : 1, sizeof(*f->funcs));
-	if (!f->funcs)
-		return -ENOMEM;
-	for (size_t i = 0; d && i < f->nsyms; i++) {
-		if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
-			continue;
-		f->funcs[f->nfuncs++] = (struct func_sym){ s.st_value, s.st_size, sym_name(f, &s), NULL, false };
-	}
-	qsort(f->funcs, f->nfuncs, sizeof(*f->funcs), func_sym_cmp);
-	return 0;
-}
-
-/* Index of the first symbol at ADDR, or nfuncs when no function starts there. */
-static size_t func_first(struct elf_file *f, uint64_t addr)
-{
-	size_t lo = 0, hi = f->nfuncs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->funcs[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->nfuncs && f->funcs[lo].addr == addr ? lo : f->nfuncs;
-}
-
 /* The demangled name of funcs[i] when the fallback may need it (drop glue, a
  * Schedule impl, a future's poll: same words in both manglings), else NULL.
- * Cached. */
-static const char *func_dem(struct elf_file *f, size_t i)
+ * The filter keeps the vtable walk from demangling every callee it meets. */
+static const char *func_dem(struct tg_elf_code *c, size_t i)
 {
-	struct func_sym *fs = &f->funcs[i];
+	const char *name = c->funcs[i].name;
 
-	if (!fs->dem_done) {
-		fs->dem_done = true;
-		if (fs->name && (strstr(fs->name, "drop_in_place") || strstr(fs->name, "Schedule") ||
-				 strstr(fs->name, "closure") || strstr(fs->name, "Future")))
-			fs->dem = tg_demangle(fs->name);
-	}
-	return fs->dem;
+	if (!name || !(strstr(name, "drop_in_place") || strstr(name, "Schedule") ||
+		       strstr(name, "closure") || strstr(name, "Future")))
+		return NULL;
+	return tg_elf_func_dem(c, i);
 }
 
 /* ---- candidates from the symbol table */
@@ -227,7 +70,7 @@ static bool have_addr(const struct tg_poll_sites *out, uint64_t addr)
 	return false;
 }
 
-static int add_site(struct tg_poll_sites *out, struct elf_file *f, GElf_Sym *s,
+static int add_site(struct tg_poll_sites *out, struct tg_elf_code *c, GElf_Sym *s,
 		    const char *mangled, char *demangled)
 {
 	struct tg_poll_site *site, *v;
@@ -239,7 +82,7 @@ static int add_site(struct tg_poll_sites *out, struct elf_file *f, GElf_Sym *s,
 	site = &v[out->n];
 	memset(site, 0, sizeof(*site));
 	site->addr = s->st_value;
-	if (vaddr_to_offset(f, site->addr, &site->offset))
+	if (tg_elf_vaddr_to_offset(c->elf, site->addr, &site->offset))
 		return 0; /* not in a loaded segment: cannot be probed */
 	site->symbol = strdup(mangled);
 	site->named_by = "none";
@@ -252,24 +95,24 @@ static int add_site(struct tg_poll_sites *out, struct elf_file *f, GElf_Sym *s,
 	return 0;
 }
 
-static int collect_sites(struct elf_file *f, struct tg_poll_sites *out)
+static int collect_sites(struct tg_elf_code *c, struct tg_poll_sites *out)
 {
-	Elf_Data *d = f->symtab ? elf_getdata(f->symtab, NULL) : NULL;
+	Elf_Data *d = c->symtab ? elf_getdata(c->symtab, NULL) : NULL;
 	GElf_Sym s;
 	size_t i;
 	int r;
 
-	for (i = 0; d && i < f->nsyms; i++) {
+	for (i = 0; d && i < c->nsyms; i++) {
 		const char *name;
 		char *dem = NULL;
 
 		if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
 		    s.st_shndx == SHN_UNDEF || s.st_value == 0)
 			continue;
-		name = sym_name(f, &s);
+		name = tg_elf_sym_name(c, &s);
 		if (!name || !is_raw_poll(name, &dem))
 			continue;
-		r = have_addr(out, s.st_value) ? 0 : add_site(out, f, &s, name, dem);
+		r = have_addr(out, s.st_value) ? 0 : add_site(out, c, &s, name, dem);
 		free(dem);
 		if (r)
 			return r;
@@ -597,109 +440,13 @@ static void name_sites_dwarf(const char *exe, struct tg_poll_sites *out)
 
 /* ---- naming from the vtable (no DWARF, legacy symbols) */
 
-struct rel { uint64_t off, addend; };
-
-static int rel_cmp(const void *a, const void *b)
-{
-	const struct rel *x = a, *y = b;
-
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* R_X86_64_RELATIVE relocations, sorted by offset: in a PIE the vtables'
- * function pointers exist only as these addends. */
-static struct rel *relative_relocs(struct elf_file *f, size_t *n)
-{
-	Elf_Scn *scn = NULL;
-	struct rel *v = NULL;
-	GElf_Shdr sh;
-	GElf_Rela ra;
-
-	*n = 0;
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		Elf_Data *d;
-		size_t cnt, i;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		cnt = sh.sh_size / sh.sh_entsize;
-		for (i = 0; d && i < cnt; i++) {
-			struct rel *nv;
-
-			if (!gelf_getrela(d, (int)i, &ra) || GELF_R_TYPE(ra.r_info) != R_X86_64_RELATIVE)
-				continue;
-			nv = realloc(v, (*n + 1) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-			v[(*n)++] = (struct rel){ (uint64_t)ra.r_offset, (uint64_t)ra.r_addend };
-		}
-	}
-	if (v)
-		qsort(v, *n, sizeof(*v), rel_cmp);
-	return v;
-}
-
-/* The pointer stored at vtable slot ADDR: a relocation addend in a PIE, the
- * file's bytes otherwise. */
-static uint64_t pointer_at(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t addr)
-{
-	struct rel key = { addr, 0 }, *hit;
-	uint64_t v = 0;
-
-	hit = rels ? bsearch(&key, rels, nrels, sizeof(*rels), rel_cmp) : NULL;
-	if (hit)
-		return hit->addend;
-	if (read_vaddr(f, addr, &v, sizeof(v)))
-		return 0;
-	return v;
-}
-
 /* The vtable is the place that holds the poll function's address. */
-static uint64_t find_vtable(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t poll)
+static uint64_t find_vtable(const struct tg_elf_code *c, uint64_t poll)
 {
-	for (size_t i = 0; i < nrels; i++)
-		if (rels[i].addend == poll)
-			return rels[i].off;
+	for (size_t i = 0; i < c->nrels; i++)
+		if (c->rels[i].addend == poll)
+			return c->rels[i].off;
 	return 0; /* non-PIE binaries: not searched; DWARF or v0 names cover them */
-}
-
-/* Targets of the calls and jumps in FUNC that land on a function symbol:
- * rel32 (e8, e9) and through the GOT (ff 15, ff 25 with a RIP-relative
- * slot; PIEs call most local functions that way). A byte scan can misread an
- * operand as an opcode; requiring a symbol's exact start filters those out. */
-static size_t call_targets(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t func,
-			   uint64_t *out, size_t max)
-{
-	size_t n = 0, len = 0;
-	unsigned char code[16384];
-
-	/* aliases may disagree on the size; the largest covers the code */
-	for (size_t j = func_first(f, func); j < f->nfuncs && f->funcs[j].addr == func; j++)
-		if (f->funcs[j].size > len)
-			len = f->funcs[j].size;
-	if (len > sizeof(code))
-		len = sizeof(code);
-	if (len == 0 || read_vaddr(f, func, code, len))
-		return 0;
-	for (size_t i = 0; i + 5 <= len && n < max; i++) {
-		int32_t rel;
-		uint64_t to;
-
-		if (code[i] == 0xe8 || code[i] == 0xe9) {
-			memcpy(&rel, code + i + 1, 4);
-			to = func + i + 5 + (int64_t)rel;
-		} else if (code[i] == 0xff && i + 6 <= len && (code[i + 1] == 0x15 || code[i + 1] == 0x25)) {
-			memcpy(&rel, code + i + 2, 4);
-			to = pointer_at(f, rels, nrels, func + i + 6 + (int64_t)rel);
-		} else {
-			continue;
-		}
-		if (to != func && func_first(f, to) < f->nfuncs)
-			out[n++] = to;
-	}
-	return n;
 }
 
 /* Types as the two manglings' demanglers spell them, compared without spaces. */
@@ -743,14 +490,14 @@ static char *schedule_impl_type(const char *dem)
 /* S from the vtable's schedule slot: raw::schedule<T, S> only forwards to
  * S's Schedule::schedule, which is not generic over T, so the tail call
  * survives even where the Cell's drop glue is inlined (blocking-pool tasks). */
-static char *scheduler_from_slot(struct elf_file *f, const struct rel *rels, size_t nrels, uint64_t fn)
+static char *scheduler_from_slot(struct tg_elf_code *c, uint64_t fn)
 {
 	uint64_t tg[16];
-	size_t n = call_targets(f, rels, nrels, fn, tg, 16);
+	size_t n = tg_elf_call_targets(c, fn, tg, 16);
 
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = func_first(f, tg[i]); j < f->nfuncs && f->funcs[j].addr == tg[i]; j++) {
-			const char *dem = func_dem(f, j);
+		for (size_t j = tg_elf_func_at(c, tg[i]); j < c->nfuncs && c->funcs[j].addr == tg[i]; j++) {
+			const char *dem = func_dem(c, j);
 			char *sched = dem ? schedule_impl_type(dem) : NULL;
 
 			if (sched)
@@ -802,10 +549,10 @@ static int cell_pair(const char *dem, char **t, char **s)
 }
 
 /* Every (T, S) the aliases at ADDR name, S restricted to SCHED when known. */
-static size_t cands_at(struct elf_file *f, uint64_t addr, const char *sched, struct cands *c)
+static size_t cands_at(struct tg_elf_code *code, uint64_t addr, const char *sched, struct cands *c)
 {
-	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++) {
-		const char *dem = func_dem(f, j);
+	for (size_t j = tg_elf_func_at(code, addr); j < code->nfuncs && code->funcs[j].addr == addr; j++) {
+		const char *dem = func_dem(code, j);
 		char *t, *s;
 		size_t k;
 
@@ -833,9 +580,7 @@ struct site_ev {
 };
 
 struct cand_walk {
-	struct elf_file *f;
-	const struct rel *rels;
-	size_t nrels;
+	struct tg_elf_code *c;
 	struct site_ev *ev;
 	bool have;
 	uint64_t seen[64];
@@ -880,10 +625,10 @@ static bool walk_seen(struct cand_walk *w, uint64_t addr)
 
 /* Tokio's own task machinery (Harness, Core, ...): the only callees worth
  * following. Both manglings spell the path this way. */
-static bool is_task_internal(struct elf_file *f, uint64_t addr)
+static bool is_task_internal(const struct tg_elf_code *c, uint64_t addr)
 {
-	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++)
-		if (f->funcs[j].name && strstr(f->funcs[j].name, "5tokio7runtime4task"))
+	for (size_t j = tg_elf_func_at(c, addr); j < c->nfuncs && c->funcs[j].addr == addr; j++)
+		if (c->funcs[j].name && strstr(c->funcs[j].name, "5tokio7runtime4task"))
 			return true;
 	return false;
 }
@@ -893,18 +638,18 @@ static bool is_task_internal(struct elf_file *f, uint64_t addr)
 static void walk_drop_glue(struct cand_walk *w, uint64_t func, int depth)
 {
 	uint64_t tg[128];
-	size_t n = call_targets(w->f, w->rels, w->nrels, func, tg, 128);
+	size_t n = tg_elf_call_targets(w->c, func, tg, 128);
 
 	for (size_t i = 0; i < n && !(w->have && w->ev->glue.n == 1); i++) {
 		struct cands c = { 0 };
 
 		if (walk_seen(w, tg[i]))
 			continue;
-		if (cands_at(w->f, tg[i], w->ev->sched, &c)) {
+		if (cands_at(w->c, tg[i], w->ev->sched, &c)) {
 			if (!w->ev->glue_addr)
 				w->ev->glue_addr = tg[i];
 			cands_intersect(w, &c);
-		} else if (depth > 1 && is_task_internal(w->f, tg[i])) {
+		} else if (depth > 1 && is_task_internal(w->c, tg[i])) {
 			walk_drop_glue(w, tg[i], depth - 1);
 		}
 		cands_free(&c);
@@ -930,10 +675,10 @@ static char *future_of_poll_fn(const char *dem)
 	return NULL;
 }
 
-static void polls_add(struct elf_file *f, uint64_t addr, struct cands *polls)
+static void polls_add(struct tg_elf_code *c, uint64_t addr, struct cands *polls)
 {
-	for (size_t j = func_first(f, addr); j < f->nfuncs && f->funcs[j].addr == addr; j++) {
-		const char *dem = func_dem(f, j);
+	for (size_t j = tg_elf_func_at(c, addr); j < c->nfuncs && c->funcs[j].addr == addr; j++) {
+		const char *dem = func_dem(c, j);
 		char *x = dem ? future_of_poll_fn(dem) : NULL;
 
 		if (x && polls->n < MAX_CANDS)
@@ -950,13 +695,13 @@ static void polls_add(struct elf_file *f, uint64_t addr, struct cands *polls)
 static void walk_poll_path(struct cand_walk *w, uint64_t func, int depth)
 {
 	uint64_t tg[128];
-	size_t n = call_targets(w->f, w->rels, w->nrels, func, tg, 128);
+	size_t n = tg_elf_call_targets(w->c, func, tg, 128);
 
 	for (size_t i = 0; i < n; i++) {
 		if (walk_seen(w, tg[i]))
 			continue;
-		polls_add(w->f, tg[i], &w->ev->polls);
-		if (depth > 1 && is_task_internal(w->f, tg[i]))
+		polls_add(w->c, tg[i], &w->ev->polls);
+		if (depth > 1 && is_task_internal(w->c, tg[i]))
 			walk_poll_path(w, tg[i], depth - 1);
 	}
 }
@@ -1004,18 +749,17 @@ static char *joined_task_name(const struct cands *a, const struct cands *b)
 /* Vtable slots in order: poll, schedule, dealloc, try_read_output,
  * drop_join_handle_slow, drop_abort_handle, shutdown. Drop glue is looked for
  * from dealloc first (it drops the Cell), then from the others. */
-static void gather_site_ev(struct elf_file *f, const struct rel *rels, size_t nrels,
-			   const struct tg_poll_site *site, struct site_ev *ev)
+static void gather_site_ev(struct tg_elf_code *c, const struct tg_poll_site *site, struct site_ev *ev)
 {
 	static const int slots[] = { 2, 5, 6, 4, 3 };
-	uint64_t vt = find_vtable(f, rels, nrels, site->addr);
-	struct cand_walk w = { .f = f, .rels = rels, .nrels = nrels, .ev = ev };
+	uint64_t vt = find_vtable(c, site->addr);
+	struct cand_walk w = { .c = c, .ev = ev };
 
 	if (!vt)
 		return;
-	ev->sched = scheduler_from_slot(f, rels, nrels, pointer_at(f, rels, nrels, vt + 8));
+	ev->sched = scheduler_from_slot(c, tg_elf_pointer_at(c, vt + 8));
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]) && !(w.have && ev->glue.n == 1); i++)
-		walk_drop_glue(&w, pointer_at(f, rels, nrels, vt + 8 * (uint64_t)slots[i]), 2);
+		walk_drop_glue(&w, tg_elf_pointer_at(c, vt + 8 * (uint64_t)slots[i]), 2);
 	w.nseen = 0;
 	walk_poll_path(&w, site->addr, 3);
 }
@@ -1113,20 +857,18 @@ static void pick_impl_cand(struct tg_poll_site *site, struct site_ev *ev)
 	free(d);
 }
 
-static void name_sites_vtable(struct elf_file *f, struct tg_poll_sites *out)
+static void name_sites_vtable(struct tg_elf_code *c, struct tg_poll_sites *out)
 {
 	struct site_ev *ev = calloc(out->n ? out->n : 1, sizeof(*ev));
-	struct rel *rels = NULL;
-	size_t nrels = 0, unnamed = 0;
+	size_t unnamed = 0;
 
 	for (size_t i = 0; i < out->n; i++)
 		unnamed += !out->v[i].future_type || impl_unresolved(&out->v[i]);
-	if (!unnamed || !ev || build_func_index(f))
+	if (!unnamed || !ev)
 		goto done;
-	rels = relative_relocs(f, &nrels);
 	/* every site's evidence first: sharing is only seen across sites */
 	for (size_t i = 0; i < out->n; i++)
-		gather_site_ev(f, rels, nrels, &out->v[i], &ev[i]);
+		gather_site_ev(c, &out->v[i], &ev[i]);
 	for (size_t i = 0; i < out->n; i++)
 		if (!out->v[i].future_type)
 			decide_site(&out->v[i], &ev[i], glue_shared(ev, out->n, i));
@@ -1139,7 +881,6 @@ done:
 		cands_free(&ev[i].polls);
 	}
 	free(ev);
-	free(rels);
 }
 
 /* ---- classification */
@@ -1165,34 +906,18 @@ static void finish_site(struct tg_poll_site *site)
 /* Whether the read-only data names Tokio's sources: panic locations keep
  * ".../tokio-1.x.y/src/..." even in a fully stripped release build. Tells a
  * stripped Tokio binary from one that is not Tokio at all. */
-static bool mentions_tokio(struct elf_file *f)
+static bool mentions_tokio(const struct tg_elf_code *c)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	GElf_Shdr sh;
+	Elf_Data *d = tg_elf_section(c, ".rodata", SHT_PROGBITS);
 
-	if (elf_getshdrstrndx(f->elf, &shstrndx))
-		return false;
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		const char *name;
-		Elf_Data *d;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
-			continue;
-		name = elf_strptr(f->elf, shstrndx, sh.sh_name);
-		if (!name || strcmp(name, ".rodata") != 0)
-			continue;
-		d = elf_getdata(scn, NULL);
-		return d && d->d_buf && memmem(d->d_buf, d->d_size, "/tokio-1.", 9);
-	}
-	return false;
+	return d && d->d_buf && memmem(d->d_buf, d->d_size, "/tokio-1.", 9);
 }
 
-static void explain_no_sites(struct elf_file *f, bool has_symtab, const char *exe, char *err, size_t errlen)
+static void explain_no_sites(const struct tg_elf_code *c, bool has_symtab, const char *exe, char *err, size_t errlen)
 {
 	if (has_symtab)
 		snprintf(err, errlen, "%s has no tokio::runtime::task::raw::poll instances: not a Tokio binary?", exe);
-	else if (mentions_tokio(f))
+	else if (mentions_tokio(c))
 		snprintf(err, errlen, "%s has no symbol table (stripped): its Tokio poll functions cannot be "
 			 "found; build it without stripping (profile strip = false or \"debuginfo\")", exe);
 	else
@@ -1202,7 +927,7 @@ static void explain_no_sites(struct elf_file *f, bool has_symtab, const char *ex
 /* raw::poll<T, S> is compiled with the flags of the whole build, the user's
  * crates included: if its instances set up a frame pointer (push %rbp;
  * mov %rsp,%rbp, perhaps after endbr64), the build keeps frame pointers. */
-static bool keeps_frame_pointers(struct elf_file *f, const struct tg_poll_sites *out)
+static bool keeps_frame_pointers(struct tg_elf_code *c, const struct tg_poll_sites *out)
 {
 	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
 	static const unsigned char prologue[] = { 0x55, 0x48, 0x89, 0xe5 };
@@ -1211,7 +936,7 @@ static bool keeps_frame_pointers(struct elf_file *f, const struct tg_poll_sites 
 		unsigned char code[8];
 		const unsigned char *p = code;
 
-		if (read_vaddr(f, out->v[i].addr, code, sizeof(code)))
+		if (tg_elf_read(c, out->v[i].addr, code, sizeof(code)))
 			continue;
 		if (memcmp(p, endbr64, sizeof(endbr64)) == 0)
 			p += sizeof(endbr64);
@@ -1223,31 +948,31 @@ static bool keeps_frame_pointers(struct elf_file *f, const struct tg_poll_sites 
 
 int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
 {
-	struct elf_file f;
+	struct tg_elf_code c;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = elf_file_open(exe, &f, err, errlen);
+	r = tg_elf_code_open(exe, &c, err, errlen);
 	if (r)
 		goto done;
-	out->has_symtab = f.symtab && f.symtab_shdr.sh_type == SHT_SYMTAB;
-	r = collect_sites(&f, out);
+	out->has_symtab = tg_elf_has_symtab(&c);
+	r = collect_sites(&c, out);
 	if (r) {
 		snprintf(err, errlen, "reading symbols of %s: %s", exe, strerror(-r));
 		goto done;
 	}
 	if (out->n == 0) {
-		explain_no_sites(&f, out->has_symtab, exe, err, errlen);
+		explain_no_sites(&c, out->has_symtab, exe, err, errlen);
 		r = -ENOENT;
 		goto done;
 	}
 	name_sites_dwarf(exe, out);
-	name_sites_vtable(&f, out);
+	name_sites_vtable(&c, out);
 	for (size_t i = 0; i < out->n; i++)
 		finish_site(&out->v[i]);
-	out->frame_pointers = keeps_frame_pointers(&f, out);
+	out->frame_pointers = keeps_frame_pointers(&c, out);
 done:
-	elf_file_close(&f);
+	tg_elf_code_close(&c);
 	if (r)
 		tg_poll_sites_free(out);
 	return r;

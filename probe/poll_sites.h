@@ -34,10 +34,4 @@ struct tg_poll_sites {
 int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen);
 void tg_poll_sites_free(struct tg_poll_sites *sites);
 
-/* Added for fn_sites.c (function selectors): a virtual address's file offset,
- * through the PT_LOAD that maps it, as uprobes want it. 0, -ENOENT when no
- * segment maps ADDR, -ENOEXEC when the program headers cannot be read. */
-struct Elf;
-int tg_elf_vaddr_to_offset(struct Elf *elf, uint64_t addr, uint64_t *off);
-
 #endif
