@@ -295,19 +295,29 @@ static bool fits(const cJSON *span, const struct truth *tr)
 	return (long)num(span, "tid") == tr->tid && dur_us >= tr->wall_us - tol && dur_us - rq_us <= tr->wall_us + tol;
 }
 
-/* The unused span that fits TR, closest in duration; NULL when none fits. */
-static const cJSON *matching_span(const cJSON *spans, bool *used, const struct truth *tr)
+/* The unused span that fits TR: first one within the tolerance of its wall
+ * time and attributed to FN, then one within the tolerance (two sections of
+ * about the same length can run on one thread; a span with another culprit
+ * fails its check), then the closest that fits only by discounting its wait
+ * for a CPU. NULL when none fits. */
+static const cJSON *matching_span(const cJSON *spans, bool *used, const struct truth *tr, const char *fn)
 {
 	const cJSON *s, *best = NULL;
-	double best_d = 1e18;
+	double best_score = 1e18;
 	int i = 0, bi = -1;
 
 	cJSON_ArrayForEach(s, spans) {
-		double d = num(s, "duration_ns") / 1000.0 - (double)tr->wall_us;
+		const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(s, "culprit");
+		const char *f = cJSON_IsObject(culprit) ? str(culprit, "function") : NULL;
+		double d = num(s, "duration_ns") / 1000.0 - (double)tr->wall_us, score;
 
 		d = d < 0 ? -d : d;
-		if (!used[i] && fits(s, tr) && d < best_d) {
-			best_d = d;
+		if (d > tolerance_us(tr->wall_us))
+			score = 2e9 + d;
+		else
+			score = (f && strstr(f, fn) ? 0 : 1e9) + d;
+		if (!used[i] && fits(s, tr) && score < best_score) {
+			best_score = score;
 			best = s;
 			bi = i;
 		}
@@ -373,7 +383,7 @@ static size_t check_kinds(const struct target *t, bool used[256])
 		for (size_t i = 0; i < n; i++) {
 			long own_us = strcmp(kinds[k], "cpu") ? tr[i].wall_us : tr[i].cpu_us;
 			bool required = own_us >= THRESHOLD_MS * 1000 + 500;
-			const cJSON *s = matching_span(spans, used, &tr[i]);
+			const cJSON *s = matching_span(spans, used, &tr[i], culprit_fn[k]);
 
 			if (!s && required)
 				fprintf(stderr, "  %s %s: no span on tid %ld fits the %ldus section (cpu %ldus)\n",
