@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Overhead of probing, measured side by side in one run: the blocking-server
-# example under wrk, for two handlers (/hello: a few microseconds, the worst
+# example (axum 0.8) under wrk, for two handlers (/hello: a few microseconds, the worst
 # case; /work?us=50: about 50us of CPU, a realistic request), each
 #   unprobed | under tokio-guard (default settings) | under a bpftrace script
 #   with the same entry and return uprobes on every raw::poll instance,
