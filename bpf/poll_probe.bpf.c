@@ -31,6 +31,7 @@ const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past thi
 const volatile __u64 sample_period_ns = 1001001; /* 1e9 / sample_rate */
 const volatile __u64 boost_after_ns = 2500000;   /* a poll this old at a tick is sampled at rate */
 const volatile bool sched_delay = false;         /* task_wake is attached: time wakes to polls */
+const volatile bool timer_sampler = false;       /* on-CPU samples from the tick and BPF timers */
 const volatile __u32 block_on_main_site = ~0u;   /* block_on segments on the main thread */
 const volatile __u32 block_on_other_site = ~0u;  /* ... on other threads (Handle::block_on) */
 
@@ -46,6 +47,7 @@ struct open_poll {
 	__u64 off_ns;
 	__u64 runq_ns;
 	__u64 switch_ts; /* non-zero while switched out */
+	__u64 wake_ts;   /* when a sleep that switch_ts began was woken: from then on it waits for a CPU */
 	__u64 child_span_ns; /* time in nested runtime polls that were spans themselves */
 	__u64 fn_mask;   /* function selectors entered while this poll was innermost */
 	__u32 site;
@@ -488,6 +490,7 @@ static __always_inline struct open_poll *push_poll(struct thread_state *ts, __u6
 	p->off_ns = 0;
 	p->runq_ns = 0;
 	p->switch_ts = 0;
+	p->wake_ts = 0;
 	p->child_span_ns = 0;
 	p->samples = 0;
 	p->offcpu_events = 0;
@@ -573,6 +576,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 		return;
 	__sync_fetch_and_add(&suspended_polls, 1);
 	p->switch_ts = now;
+	p->wake_ts = 0;
 	p->voluntary = !preempt && is_sleeping(prev);
 	if (!p->voluntary)
 		return;
@@ -588,58 +592,6 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	ts->pending.hdr.seq = p->seq;
 	ts->pending.ts_ns = now;
 	copy_stack_top(prev, &ts->pending);
-}
-
-static __always_inline void switch_in(struct task_struct *next, __u64 now)
-{
-	struct thread_state *ts;
-	struct open_poll *p;
-	__u64 delta, size;
-
-	if (!suspended_polls)
-		return;
-	ts = bpf_task_storage_get(&threads, next, 0, 0);
-	p = top_runtime_poll(ts);
-	if (!p || !p->switch_ts)
-		return;
-	__sync_fetch_and_add(&suspended_polls, -1);
-	set_cpu_poll_tid(next->pid);
-	delta = now - p->switch_ts;
-	p->switch_ts = 0;
-	if (!p->voluntary) {
-		p->runq_ns += delta;
-		return;
-	}
-	p->off_ns += delta;
-	if (delta < stack_floor_ns || !ts->pending.nr || ts->pending.hdr.seq != p->seq)
-		return;
-	ts->pending.hdr.type = TG_EV_OFFCPU;
-	ts->pending.hdr.tid = next->pid;
-	ts->pending.hdr.site = p->site;
-	ts->pending.duration_ns = delta;
-	size = offsetof(struct tg_stack_event, ips) + ts->pending.nr * sizeof(__u64);
-	if (size > sizeof(ts->pending))
-		size = sizeof(ts->pending);
-	if (bpf_ringbuf_output(&events, &ts->pending, size, rb_flags()))
-		count(TG_STAT_RB_FULL_OFFCPU);
-	else
-		p->offcpu_events++;
-	ts->pending.nr = 0;
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	__u64 now;
-
-	if (prev->tgid != target_tgid && next->tgid != target_tgid)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if (prev->tgid == target_tgid)
-		switch_out(ctx, prev, preempt, now);
-	if (next->tgid == target_tgid)
-		switch_in(next, now);
-	return 0;
 }
 
 /* A user stack of TASK (current) inside its open runtime poll P. */
@@ -719,6 +671,82 @@ static __always_inline bool boost(__u32 tid, __u32 seq)
 	cs->seq = seq;
 	cs->armed = 1;
 	return bpf_timer_start(&cs->timer, sample_period_ns, BPF_F_TIMER_CPU_PIN) == 0;
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u64 now)
+{
+	struct thread_state *ts;
+	struct open_poll *p;
+	__u64 delta, size;
+
+	if (!suspended_polls)
+		return;
+	ts = bpf_task_storage_get(&threads, next, 0, 0);
+	p = top_runtime_poll(ts);
+	if (!p || !p->switch_ts)
+		return;
+	__sync_fetch_and_add(&suspended_polls, -1);
+	set_cpu_poll_tid(next->pid);
+	/* A long poll back on a CPU is sampled from now: waiting for the next
+	 * tick would miss a spin that only ever runs in short slices. */
+	if (timer_sampler && now - p->start_ns >= boost_after_ns)
+		boost(next->pid, p->seq);
+	delta = now - p->switch_ts;
+	p->switch_ts = 0;
+	if (!p->voluntary) {
+		p->runq_ns += delta;
+		return;
+	}
+	/* Asleep until woken, then runnable: the wait for a CPU after a wake-up
+	 * is the machine's, like a preemption's. */
+	if (p->wake_ts > now - delta && p->wake_ts <= now) {
+		p->runq_ns += now - p->wake_ts;
+		delta = p->wake_ts - (now - delta);
+	}
+	p->off_ns += delta;
+	if (delta < stack_floor_ns || !ts->pending.nr || ts->pending.hdr.seq != p->seq)
+		return;
+	ts->pending.hdr.type = TG_EV_OFFCPU;
+	ts->pending.hdr.tid = next->pid;
+	ts->pending.hdr.site = p->site;
+	ts->pending.duration_ns = delta;
+	size = offsetof(struct tg_stack_event, ips) + ts->pending.nr * sizeof(__u64);
+	if (size > sizeof(ts->pending))
+		size = sizeof(ts->pending);
+	if (bpf_ringbuf_output(&events, &ts->pending, size, rb_flags()))
+		count(TG_STAT_RB_FULL_OFFCPU);
+	else
+		p->offcpu_events++;
+	ts->pending.nr = 0;
+}
+
+/* A sleeping thread inside a poll is woken: it runs again when it gets a CPU. */
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *t)
+{
+	struct open_poll *p;
+
+	if (t->tgid != target_tgid || !suspended_polls)
+		return 0;
+	p = top_runtime_poll(bpf_task_storage_get(&threads, t, 0, 0));
+	if (p && p->switch_ts && p->voluntary && !p->wake_ts)
+		p->wake_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now;
+
+	if (prev->tgid != target_tgid && next->tgid != target_tgid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (prev->tgid == target_tgid)
+		switch_out(ctx, prev, preempt, now);
+	if (next->tgid == target_tgid)
+		switch_in(next, now);
+	return 0;
 }
 
 /* Every hrtimer expiry, the scheduler tick among them: all run in interrupt

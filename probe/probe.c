@@ -132,6 +132,7 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
+	s->rodata->timer_sampler = p->sampler == SAMPLER_TICK;
 	/* Optional parts: program and maps only when asked (maps stay at 1 entry). */
 	bpf_program__set_autoload(s->progs.fn_enter, p->nfn > 0);
 	if (p->nfn)
@@ -266,6 +267,11 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 		return fail(err, errlen, -errno, "attaching sched_switch (tp_btf)");
 	if ((r = keep_link(p, l)))
 		return fail(err, errlen, r, "attaching sched_switch");
+	l = bpf_program__attach(p->skel->progs.on_wakeup);
+	if (!l)
+		return fail(err, errlen, -errno, "attaching sched_wakeup (tp_btf)");
+	if ((r = keep_link(p, l)))
+		return fail(err, errlen, r, "attaching sched_wakeup");
 	if (p->sampler == SAMPLER_PERF && (r = attach_samplers(p, o->sample_rate)))
 		return fail(err, errlen, r, "opening cpu-clock sampling perf events");
 	if (p->sampler == SAMPLER_TICK) {

@@ -37,6 +37,8 @@
 /* v0 symbol mangling, fat LTO, one codegen unit: the hard case for naming and stacks. */
 #define HARD_TASKS TG_SOURCE_DIR "/examples/target/v0-lto/release-lto/blocking-tasks"
 #define THRESHOLD_MS 3
+/* runs no runtime for a while with --start-delay-ms */
+#define IDLE_TARGET TG_SOURCE_DIR "/examples/target/release/blocking-main"
 
 static const char *const kinds[] = { "cpu", "sleep", "file", "mutex" };
 static const char *const culprit_fn[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy",
@@ -275,15 +277,20 @@ static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall
 static void check_span(const cJSON *span, size_t k, long wall_us, long cpu_us)
 {
 	double dur_us = num(span, "duration_ns") / 1000.0;
-	double tol = wall_us * 0.10 > 500 ? wall_us * 0.10 : 500;
+	/* max(5%, 0.5 ms) of the example's own measurement; the poll may also
+	 * have waited for a CPU outside the measured section: its own time is
+	 * what must not exceed the section */
+	double tol = wall_us * 0.05 > 500 ? wall_us * 0.05 : 500;
+	double own_us = dur_us - num(span, "runqueue_ns") / 1000.0;
 	const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(span, "culprit");
-	bool on_cpu = cpu_us * 2 > wall_us;
+	/* of its own time, not its wall time: a loaded machine preempts spins */
+	bool on_cpu = cpu_us * 2 > own_us;
 
 	fprintf(stderr, "  %-5s truth %6ldus (cpu %6ldus)  span %8.0fus on %8.0f off %8.0f  %s:%d %s\n",
 		kinds[k], wall_us, cpu_us, dur_us, num(span, "on_cpu_ns") / 1000, num(span, "off_cpu_ns") / 1000,
 		culprit && str(culprit, "file") ? str(culprit, "file") : "?",
 		culprit ? (int)num(culprit, "line") : 0, culprit ? str(culprit, "function") : "?");
-	assert_true(dur_us >= wall_us - tol && dur_us <= wall_us + tol);
+	assert_true(dur_us >= wall_us - tol && own_us <= wall_us + tol);
 	assert_string_equal(str(span, "kind"), on_cpu ? "on_cpu" : "off_cpu");
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(span, "allowed")));
 	assert_true(cJSON_IsObject(culprit));
@@ -470,11 +477,11 @@ static void test_no_polls_observed_exits_3(void **state)
 
 	NEED_ROOT();
 	assert_non_null(mkdtemp(dir));
-	/* Ready by delay, no load: nothing connects, so not one task is spawned
-	 * (a TCP readiness check would itself start a connection task). */
+	/* A Tokio program that does not start its runtime during the run: not
+	 * one poll, not even its block_on body's (a server's would bind at once). */
 	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
-	assert_true(asprintf(&text, "version: 1\ntarget:\n  command: [\"%s\", \"--port\", \"%d\"]\n"
-			     "  ready: { delay: 300ms }\nload:\n  - sleep: 100ms\n", SERVER, free_port()) > 0);
+	assert_true(asprintf(&text, "version: 1\ntarget:\n  command: [\"%s\", \"--start-delay-ms\", \"20000\"]\n"
+			     "  ready: { delay: 300ms }\nload:\n  - sleep: 100ms\n", IDLE_TARGET) > 0);
 	write_file(spec, text);
 	free(text);
 	snprintf(results, sizeof(results), "%s/results.json", dir);

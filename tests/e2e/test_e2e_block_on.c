@@ -142,25 +142,27 @@ static size_t spans_of_kind(const struct run *r, const char *kind, const cJSON *
 }
 
 /* Whether span S is section SEC: a spin's own time is the CPU time it got;
- * a sleep's wall time is the section's (with CPU hogs beside it, the poll
- * can also wait for a CPU outside the section: then at least as long). */
-static bool is_section(const cJSON *s, const struct e2e_section *sec, bool spin, bool contended)
+ * a sleep's own time is its BLOCK_MS asleep, at most the section's wall
+ * time (which also holds its wait for a CPU once woken). The poll's wall
+ * time holds the section's, and maybe waits for a CPU outside it. */
+static bool is_section(const cJSON *s, const struct e2e_section *sec, bool spin)
 {
 	double own_us = e2e_num(s, "own_ns") / 1000.0, wall_us = e2e_num(s, "duration_ns") / 1000.0;
 
+	if (wall_us + 500 < (double)sec->wall_us)
+		return false;
 	if (spin)
 		return e2e_close_us(own_us, (double)sec->cpu_us);
-	if (contended)
-		return wall_us + 500 >= (double)sec->wall_us && own_us + 500 >= BLOCK_MS * 1000.0;
-	return e2e_close_us(wall_us, (double)sec->wall_us);
+	return own_us + 500 >= BLOCK_MS * 1000.0 && e2e_close_us(own_us, (double)sec->wall_us) ||
+	       (own_us >= BLOCK_MS * 1000.0 && own_us <= (double)sec->wall_us);
 }
 
 /* Every logged section is a span of the block_on body, in the order they
- * ran: timed, classified, attributed. All sections are about BLOCK_MS long,
+ * ran: timed (is_section), classified, attributed. All sections are about BLOCK_MS long,
  * so order pairs them, not duration. A spin that got less CPU than the
  * threshold (hogs, a loaded machine) is rightly no span; the last section
  * may be cut by the stop signal between its log line and its poll's end. */
-static void check_sections(const struct run *r, bool contended)
+static void check_sections(const struct run *r)
 {
 	static const char *const kinds[] = { "cpu", "sleep" };
 	static const char *const fns[] = { "blocking_kinds::burn_cpu", "blocking_kinds::sleepy" };
@@ -170,14 +172,14 @@ static void check_sections(const struct run *r, bool contended)
 
 	assert_non_null(r->results);
 	assert_non_null(r->log);
-	/* A rare span has no stack and no off-CPU time (stack_failed counts it;
-	 * seen under a VM's steal time): it cannot be told apart, so its section
-	 * may go unmatched. A few at most. */
+	/* A span sometimes has no stack and no off-CPU time (stats.stack_failed
+	 * counts it; more often the busier the machine): it cannot be told
+	 * apart, so its section may go unmatched. A fifth of them at most. */
 	cJSON_ArrayForEach(sp, cJSON_GetObjectItemCaseSensitive(r->results, "blocking_spans"))
 		stackless += e2e_num(sp, "stacks") == 0;
 	if (stackless)
 		fprintf(stderr, "  note: %zu span(s) without a stack\n", stackless);
-	assert_true(stackless <= 3);
+	assert_true(stackless * 5 <= (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r->results, "blocking_spans")));
 	for (size_t k = 0; k < 2; k++) {
 		struct e2e_section sec[128];
 		const cJSON *spans[128];
@@ -191,7 +193,7 @@ static void check_sections(const struct run *r, bool contended)
 			fprintf(stderr, "  %-5s truth wall %6ldus cpu %6ldus | span %6.0fus own %6.0fus runq %6.0fus\n",
 				kinds[k], sec[i].wall_us, sec[i].cpu_us, s ? e2e_num(s, "duration_ns") / 1000.0 : 0,
 				s ? e2e_num(s, "own_ns") / 1000.0 : 0, s ? e2e_num(s, "runqueue_ns") / 1000.0 : 0);
-			if (!s || !is_section(s, &sec[i], k == 0, contended)) {
+			if (!s || !is_section(s, &sec[i], k == 0)) {
 				bool starved = k == 0 && sec[i].cpu_us < THRESHOLD_MS * 1000 + 500;
 
 				if (!starved && i + 1 < n) {
@@ -246,14 +248,14 @@ static void test_multi_thread_block_on(void **state)
 {
 	NEED_TARGET();
 	check_task(&multi);
-	check_sections(&multi, false);
+	check_sections(&multi);
 }
 
 static void test_current_thread_block_on(void **state)
 {
 	NEED_TARGET();
 	check_task(&current);
-	check_sections(&current, false);
+	check_sections(&current);
 }
 
 /* With the CPUs taken by hogs, walls grow and own times do not: spans still
@@ -265,7 +267,7 @@ static void test_own_time_under_cpu_contention(void **state)
 
 	NEED_TARGET();
 	check_task(&hogged);
-	check_sections(&hogged, true);
+	check_sections(&hogged);
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(hogged.results, "blocking_spans")) {
 		assert_true(e2e_num(s, "own_ns") + e2e_num(s, "runqueue_ns") == e2e_num(s, "duration_ns"));
 		runq += e2e_num(s, "runqueue_ns");

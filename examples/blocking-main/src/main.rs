@@ -2,7 +2,7 @@
 //! `#[tokio::main]` body with an accept loop or a startup step does. Target of tokio-guard's tests.
 //!
 //! ```text
-//! blocking-main [--seconds N] [--block-ms D] [--period-ms P] [--current-thread]
+//! blocking-main [--seconds N] [--block-ms D] [--period-ms P] [--current-thread] [--start-delay-ms S]
 //! ```
 //!
 //! `main` builds the runtime and calls `block_on(async { .. })`, exactly what `#[tokio::main]`
@@ -15,7 +15,8 @@
 //!
 //! Ground truth: with `GUARD_EXAMPLE_LOG=PATH`, each blocking section appends one line (the
 //! ground-truth crate): `kind=<cpu|sleep> ms=<D> wall_us=<N> cpu_us=<N> tid=<N>`.
-//! Exits 0 after N seconds, or on SIGTERM/SIGINT.
+//! Exits 0 after N seconds, or on SIGTERM/SIGINT. `--start-delay-ms S` waits S ms before building
+//! the runtime: a Tokio program that polls nothing for a while (tokio-guard's "no polls observed").
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -28,10 +29,11 @@ struct Args {
     block_ms: u64,
     period_ms: u64,
     current_thread: bool,
+    start_delay_ms: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { seconds: 3, block_ms: 20, period_ms: 50, current_thread: false };
+    let mut a = Args { seconds: 3, block_ms: 20, period_ms: 50, current_thread: false, start_delay_ms: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -43,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
             "--block-ms" => a.block_ms = num("--block-ms")?,
             "--period-ms" => a.period_ms = num("--period-ms")?,
             "--current-thread" => a.current_thread = true,
+            "--start-delay-ms" => a.start_delay_ms = num("--start-delay-ms")?,
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         eprintln!("blocking-main: {e}");
         return ExitCode::from(1);
     }
+    std::thread::sleep(Duration::from_millis(a.start_delay_ms));
     let mut builder = if a.current_thread {
         tokio::runtime::Builder::new_current_thread()
     } else {
