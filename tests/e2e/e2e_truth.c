@@ -19,13 +19,15 @@ size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, 
 
 	snprintf(needle, sizeof(needle), "kind=%s ", kind);
 	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
-		const char *w = strstr(p, "wall_us=");
+		const char *w;
 
-		if ((p != log && p[-1] != '\n') || !w)
+		if (p != log && p[-1] != '\n')
 			continue;
-		if (sscanf(w, "wall_us=%ld cpu_us=%ld tid=%ld", &out[n].wall_us, &out[n].cpu_us,
-			   &out[n].tid) == 3)
-			n++;
+		w = strstr(p, "wall_us=");
+		assert_non_null(w);
+		assert_int_equal(sscanf(w, "wall_us=%ld cpu_us=%ld tid=%ld", &out[n].wall_us,
+					&out[n].cpu_us, &out[n].tid), 3);
+		n++;
 	}
 	return n;
 }
@@ -45,9 +47,14 @@ int e2e_marker_line(const char *path, const char *kind)
 	return line;
 }
 
+double e2e_tolerance_us(double truth_us)
+{
+	return truth_us * 0.05 > 500 ? truth_us * 0.05 : 500;
+}
+
 bool e2e_close_us(double measured_us, double truth_us)
 {
-	double tol = truth_us * 0.05 > 500 ? truth_us * 0.05 : 500;
+	double tol = e2e_tolerance_us(truth_us);
 
 	return measured_us >= truth_us - tol && measured_us <= truth_us + tol;
 }

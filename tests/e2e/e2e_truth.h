@@ -13,13 +13,16 @@ struct e2e_section {
 	long wall_us, cpu_us, tid;
 };
 
-/* The sections of KIND in LOG, in order, at most MAX. */
+/* The sections of KIND in LOG, in order, at most MAX. A line of KIND that
+ * does not parse fails the test: the target's log is the truth, not noise. */
 size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, size_t max);
 
 /* The line of `// guard:KIND` in the source file PATH (fails the test when absent). */
 int e2e_marker_line(const char *path, const char *kind);
 
-/* A duration within the tolerance of the truth: max(5%, 0.5 ms). */
+/* The tolerance of a duration measured against the truth: max(5%, 0.5 ms). */
+double e2e_tolerance_us(double truth_us);
+/* A duration within that tolerance of the truth. */
 bool e2e_close_us(double measured_us, double truth_us);
 
 /* PATH parsed as JSON, or NULL. */

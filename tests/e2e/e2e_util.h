@@ -1,8 +1,19 @@
-/* What the end-to-end tests share: running tokio-guard (and files). */
+/* What the end-to-end tests share: running tokio-guard (and files), free ports, skipping. */
 #ifndef TG_E2E_UTIL_H
 #define TG_E2E_UTIL_H
 
+#include <stdio.h>
 #include "test_files.h" /* tg_test_read, tg_test_write */
+
+/* In a cmocka test: skips it, saying WHY on stderr, unless OK (root, a built
+ * target): a machine without them runs the rest. */
+#define E2E_SKIP_UNLESS(ok, why)                                  \
+	do {                                                      \
+		if (!(ok)) {                                      \
+			fprintf(stderr, "skipped: %s\n", (why)); \
+			skip();                                   \
+		}                                                 \
+	} while (0)
 
 struct e2e_io {
 	const char *out_path;   /* stdout into this file; NULL: inherited */
@@ -15,5 +26,9 @@ struct e2e_io {
 /* Runs EXE with ARGS (NULL-terminated, without argv[0]). Its exit code, or
  * 128+signal, or -1 when it could not be started. */
 int e2e_run(const char *exe, const char *const *args, const struct e2e_io *io);
+
+/* A TCP port of 127.0.0.1 the kernel picked as free a moment ago: tests never
+ * hard-code one, other builds run beside them. */
+int e2e_free_port(void);
 
 #endif

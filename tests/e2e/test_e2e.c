@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "e2e_util.h"
+#include "e2e_truth.h"
 
 
 #define SERVER TG_SOURCE_DIR "/examples/target/release/blocking-server"
@@ -76,19 +77,6 @@ static int run_guard(const char *const *args, int interrupt_after_ms)
 	return e2e_run(TG_EXE, args, &io);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* A spec driving the example with curl. TARGET_ARGS are extra server flags,
  * LOAD is the YAML list of steps (already indented). */
 static void write_spec(const char *dir, int port, const char *target_args, const char *load)
@@ -131,7 +119,7 @@ static char *curl_step(int port, const char *const *paths, size_t n)
 
 static void do_run(struct run *r, const char *target_args, const char *const *paths, size_t n)
 {
-	int port = free_port();
+	int port = e2e_free_port();
 	char *load = curl_step(port, paths, n), out[128], path[160];
 	const char *args[] = { "run", NULL, "--out-dir", out, "--quiet", NULL };
 
@@ -144,9 +132,7 @@ static void do_run(struct run *r, const char *target_args, const char *const *pa
 	args[1] = path;
 	r->status = run_guard(args, 0);
 	snprintf(path, sizeof(path), "%s/out/results.json", r->dir);
-	char *text = slurp(path);
-	r->results = text ? cJSON_Parse(text) : NULL;
-	free(text);
+	r->results = e2e_load_json(path);
 	snprintf(path, sizeof(path), "%s/example.log", r->dir);
 	r->log = slurp(path);
 }
@@ -180,67 +166,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_ROOT()                                                                  \
-	do {                                                                         \
-		if (!have_root) {                                                    \
-			fprintf(stderr, "skipped: needs root and the built example\n"); \
-			skip();                                                      \
-		}                                                                    \
-	} while (0)
-
-static double num(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	assert_non_null(v);
-	return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static cJSON *load_json(const char *path);
-
-/* The line of `// guard:KIND` in an example's source. */
-static int marker_line_in(const char *path, const char *kind)
-{
-	char *src = slurp(path), needle[32];
-	int line = 1;
-
-	assert_non_null(src);
-	snprintf(needle, sizeof(needle), "// guard:%s\n", kind);
-	char *hit = strstr(src, needle);
-	assert_non_null(hit);
-	for (char *p = src; p < hit; p++)
-		line += *p == '\n';
-	free(src);
-	return line;
-}
-
-static int marker_line(const char *kind)
-{
-	return marker_line_in(KINDS_SRC, kind);
-}
-
-/* The example's own wall/CPU measurements of KIND, in microseconds. */
-static size_t ground_truth(const char *log, const char *kind, long wall[], long cpu[], size_t max)
-{
-	char needle[32];
-	size_t n = 0;
-
-	snprintf(needle, sizeof(needle), "kind=%s ", kind);
-	for (const char *p = log; p && (p = strstr(p, needle)) && n < max; p++) {
-		if (p != log && p[-1] != '\n')
-			continue;
-		assert_int_equal(sscanf(strstr(p, "wall_us="), "wall_us=%ld cpu_us=%ld", &wall[n], &cpu[n]), 2);
-		n++;
-	}
-	return n;
-}
+#define NEED_ROOT() E2E_SKIP_UNLESS(have_root, "needs root and the built example")
 
 static const cJSON *spans_of(const struct run *r, const char *task, const cJSON **out, size_t max, size_t *n)
 {
@@ -248,7 +174,7 @@ static const cJSON *spans_of(const struct run *r, const char *task, const cJSON 
 
 	*n = 0;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(r->results, "blocking_spans")) {
-		if (strcmp(str(s, "task"), task) == 0 && *n < max)
+		if (strcmp(e2e_str(s, "task"), task) == 0 && *n < max)
 			out[(*n)++] = s;
 	}
 	return *n ? out[0] : NULL;
@@ -261,7 +187,7 @@ static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall
 	size_t bi = n;
 
 	for (size_t i = 0; i < n; i++) {
-		double d = num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
+		double d = e2e_num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
 
 		if (!used[i] && (d < 0 ? -d : d) < best) {
 			best = d < 0 ? -d : d;
@@ -276,38 +202,39 @@ static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall
 
 static void check_span(const cJSON *span, size_t k, long wall_us, long cpu_us)
 {
-	double dur_us = num(span, "duration_ns") / 1000.0;
+	double dur_us = e2e_num(span, "duration_ns") / 1000.0;
 	/* max(5%, 0.5 ms) of the example's own measurement; the poll may also
 	 * have waited for a CPU outside the measured section: its own time is
 	 * what must not exceed the section */
-	double tol = wall_us * 0.05 > 500 ? wall_us * 0.05 : 500;
-	double own_us = dur_us - num(span, "runqueue_ns") / 1000.0;
+	double tol = e2e_tolerance_us((double)wall_us);
+	double own_us = dur_us - e2e_num(span, "runqueue_ns") / 1000.0;
 	const cJSON *culprit = cJSON_GetObjectItemCaseSensitive(span, "culprit");
 	/* of its own time, not its wall time: a loaded machine preempts spins */
 	bool on_cpu = cpu_us * 2 > own_us;
 
 	fprintf(stderr, "  %-5s truth %6ldus (cpu %6ldus)  span %8.0fus on %8.0f off %8.0f  %s:%d %s\n",
-		kinds[k], wall_us, cpu_us, dur_us, num(span, "on_cpu_ns") / 1000, num(span, "off_cpu_ns") / 1000,
-		culprit && str(culprit, "file") ? str(culprit, "file") : "?",
-		culprit ? (int)num(culprit, "line") : 0, culprit ? str(culprit, "function") : "?");
+		kinds[k], wall_us, cpu_us, dur_us, e2e_num(span, "on_cpu_ns") / 1000,
+		e2e_num(span, "off_cpu_ns") / 1000,
+		culprit && e2e_str(culprit, "file") ? e2e_str(culprit, "file") : "?",
+		culprit ? (int)e2e_num(culprit, "line") : 0, culprit ? e2e_str(culprit, "function") : "?");
 	assert_true(dur_us >= wall_us - tol && own_us <= wall_us + tol);
-	assert_string_equal(str(span, "kind"), on_cpu ? "on_cpu" : "off_cpu");
+	assert_string_equal(e2e_str(span, "kind"), on_cpu ? "on_cpu" : "off_cpu");
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(span, "allowed")));
 	assert_true(cJSON_IsObject(culprit));
-	assert_non_null(strstr(str(culprit, "function"), culprit_fn[k]));
-	assert_non_null(str(culprit, "file"));
-	assert_non_null(strstr(str(culprit, "file"), "blocking-kinds/src/lib.rs"));
-	assert_int_equal((int)num(culprit, "line"), marker_line(kinds[k]));
+	assert_non_null(strstr(e2e_str(culprit, "function"), culprit_fn[k]));
+	assert_non_null(e2e_str(culprit, "file"));
+	assert_non_null(strstr(e2e_str(culprit, "file"), "blocking-kinds/src/lib.rs"));
+	assert_int_equal((int)e2e_num(culprit, "line"), e2e_marker_line(KINDS_SRC, kinds[k]));
 	assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(span, "stack")) >= 2);
 }
 
 static void check_kinds(const struct run *r, size_t nkinds)
 {
 	for (size_t k = 0; k < nkinds; k++) {
-		long wall[16], cpu[16];
+		struct e2e_section sec[16];
 		const cJSON *spans[32];
 		bool used[32] = { 0 };
-		size_t nt = ground_truth(r->log, kinds[k], wall, cpu, 16), ns;
+		size_t nt = e2e_sections(r->log, kinds[k], sec, 16), ns;
 		char task[64];
 
 		if (!nt)
@@ -318,11 +245,11 @@ static void check_kinds(const struct run *r, size_t nkinds)
 		for (size_t i = 0; i < nt; i++) {
 			const cJSON *s;
 
-			if (wall[i] < THRESHOLD_MS * 1000)
+			if (sec[i].wall_us < THRESHOLD_MS * 1000)
 				continue;
-			s = closest(spans, used, ns, wall[i]);
+			s = closest(spans, used, ns, sec[i].wall_us);
 			assert_non_null(s);
-			check_span(s, k, wall[i], cpu[i]);
+			check_span(s, k, sec[i].wall_us, sec[i].cpu_us);
 		}
 	}
 }
@@ -337,10 +264,10 @@ static void test_run_succeeds_and_sees_polls(void **state)
 	assert_int_equal(multi.status, 0);
 	assert_non_null(multi.results);
 	probe = cJSON_GetObjectItemCaseSensitive(multi.results, "probe");
-	assert_true(num(probe, "polls") > 10);
-	assert_true(num(probe, "poll_sites") > 10);
-	assert_int_equal((int)num(probe, "lost_events"), 0);
-	assert_int_equal((int)num(cJSON_GetObjectItemCaseSensitive(multi.results, "target"), "pid") > 0, 1);
+	assert_true(e2e_num(probe, "polls") > 10);
+	assert_true(e2e_num(probe, "poll_sites") > 10);
+	assert_int_equal((int)e2e_num(probe, "lost_events"), 0);
+	assert_int_equal((int)e2e_num(cJSON_GetObjectItemCaseSensitive(multi.results, "target"), "pid") > 0, 1);
 }
 
 static void test_every_kind_found_timed_attributed(void **state)
@@ -349,9 +276,9 @@ static void test_every_kind_found_timed_attributed(void **state)
 	assert_non_null(multi.log);
 	/* All four kinds, each at every duration asked for. */
 	for (size_t k = 0; k < 4; k++) {
-		long wall[16], cpu[16];
+		struct e2e_section sec[16];
 
-		assert_int_equal(ground_truth(multi.log, kinds[k], wall, cpu, 16),
+		assert_int_equal(e2e_sections(multi.log, kinds[k], sec, 16),
 				 block_ms[k][1] ? 3 : 1);
 	}
 	check_kinds(&multi, 4);
@@ -364,7 +291,7 @@ static void test_well_behaved_twins_not_reported(void **state)
 
 	NEED_ROOT();
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(multi.results, "blocking_spans")) {
-		const char *task = str(s, "task");
+		const char *task = e2e_str(s, "task");
 
 		assert_null(strstr(task, "_ok_"));
 		assert_null(strstr(task, "BlockingTask"));
@@ -372,12 +299,12 @@ static void test_well_behaved_twins_not_reported(void **state)
 	}
 	/* The twins were polled (so probed), and quickly. */
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(multi.results, "tasks")) {
-		if (!strstr(str(t, "name"), "_ok_") || strcmp(str(t, "kind"), "runtime"))
+		if (!strstr(e2e_str(t, "name"), "_ok_") || strcmp(e2e_str(t, "kind"), "runtime"))
 			continue;
 		ok_tasks++;
-		assert_true(num(t, "polls") >= 1);
-		assert_true(num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
-		assert_int_equal((int)num(t, "blocking_spans"), 0);
+		assert_true(e2e_num(t, "polls") >= 1);
+		assert_true(e2e_num(t, "max_poll_ns") < THRESHOLD_MS * 1e6);
+		assert_int_equal((int)e2e_num(t, "blocking_spans"), 0);
 	}
 	assert_true(ok_tasks >= 4);
 }
@@ -389,15 +316,15 @@ static void test_task_statistics(void **state)
 
 	NEED_ROOT();
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(multi.results, "tasks")) {
-		if (strcmp(str(t, "name"), "blocking_server::sleep_task"))
+		if (strcmp(e2e_str(t, "name"), "blocking_server::sleep_task"))
 			continue;
 		seen = true;
 		/* Three requests: 5, 30 and 100 ms, each one poll over the 3ms threshold. */
-		assert_true(num(t, "polls") >= 3);
-		assert_int_equal((int)num(t, "blocking_spans"), 3);
-		assert_true(num(t, "max_poll_ns") >= 100e6 && num(t, "max_poll_ns") < 110e6);
-		assert_true(num(t, "p50_poll_ns") <= num(t, "p99_poll_ns"));
-		assert_true(num(t, "p99_poll_ns") <= num(t, "max_poll_ns"));
+		assert_true(e2e_num(t, "polls") >= 3);
+		assert_int_equal((int)e2e_num(t, "blocking_spans"), 3);
+		assert_true(e2e_num(t, "max_poll_ns") >= 100e6 && e2e_num(t, "max_poll_ns") < 110e6);
+		assert_true(e2e_num(t, "p50_poll_ns") <= e2e_num(t, "p99_poll_ns"));
+		assert_true(e2e_num(t, "p99_poll_ns") <= e2e_num(t, "max_poll_ns"));
 	}
 	assert_true(seen);
 }
@@ -432,10 +359,10 @@ static void test_missing_target_exits_4(void **state)
 	assert_non_null(strstr(junit, "<failure message=\"the probes did not run: target ./no-such-server not found"));
 	free(junit);
 	snprintf(path, sizeof(path), "%s/results.json", out);
-	doc = load_json(path);
+	doc = e2e_load_json(path);
 	assert_non_null(doc);
-	assert_int_equal((int)num(doc, "exit_code"), 4);
-	assert_non_null(strstr(str(doc, "error"), "not found"));
+	assert_int_equal((int)e2e_num(doc, "exit_code"), 4);
+	assert_non_null(strstr(e2e_str(doc, "error"), "not found"));
 	cJSON_Delete(doc);
 }
 
@@ -454,7 +381,7 @@ static void test_not_a_tokio_binary_exits_3(void **state)
 static void test_target_exiting_early_exits_4(void **state)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = free_port();
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = e2e_free_port();
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64];
 	const char *args[] = { "run", spec, "--quiet", NULL };
 
@@ -495,7 +422,7 @@ static void test_failed_load_step_exits_4_with_reports(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], load[256];
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
-	int port = free_port();
+	int port = e2e_free_port();
 	cJSON *doc;
 	char *text;
 
@@ -531,7 +458,7 @@ static void test_sigint_stops_everything_exits_130(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96];
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
-	int port = free_port();
+	int port = e2e_free_port();
 	char load[256];
 	char *text;
 
@@ -583,20 +510,11 @@ static void life_spec(const char *dir, int port, const char *ready, const char *
 	free(text);
 }
 
-static cJSON *load_json(const char *path)
-{
-	char *text = slurp(path);
-	cJSON *doc = text ? cJSON_Parse(text) : NULL;
-
-	free(text);
-	return doc;
-}
-
 static void test_ready_timeout_exits_4_nothing_left(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], out[64], path[128], *log;
 	const char *args[] = { "run", spec, "--quiet", "--out-dir", out, NULL };
-	int port = free_port();
+	int port = e2e_free_port();
 
 	NEED_ROOT();
 	assert_non_null(mkdtemp(dir));
@@ -619,7 +537,7 @@ static void test_crash_mid_run_exits_4_with_exit_signal(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], out[64], path[128], load[512], *err;
 	const char *args[] = { "run", spec, "--out-dir", out, NULL };
-	int port = free_port();
+	int port = e2e_free_port();
 	const cJSON *exit_;
 	cJSON *doc;
 
@@ -640,11 +558,11 @@ static void test_crash_mid_run_exits_4_with_exit_signal(void **state)
 	free(err);
 	assert_false(server_running_on(port));
 	snprintf(path, sizeof(path), "%s/results.json", out);
-	doc = load_json(path);
+	doc = e2e_load_json(path);
 	assert_non_null(doc); /* reports are still written */
 	exit_ = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "target"), "exit");
 	assert_non_null(exit_);
-	assert_int_equal((int)num(exit_, "signal"), 9);
+	assert_int_equal((int)e2e_num(exit_, "signal"), 9);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(exit_, "code")));
 	cJSON_Delete(doc);
 }
@@ -653,7 +571,7 @@ static void test_sigterm_mid_load_exits_143_nothing_left(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], results[96], load[512], *text;
 	const char *args[] = { "run", spec, "--quiet", "--results", results, NULL };
-	int port = free_port();
+	int port = e2e_free_port();
 
 	NEED_ROOT();
 	assert_non_null(mkdtemp(dir));
@@ -681,7 +599,7 @@ static void test_progress_lines_on_stderr(void **state)
 {
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], out[64], path[128], load[512], *err, *p;
 	const char *args[] = { "run", spec, "--out-dir", out, NULL };
-	int port = free_port(), lines = 0;
+	int port = e2e_free_port(), lines = 0;
 
 	NEED_ROOT();
 	assert_non_null(mkdtemp(dir));
@@ -713,7 +631,7 @@ static void test_runs_as_the_sudo_user(void **state)
 	char dir[] = "/tmp/tg-e2e-XXXXXX", spec[64], out[64], path[160], load[1024], *text;
 	const char *args[] = { "run", spec, "--quiet", "--out-dir", out, NULL };
 	const char *owned[] = { "", "/results.json", "/target.stdout.log", "/target.stderr.log" };
-	int port = free_port(), rc;
+	int port = e2e_free_port(), rc;
 	struct stat st;
 
 	NEED_ROOT();
@@ -793,7 +711,7 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 			char task[64];
 
 			snprintf(task, sizeof(task), "blocking_tasks::%s_task", hard_kinds[k]);
-			if (strcmp(str(s, "task"), task) == 0)
+			if (strcmp(e2e_str(s, "task"), task) == 0)
 				break;
 		}
 		assert_true(k < 3); /* no twin, no blocking-pool task */
@@ -803,13 +721,13 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 		 * once in about ten runs); a wrong culprit never is. */
 		if (!cJSON_IsObject(c)) {
 			fprintf(stderr, "  %s span without a stack: wall %.0fus, %d samples\n", hard_kinds[k],
-				num(s, "duration_ns") / 1e3, (int)num(s, "samples"));
+				e2e_num(s, "duration_ns") / 1e3, (int)e2e_num(s, "samples"));
 			no_stack++;
 			continue;
 		}
-		assert_non_null(str(c, "function"));
-		assert_non_null(strstr(str(c, "function"), hard_fns[k]));
-		assert_int_equal((int)num(c, "line"), marker_line_in(KINDS_SRC, hard_kinds[k]));
+		assert_non_null(e2e_str(c, "function"));
+		assert_non_null(strstr(e2e_str(c, "function"), hard_fns[k]));
+		assert_int_equal((int)e2e_num(c, "line"), e2e_marker_line(KINDS_SRC, hard_kinds[k]));
 		/* The spin and the sleep last 20ms of wall time, so the span cannot be
 		 * shorter; and apart from waiting for a CPU (measured: runqueue_ns,
 		 * which a busy machine adds) it cannot be much longer: 25% is room
@@ -818,7 +736,7 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 		 * test_every_kind_found_timed_attributed. The mutex wait is
 		 * whatever is left of the holder's 20ms. */
 		if (k != 2) {
-			double wall = num(s, "duration_ns"), own = wall - num(s, "runqueue_ns");
+			double wall = e2e_num(s, "duration_ns"), own = wall - e2e_num(s, "runqueue_ns");
 
 			if (wall < 19.5e6 || own > 22e6)
 				fprintf(stderr, "  %s span: wall %.0fus, not waiting for a CPU %.0fus\n",
@@ -829,15 +747,15 @@ static void check_v0_fat_lto_target(const char *want_sampler)
 		 * (perf). The timer can start late on a busy machine (seen: 5 of
 		 * a usual 16), so every spin must be sampled and most fully. */
 		if (k == 0) {
-			assert_true(num(s, "samples") >= 1);
-			well_sampled += num(s, "samples") >= 10;
+			assert_true(e2e_num(s, "samples") >= 1);
+			well_sampled += e2e_num(s, "samples") >= 10;
 		}
 	}
 	for (size_t k = 0; k < 3; k++)
 		assert_true(per_kind[k] >= 5);
 	assert_true(no_stack <= 1);
 	assert_true(well_sampled * 4 >= per_kind[0] * 3);
-	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(doc, "probe"), "sampler"), want_sampler);
+	assert_string_equal(e2e_str(cJSON_GetObjectItemCaseSensitive(doc, "probe"), "sampler"), want_sampler);
 	cJSON_Delete(doc);
 }
 

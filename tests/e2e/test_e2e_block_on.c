@@ -100,13 +100,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_TARGET()                                                                \
-	do {                                                                         \
-		if (!ready) {                                                        \
-			fprintf(stderr, "skipped: needs root and examples/blocking-main\n"); \
-			skip();                                                      \
-		}                                                                    \
-	} while (0)
+#define NEED_TARGET() E2E_SKIP_UNLESS(ready, "needs root and examples/blocking-main")
 
 static const cJSON *task_named(const struct run *r, const char *name)
 {
@@ -153,7 +147,7 @@ static bool is_section(const cJSON *s, const struct e2e_section *sec, bool spin)
 		return false;
 	if (spin)
 		return e2e_close_us(own_us, (double)sec->cpu_us);
-	return own_us + 500 >= BLOCK_MS * 1000.0 && e2e_close_us(own_us, (double)sec->wall_us) ||
+	return (own_us + 500 >= BLOCK_MS * 1000.0 && e2e_close_us(own_us, (double)sec->wall_us)) ||
 	       (own_us >= BLOCK_MS * 1000.0 && own_us <= (double)sec->wall_us);
 }
 

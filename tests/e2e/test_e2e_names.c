@@ -6,8 +6,6 @@
  * skipped for want of a match). Needs root and the names_target builds;
  * skipped without them. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -31,25 +28,12 @@
 
 static char tmp[] = "/tmp/tg-e2e-names-XXXXXX";
 
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* Runs EXE under tokio-guard into TMP/NAME; returns its results.json parsed. */
 static cJSON *run(const char *name, const char *exe, const char *baseline)
 {
 	char spec[256], out[256], results[300], *text;
 	const char *args[] = { "run", spec, "--out-dir", out, "--quiet", NULL, NULL, NULL };
-	int port = free_port(), rc;
+	int port = e2e_free_port(), rc;
 	cJSON *r;
 
 	snprintf(spec, sizeof(spec), "%s/%s.yaml", tmp, name);

@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,27 +85,12 @@ static bool have_root, have_servers;
 		if (have_root && !have_servers && TG_THIRDPARTY_INSTALLED)                   \
 			fail_msg("the servers are not in " BIN_DIR ": build the target "     \
 				 "thirdparty (tests/thirdparty/install.sh)");                \
-		if (!have_root || !have_servers) {                                           \
-			fprintf(stderr, "skipped: needs root and the servers in " BIN_DIR    \
-					" (the build step thirdparty, which needs cargo)\n"); \
-			skip();                                                              \
-		}                                                                            \
+		E2E_SKIP_UNLESS(have_root && have_servers,                                   \
+				"needs root and the servers in " BIN_DIR                     \
+				" (the build step thirdparty, which needs cargo)");          \
 	} while (0)
 
 /* ---- helpers */
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 /* A network namespace with only loopback, up: bore's fixed control port can
  * clash with nothing. False when the kernel or our privileges refuse. */
@@ -174,7 +158,7 @@ static char *stage(struct server *s)
 	for (int i = 0; i < NPORTS && s->ports[i]; i++) {
 		assert_non_null(strstr(text, s->ports[i]));
 		do
-			used[i] = free_port();
+			used[i] = e2e_free_port();
 		while (i > 0 && used[i] == used[i - 1]);
 		snprintf(port, sizeof(port), "%d", used[i]);
 		t = replace_all(text, s->ports[i], port);
