@@ -24,6 +24,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use blocking_kinds::black_box;
+use example_common::ServerArgs;
 use ground_truth::{log_line, measure_async, Meter};
 
 /// Largest duration an endpoint accepts, in ms.
@@ -102,52 +103,14 @@ async fn sleep_ok(req: HttpRequest) -> HttpResponse {
 // ---------------------------------------------------------------------------------------------
 // Startup and shutdown
 
-struct Config {
-    port: u16,
-    workers: usize,
-}
-
 const USAGE: &str = "usage: actix-app [--port P] [--workers N]
   --port P     listen on 127.0.0.1:P (default 8080; 0 picks a free port)
   --workers N  actix workers, each a thread with a current_thread runtime and a LocalSet (default 2)
 env: GUARD_EXAMPLE_LOG=PATH  append one measurement line per blocking/twin request
 ";
 
-enum Parsed {
-    Run(Config),
-    Help,
-}
-
-fn parse_args() -> Result<Parsed, String> {
-    let mut cfg = Config { port: 8080, workers: 2 };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs {what}"));
-        match name.as_str() {
-            "--port" | "-p" => {
-                let v = value("a port")?;
-                cfg.port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
-            }
-            "--workers" | "-w" => {
-                let v = value("a count")?;
-                cfg.workers = match v.parse() {
-                    Ok(n) if n >= 1 => n,
-                    _ => return Err(format!("bad worker count {v:?}")),
-                };
-            }
-            "--help" | "-h" => return Ok(Parsed::Help),
-            _ => return Err(format!("unknown argument {a:?}")),
-        }
-    }
-    Ok(Parsed::Run(cfg))
-}
-
 /// Runs the server until actix's own signal handling stops it (SIGTERM: graceful, at most 1 s).
-async fn serve(cfg: &Config) -> Result<(), String> {
+async fn serve(cfg: &ServerArgs) -> Result<(), String> {
     let server = HttpServer::new(|| {
         App::new()
             .route("/hello", web::get().to(hello))
@@ -167,21 +130,11 @@ async fn serve(cfg: &Config) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cfg = match parse_args() {
-        Ok(Parsed::Run(c)) => c,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprint!("actix-app: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    // Flags and GUARD_EXAMPLE_LOG as the other servers; no --current-thread (actix's workers).
+    let cfg = match example_common::start("actix-app", USAGE, 8080, false) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    if let Err(e) = ground_truth::open_log() {
-        eprintln!("actix-app: {e}");
-        return ExitCode::from(1);
-    }
     match actix_web::rt::System::new().block_on(serve(&cfg)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {

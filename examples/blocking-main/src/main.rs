@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use blocking_kinds::black_box;
+use example_common::StopSignal;
 use ground_truth::{log_line, Meter};
 
 struct Args {
@@ -61,14 +62,10 @@ async fn ticker() {
 
 /// Exits 0 on SIGTERM or SIGINT, as tokio-guard's stop expects of a well-behaved target.
 async fn exit_on_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let Ok(mut stop) = StopSignal::install() else {
         return;
     };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    stop.recv().await;
     std::process::exit(0);
 }
 
@@ -85,14 +82,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     std::thread::sleep(Duration::from_millis(a.start_delay_ms));
-    let mut builder = if a.current_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    };
-    let rt = match builder.enable_all().build() {
+    let rt = match example_common::build_runtime(a.current_thread, 2) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("blocking-main: building the runtime: {e}");

@@ -36,16 +36,11 @@
 //! Files for /file and /file-ok go to GUARD_EXAMPLE_DIR (default: the system temp dir).
 
 use std::convert::Infallible;
-use std::fs::{File, OpenOptions};
-use std::future::Future;
-use std::io::{self, SeekFrom, Write};
-use std::net::SocketAddr;
+use std::io::{self, SeekFrom};
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, Uri};
@@ -54,6 +49,8 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use blocking_kinds::{black_box, FILE_CHUNK};
+use example_common::{ServerArgs, StopSignal};
+use ground_truth::{log_line, measure_async, Meter};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 
@@ -63,95 +60,7 @@ const MAX_MS: u64 = 60_000;
 const WORK_ROUNDS: u64 = 256;
 
 // ---------------------------------------------------------------------------------------------
-// Measurement
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime only writes the timespec we pass.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-fn gettid() -> i64 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as i64 }
-}
-
-/// Wall and thread-CPU time of a synchronous section on the current thread.
-struct Meter {
-    wall: Instant,
-    cpu_ns: u64,
-    tid: i64,
-}
-
-impl Meter {
-    fn start() -> Meter {
-        Meter { wall: Instant::now(), cpu_ns: thread_cpu_ns(), tid: gettid() }
-    }
-
-    fn finish(self, kind: &str, ms: u64) -> String {
-        let wall_us = self.wall.elapsed().as_micros() as u64;
-        let cpu_us = thread_cpu_ns().saturating_sub(self.cpu_ns) / 1000;
-        format_line(kind, ms, wall_us, cpu_us, self.tid)
-    }
-}
-
-fn format_line(kind: &str, ms: u64, wall_us: u64, cpu_us: u64, tid: i64) -> String {
-    format!("kind={kind} ms={ms} wall_us={wall_us} cpu_us={cpu_us} tid={tid}\n")
-}
-
-/// Polls an async section, adding up the thread CPU time spent inside each of its polls.
-struct PollMeter<'a, F> {
-    section: Pin<&'a mut F>,
-    cpu_ns: u64,
-    tid: Option<i64>,
-}
-
-impl<F: Future> Future for PollMeter<'_, F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        this.tid.get_or_insert_with(gettid);
-        let c0 = thread_cpu_ns();
-        let r = this.section.as_mut().poll(cx);
-        this.cpu_ns += thread_cpu_ns().saturating_sub(c0);
-        r
-    }
-}
-
-/// Runs an async section, measuring its wall time and the thread CPU time spent inside its polls.
-async fn measure_async<F: Future>(kind: &str, ms: u64, section: F) -> (F::Output, String) {
-    let wall = Instant::now();
-    tokio::pin!(section);
-    let mut meter = PollMeter { section, cpu_ns: 0, tid: None };
-    let out = (&mut meter).await;
-    let wall_us = wall.elapsed().as_micros() as u64;
-    (out, format_line(kind, ms, wall_us, meter.cpu_ns / 1000, meter.tid.unwrap_or(0)))
-}
-
-/// GUARD_EXAMPLE_LOG, opened once at startup.
-static LOG: StdMutex<Option<File>> = StdMutex::new(None);
-
-fn open_log() -> io::Result<()> {
-    if let Some(p) = std::env::var_os("GUARD_EXAMPLE_LOG").filter(|p| !p.is_empty()) {
-        let f = OpenOptions::new().create(true).append(true).open(&p).map_err(|e| {
-            io::Error::new(e.kind(), format!("GUARD_EXAMPLE_LOG={}: {e}", PathBuf::from(&p).display()))
-        })?;
-        *LOG.lock().unwrap_or_else(PoisonError::into_inner) = Some(f);
-    }
-    Ok(())
-}
-
-fn log_line(line: &str) {
-    if let Some(f) = LOG.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
-        let _ = f.write_all(line.as_bytes());
-        let _ = f.flush();
-    }
-}
+// Scratch files (the measurement and GUARD_EXAMPLE_LOG are the ground-truth crate's)
 
 fn example_dir() -> PathBuf {
     match std::env::var_os("GUARD_EXAMPLE_DIR") {
@@ -477,13 +386,7 @@ fn router() -> Router {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Startup and shutdown
-
-struct Config {
-    port: u16,
-    workers: usize,
-    current_thread: bool,
-}
+// Startup and shutdown (flags, runtime, listener and signals: the example-common crate)
 
 const USAGE: &str = "usage: blocking-server [--port P] [--workers N | --current-thread]
   --port P          listen on 127.0.0.1:P (default 3000; 0 picks a free port)
@@ -493,65 +396,18 @@ env: GUARD_EXAMPLE_LOG=PATH  append one measurement line per blocking/twin reque
      GUARD_EXAMPLE_DIR=DIR   scratch files of /file and /file-ok (default: temp dir)
 ";
 
-fn parse_args() -> Result<Config, String> {
-    let mut cfg = Config { port: 3000, workers: 2, current_thread: false };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs {what}"));
-        match name.as_str() {
-            "--port" | "-p" => {
-                let v = value("a port")?;
-                cfg.port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
-            }
-            "--workers" | "-w" => {
-                let v = value("a count")?;
-                cfg.workers = match v.parse() {
-                    Ok(n) if n >= 1 => n,
-                    _ => return Err(format!("bad worker count {v:?}")),
-                };
-            }
-            "--current-thread" => cfg.current_thread = true,
-            "--help" | "-h" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(format!("unknown argument {a:?}")),
-        }
-    }
-    Ok(cfg)
-}
-
-async fn stop_signal(mut term: tokio::signal::unix::Signal, mut int: tokio::signal::unix::Signal) -> &'static str {
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    }
-}
-
-async fn serve(cfg: &Config) -> Result<(), String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // Handlers go in before "listening on" is printed: a stop right after readiness is clean.
-    let term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
-    let int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
-
-    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| format!("bind {addr}: {e}"))?;
+async fn serve(cfg: ServerArgs) -> Result<(), String> {
+    let mut stop = StopSignal::install()?;
+    let (listener, _) = example_common::listen(cfg.port).await?;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    println!("listening on {local}");
-    let _ = io::stdout().flush();
 
     // The accept loop runs here, in block_on; each connection is a task spawned by axum.
     let server = axum::serve(listener, router());
     let name = tokio::select! {
         res = async { server.await } => return res.map_err(|e| format!("server: {e}")),
-        name = stop_signal(term, int) => name,
+        name = stop.recv() => name,
     };
     eprintln!("blocking-server: {name}, shutting down");
     if tokio::time::timeout(Duration::from_secs(1), drained()).await.is_err() {
@@ -561,39 +417,5 @@ async fn serve(cfg: &Config) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cfg = match parse_args() {
-        Ok(c) => c,
-        Err(msg) => {
-            eprint!("blocking-server: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = open_log() {
-        eprintln!("blocking-server: {e}");
-        return ExitCode::from(1);
-    }
-    let mut builder = if cfg.current_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(cfg.workers);
-        b
-    };
-    let rt = match builder.enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("blocking-server: runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let res = rt.block_on(serve(&cfg));
-    // Do not wait for blocking-pool work (a long /cpu-ok) or idle connections at exit.
-    rt.shutdown_timeout(Duration::from_millis(500));
-    match res {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("blocking-server: {msg}");
-            ExitCode::from(1)
-        }
-    }
+    example_common::run_server("blocking-server", USAGE, 3000, serve)
 }

@@ -10,7 +10,8 @@
 //!
 //! A synchronous section ([`Meter`]) is measured with CLOCK_THREAD_CPUTIME_ID on the thread that
 //! runs it; an async section ([`measure_async`]) sums the thread CPU time of each of its polls, and
-//! tid is the thread of its first poll. The format is the one blocking-server writes.
+//! tid is the thread of its first poll. Every example target that logs sections writes them with
+//! this crate (blocking-server, grpc-server, actix-app, blocking-main).
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;

@@ -17,11 +17,11 @@
 //! blocking-kinds/src/lib.rs. Ground truth: with GUARD_EXAMPLE_LOG=PATH each Blocking and Nice RPC
 //! appends one line (see the ground-truth crate), which is also the reply's `line`.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use blocking_kinds::black_box;
+use example_common::{ServerArgs, StopSignal};
 use grpc_server::{Demo, DemoServer, KindReply, KindRequest};
 use ground_truth::{log_line, measure_async, Meter};
 use tonic::{Request, Response, Status};
@@ -95,13 +95,7 @@ impl Demo for DemoService {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Startup and shutdown
-
-struct Config {
-    port: u16,
-    workers: usize,
-    current_thread: bool,
-}
+// Startup and shutdown (flags, runtime, listener and signals: the example-common crate)
 
 const USAGE: &str = "usage: grpc-server [--port P] [--workers N | --current-thread]
   --port P          listen on 127.0.0.1:P (default 50051; 0 picks a free port)
@@ -110,51 +104,10 @@ const USAGE: &str = "usage: grpc-server [--port P] [--workers N | --current-thre
 env: GUARD_EXAMPLE_LOG=PATH  append one measurement line per Blocking/Nice RPC
 ";
 
-enum Parsed {
-    Run(Config),
-    Help,
-}
-
-fn parse_args() -> Result<Parsed, String> {
-    let mut cfg = Config { port: 50051, workers: 2, current_thread: false };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let mut value = |what: &str| inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs {what}"));
-        match name.as_str() {
-            "--port" | "-p" => {
-                let v = value("a port")?;
-                cfg.port = v.parse().map_err(|_| format!("bad port {v:?}"))?;
-            }
-            "--workers" | "-w" => {
-                let v = value("a count")?;
-                cfg.workers = match v.parse() {
-                    Ok(n) if n >= 1 => n,
-                    _ => return Err(format!("bad worker count {v:?}")),
-                };
-            }
-            "--current-thread" => cfg.current_thread = true,
-            "--help" | "-h" => return Ok(Parsed::Help),
-            _ => return Err(format!("unknown argument {a:?}")),
-        }
-    }
-    Ok(Parsed::Run(cfg))
-}
-
-async fn serve(cfg: &Config) -> Result<(), String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    // Handlers go in before "listening on" is printed: a stop right after readiness is clean.
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
-
-    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| format!("local address: {e}"))?;
+async fn serve(cfg: ServerArgs) -> Result<(), String> {
+    let mut stop = StopSignal::install()?;
+    let (listener, _) = example_common::listen(cfg.port).await?;
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    println!("listening on {local}");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let router = tonic::transport::Server::builder().add_service(DemoServer::new(DemoService));
@@ -164,8 +117,7 @@ async fn serve(cfg: &Config) -> Result<(), String> {
     tokio::pin!(server);
     let name = tokio::select! {
         res = &mut server => return res.map_err(|e| format!("server: {e}")),
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+        name = stop.recv() => name,
     };
     eprintln!("grpc-server: {name}, shutting down");
     let _ = stop_tx.send(());
@@ -177,43 +129,5 @@ async fn serve(cfg: &Config) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cfg = match parse_args() {
-        Ok(Parsed::Run(c)) => c,
-        Ok(Parsed::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprint!("grpc-server: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = ground_truth::open_log() {
-        eprintln!("grpc-server: {e}");
-        return ExitCode::from(1);
-    }
-    let mut builder = if cfg.current_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(cfg.workers);
-        b
-    };
-    let rt = match builder.enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("grpc-server: runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let res = rt.block_on(serve(&cfg));
-    // Do not wait for blocking-pool work (a long Nice cpu) at exit.
-    rt.shutdown_timeout(Duration::from_millis(500));
-    match res {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("grpc-server: {msg}");
-            ExitCode::from(1)
-        }
-    }
+    example_common::run_server("grpc-server", USAGE, 50051, serve)
 }
