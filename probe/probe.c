@@ -22,6 +22,7 @@
 #include "fn_sites.h"
 #include "poll_sites.h"
 #include "poll_probe.skel.h"
+#include "uprobe_multi.h"
 
 enum sampler { SAMPLER_OFF, SAMPLER_TICK, SAMPLER_PERF };
 
@@ -51,6 +52,9 @@ struct tg_probe {
 	struct tg_fn_sites wakes;                    /* when sched_delay */
 	bool sched;
 	uint32_t nsites;
+	bool multi;        /* poll and park probes as uprobe_multi links (else one link each) */
+	int multi_fds[4];  /* poll entry, poll return, park entry, park return; 0: none */
+	size_t multi_probes; /* offsets those links carry */
 };
 
 static char libbpf_last[512];
@@ -132,6 +136,12 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
+	if (p->multi) {
+		bpf_program__set_expected_attach_type(s->progs.poll_enter, TG_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.poll_exit, TG_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.park_enter, TG_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.park_exit, TG_BPF_TRACE_UPROBE_MULTI);
+	}
 	s->rodata->timer_sampler = p->sampler == SAMPLER_TICK;
 	/* Optional parts: program and maps only when asked (maps stay at 1 entry). */
 	bpf_program__set_autoload(s->progs.fn_enter, p->nfn > 0);
@@ -169,6 +179,51 @@ static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t
 	if (!l)
 		return -errno;
 	return keep_link(p, l);
+}
+
+/* Every poll site (and every park) in one uprobe_multi link per program:
+ * one registration and one release for all of them. */
+static int attach_sites_multi(struct tg_probe *p, const struct tg_probe_opts *o)
+{
+	size_t n = o->sites->n, np = 0, nk = 0;
+	uint64_t *off = calloc(n ? 2 * n : 1, sizeof(*off)), *ck = calloc(n ? 2 * n : 1, sizeof(*ck));
+	struct bpf_program *progs[4] = { p->skel->progs.poll_enter, p->skel->progs.poll_exit,
+					  p->skel->progs.park_enter, p->skel->progs.park_exit };
+	int r = 0;
+
+	if (!off || !ck) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* polls fill the front of the arrays, parks the back half */
+	for (size_t i = 0; i < n; i++) {
+		const struct tg_poll_site *site = &o->sites->v[i];
+		uint64_t cookie = ((uint64_t)site->kind << 32) | (uint32_t)i;
+		bool park = site->kind == TG_SITE_PARK || site->kind == TG_SITE_DRIVER_PARK;
+
+		if (site->segments)
+			continue;
+		off[park ? n + nk : np] = site->offset;
+		ck[park ? n + nk++ : np++] = cookie;
+	}
+	for (int k = 0; k < 4 && !r; k++) {
+		size_t cnt = k < 2 ? np : nk;
+		int fd;
+
+		if (!cnt)
+			continue;
+		fd = tg_uprobe_multi_attach(bpf_program__fd(progs[k]), o->exe, o->pid,
+					    off + (k < 2 ? 0 : n), ck + (k < 2 ? 0 : n), cnt, k & 1);
+		if (fd < 0)
+			r = fd;
+		else
+			p->multi_fds[k] = fd;
+	}
+	p->multi_probes = r ? 0 : 2 * (np + nk);
+out:
+	free(off);
+	free(ck);
+	return r;
 }
 
 /* Entry uprobes of PROG at every function of FNS, COOKIE in each. */
@@ -251,7 +306,9 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 	struct bpf_link *l;
 	int r;
 
-	for (size_t i = 0; i < o->sites->n; i++) {
+	if (p->multi && (r = attach_sites_multi(p, o)))
+		return fail(err, errlen, r, "attaching uprobe_multi links to the poll sites");
+	for (size_t i = 0; !p->multi && i < o->sites->n; i++) {
 		if ((r = attach_site(p, o, i))) {
 			char what[128];
 
@@ -306,6 +363,11 @@ static void unload(struct tg_probe *p)
 	for (size_t i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
+	for (int k = 0; k < 4; k++)
+		if (p->multi_fds[k] > 0)
+			close(p->multi_fds[k]);
+	memset(p->multi_fds, 0, sizeof(p->multi_fds));
+	p->multi_probes = 0;
 	for (int i = 0; i < p->nperf; i++)
 		close(p->perf_fds[i]);
 	p->nperf = 0;
@@ -320,9 +382,20 @@ static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, ch
 	int r;
 
 	p->sampler = !o->sample_rate ? SAMPLER_OFF : getenv("TG_PERF_SAMPLER") ? SAMPLER_PERF : SAMPLER_TICK;
+	/* uprobe_multi where the kernel has it (6.6+); TG_UPROBE_SINGLE=1 forces one link per probe */
+	p->multi = !getenv("TG_UPROBE_SINGLE");
 	r = load(p, o, err, errlen);
 	if (!r)
 		r = attach_all(p, o, err, errlen);
+	if (r && p->multi && geteuid() == 0) {
+		if (getenv("TG_LIBBPF_DEBUG"))
+			fprintf(stderr, "tokio-guard: uprobe_multi unavailable (%s), one uprobe per probe\n", err);
+		unload(p);
+		p->multi = false;
+		r = load(p, o, err, errlen);
+		if (!r)
+			r = attach_all(p, o, err, errlen);
+	}
 	if (r && p->sampler == SAMPLER_TICK && geteuid() == 0) {
 		if (getenv("TG_LIBBPF_DEBUG"))
 			fprintf(stderr, "tokio-guard: tick sampler unavailable (%s), using perf events\n", err);
@@ -537,7 +610,7 @@ uint64_t tg_probe_polls(struct tg_probe *p)
 
 size_t tg_probe_attached(const struct tg_probe *p)
 {
-	return p->nlinks;
+	return p->nlinks + p->multi_probes;
 }
 
 const char *tg_probe_sampler(const struct tg_probe *p)

@@ -37,7 +37,7 @@ struct run {
 	char *log;
 };
 
-static struct run multi, current, hogged;
+static struct run multi, current, hogged, single;
 static bool ready;
 
 /* Two CPU hogs for 2.5 s, one per core of this machine: the target's threads
@@ -46,8 +46,20 @@ static const char hogs[] =
 	"  - exec: [\"sh\", \"-c\", \"for i in 1 2; do timeout 2.5 sh -c 'while :; do :; done' & done; wait\"]\n"
 	"    timeout: 10s\n";
 
+/* ENV: extra environment for tokio-guard (NULL: none). */
+static void do_run_env(struct run *r, const char *flags, const char *load, const char *env);
+
 static void do_run(struct run *r, const char *flags, const char *load)
 {
+	do_run_env(r, flags, load, NULL);
+}
+
+static void do_run_env(struct run *r, const char *flags, const char *load, const char *env)
+{
+	extern char **environ;
+	char *envp[256];
+	size_t ne = 0;
+	struct e2e_io io = { .env = envp };
 	char *spec, path[128], out[96];
 	const char *args[] = { "run", path, "--out-dir", out, "--quiet", NULL };
 
@@ -71,7 +83,12 @@ static void do_run(struct run *r, const char *flags, const char *load)
 	assert_true(tg_test_write(path, spec));
 	free(spec);
 	snprintf(out, sizeof out, "%s/out", r->dir);
-	r->status = e2e_run(TG_EXE, args, NULL);
+	for (char **e = environ; *e && ne < 254; e++)
+		envp[ne++] = *e;
+	if (env)
+		envp[ne++] = (char *)env;
+	envp[ne] = NULL;
+	r->status = e2e_run(TG_EXE, args, &io);
 	snprintf(path, sizeof path, "%s/out/results.json", r->dir);
 	r->results = e2e_load_json(path);
 	snprintf(path, sizeof path, "%s/example.log", r->dir);
@@ -86,14 +103,15 @@ static int setup(void **state)
 	do_run(&multi, "", "  - sleep: 1500ms\n");
 	do_run(&current, ", \"--current-thread\"", "  - sleep: 1500ms\n");
 	do_run(&hogged, "", hogs);
+	do_run_env(&single, "", "  - sleep: 1500ms\n", "TG_UPROBE_SINGLE=1");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct run *runs[] = { &multi, &current, &hogged };
+	struct run *runs[] = { &multi, &current, &hogged, &single };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		cJSON_Delete(runs[i]->results);
 		free(runs[i]->log);
 	}
@@ -269,12 +287,21 @@ static void test_own_time_under_cpu_contention(void **state)
 	assert_true(runq > 0); /* the hogs did take the CPU from the target */
 }
 
+/* Kernels without uprobe_multi get one uprobe per probe: the same spans. */
+static void test_single_uprobes_fallback(void **state)
+{
+	E2E_SKIP_UNLESS(ready, "needs root and examples/blocking-main");
+	check_task(&single);
+	check_sections(&single);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_multi_thread_block_on),
 		cmocka_unit_test(test_current_thread_block_on),
 		cmocka_unit_test(test_own_time_under_cpu_contention),
+		cmocka_unit_test(test_single_uprobes_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
