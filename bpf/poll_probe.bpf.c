@@ -574,6 +574,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	p = top_runtime_poll(ts);
 	if (!p)
 		return;
+	if (p->switch_ts)
+		count(TG_STAT_SWITCH_UNPAIRED);
 	__sync_fetch_and_add(&suspended_polls, 1);
 	p->switch_ts = now;
 	p->wake_ts = 0;

@@ -70,6 +70,7 @@ enum tg_stat {
 	TG_STAT_POLLS,           /* runtime polls ended (the timeline's counter) */
 	TG_STAT_WAKES,           /* task wakes seen (scheduling delay probes) */
 	TG_STAT_FN_ENTRIES,      /* probed function entries inside an open poll */
+	TG_STAT_SWITCH_UNPAIRED, /* a switch-out of a poll whose last switch-in was not seen */
 	TG_STAT__COUNT
 };
 

@@ -68,6 +68,7 @@ static const char *const stat_names[TG_STAT__COUNT] = {
 	[TG_STAT_POLLS] = "polls",
 	[TG_STAT_WAKES] = "wakes",
 	[TG_STAT_FN_ENTRIES] = "function_entries",
+	[TG_STAT_SWITCH_UNPAIRED] = "switch_unpaired",
 };
 
 static cJSON *probe_json(const struct tg_results *r)
