@@ -375,7 +375,24 @@ static void unload(struct tg_probe *p)
 	p->skel = NULL;
 }
 
-/* The tick sampler needs BPF timers in tracing programs; where the kernel
+static int try_load(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
+{
+	int r = load(p, o, err, errlen);
+
+	return r ? r : attach_all(p, o, err, errlen);
+}
+
+/* After a failed try: says why (with TG_LIBBPF_DEBUG) and unloads, so the
+ * caller can try again with FALLBACK. */
+static void step_down(struct tg_probe *p, const char *err, const char *what, const char *fallback)
+{
+	if (getenv("TG_LIBBPF_DEBUG"))
+		fprintf(stderr, "tokio-guard: %s unavailable (%s), %s\n", what, err, fallback);
+	unload(p);
+}
+
+/* Kernels without uprobe_multi (before 6.6) get one uprobe per probe. The
+ * tick sampler needs BPF timers in tracing programs; where the kernel
  * refuses them, cpu-clock perf events do the same job at a higher cost. */
 static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
 {
@@ -384,26 +401,16 @@ static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, ch
 	p->sampler = !o->sample_rate ? SAMPLER_OFF : getenv("TG_PERF_SAMPLER") ? SAMPLER_PERF : SAMPLER_TICK;
 	/* uprobe_multi where the kernel has it (6.6+); TG_UPROBE_SINGLE=1 forces one link per probe */
 	p->multi = !getenv("TG_UPROBE_SINGLE");
-	r = load(p, o, err, errlen);
-	if (!r)
-		r = attach_all(p, o, err, errlen);
+	r = try_load(p, o, err, errlen);
 	if (r && p->multi && geteuid() == 0) {
-		if (getenv("TG_LIBBPF_DEBUG"))
-			fprintf(stderr, "tokio-guard: uprobe_multi unavailable (%s), one uprobe per probe\n", err);
-		unload(p);
+		step_down(p, err, "uprobe_multi", "one uprobe per probe");
 		p->multi = false;
-		r = load(p, o, err, errlen);
-		if (!r)
-			r = attach_all(p, o, err, errlen);
+		r = try_load(p, o, err, errlen);
 	}
 	if (r && p->sampler == SAMPLER_TICK && geteuid() == 0) {
-		if (getenv("TG_LIBBPF_DEBUG"))
-			fprintf(stderr, "tokio-guard: tick sampler unavailable (%s), using perf events\n", err);
-		unload(p);
+		step_down(p, err, "tick sampler", "using perf events");
 		p->sampler = SAMPLER_PERF;
-		r = load(p, o, err, errlen);
-		if (!r)
-			r = attach_all(p, o, err, errlen);
+		r = try_load(p, o, err, errlen);
 	}
 	return r;
 }
