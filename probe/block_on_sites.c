@@ -274,45 +274,37 @@ static int add_park_sites(struct tg_poll_sites *sites, struct tg_elf_code *c, co
 	return added + r;
 }
 
-int tg_find_block_on_sites(const char *exe, struct tg_poll_sites *sites, char *err, size_t errlen)
+int tg_find_block_on_sites(struct tg_elf_code *c, struct tg_poll_sites *sites)
 {
-	struct tg_elf_code code;
-	struct walk w = { .code = &code };
+	struct walk w = { .code = c };
 	const char *main_fn = NULL;
 	int r, added = 0;
 
-	if ((r = tg_elf_code_open(exe, &code, err, errlen)))
-		return r;
 	w.visited = calloc(MAX_VISIT, sizeof(*w.visited));
-	if (!w.visited) {
-		tg_elf_code_close(&code);
+	if (!w.visited)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < code.nfuncs; i++) {
-		const char *name = code.funcs[i].name;
+	for (size_t i = 0; i < c->nfuncs; i++) {
+		const char *name = c->funcs[i].name;
 
 		/* demangle only what can be a root: every name has one of these words */
 		if (!name || !(strstr(name, "block_on") || strstr(name, "4main")))
 			continue;
-		name = tg_elf_func_dem(&code, i);
+		name = tg_elf_func_dem(c, i);
 		if (crate_main(name) && !main_fn)
 			main_fn = name;
 		if (block_on_root(name) || crate_main(name))
-			walk_from(&w, code.funcs[i].addr, 0);
+			walk_from(&w, c->funcs[i].addr, 0);
 	}
 	for (size_t i = 0; i < w.nfound && added >= 0; i++) {
-		size_t fi = tg_elf_func_at(&code, w.found[i]);
+		size_t fi = tg_elf_func_at(c, w.found[i]);
 
-		r = add_site(sites, &code, fi, TG_SITE_BLOCK_ON, site_name(tg_elf_func_dem(&code, fi)), 0);
+		r = add_site(sites, c, fi, TG_SITE_BLOCK_ON, site_name(tg_elf_func_dem(c, fi)), 0);
 		added = r < 0 ? r : added + r;
 	}
 	if (added >= 0) {
-		r = add_park_sites(sites, &code, main_fn);
+		r = add_park_sites(sites, c, main_fn);
 		added = r < 0 ? r : added + r;
 	}
-	if (added < 0)
-		snprintf(err, errlen, "block_on sites of %s: %s", exe, strerror(-added));
 	free(w.visited);
-	tg_elf_code_close(&code);
 	return added;
 }

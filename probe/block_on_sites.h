@@ -7,12 +7,15 @@
 
 #include <stddef.h>
 
+#include "elf_code.h"
 #include "poll_sites.h"
 
-/* Appends a TG_SITE_BLOCK_ON site to SITES for each async body that Tokio's
- * block_on (or the crate's main, where block_on was inlined) calls directly,
- * named "<its function> (block_on)": "demo::main (block_on)". Returns the
- * number added (0 when the body was inlined away), or -errno with one line in ERR. */
-int tg_find_block_on_sites(const char *exe, struct tg_poll_sites *sites, char *err, size_t errlen);
+/* Appends to SITES, from the binary C (already open: poll-site discovery
+ * reads it once for both), a TG_SITE_BLOCK_ON site for each async body that
+ * Tokio's block_on (or the crate's main, where block_on was inlined) calls
+ * directly, named "<its function> (block_on)": "demo::main (block_on)", and
+ * the park sites that bound an inlined body's polls. Returns the number
+ * added, or -ENOMEM. */
+int tg_find_block_on_sites(struct tg_elf_code *c, struct tg_poll_sites *sites);
 
 #endif

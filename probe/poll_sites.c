@@ -25,6 +25,7 @@
 
 #include "elf_code.h"
 #include "poll_sites.h"
+#include "block_on_sites.h"
 #include "poll_probe.h"
 #include "names.h"
 
@@ -946,7 +947,31 @@ static bool keeps_frame_pointers(struct tg_elf_code *c, const struct tg_poll_sit
 	return false;
 }
 
-int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
+/* The raw::poll sites of the open binary C. */
+static int find_in(struct tg_elf_code *c, const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
+{
+	int r;
+
+	out->has_symtab = tg_elf_has_symtab(c);
+	r = collect_sites(c, out);
+	if (r) {
+		snprintf(err, errlen, "reading symbols of %s: %s", exe, strerror(-r));
+		return r;
+	}
+	if (out->n == 0) {
+		explain_no_sites(c, out->has_symtab, exe, err, errlen);
+		return -ENOENT;
+	}
+	name_sites_dwarf(exe, out);
+	name_sites_vtable(c, out);
+	for (size_t i = 0; i < out->n; i++)
+		finish_site(&out->v[i]);
+	out->frame_pointers = keeps_frame_pointers(c, out);
+	return 0;
+}
+
+/* One open of the binary for both kinds of site, BLOCK_ON the block_on ones too. */
+static int find_sites(const char *exe, struct tg_poll_sites *out, bool block_on, char *err, size_t errlen)
 {
 	struct tg_elf_code c;
 	int r;
@@ -954,28 +979,26 @@ int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, si
 	memset(out, 0, sizeof(*out));
 	r = tg_elf_code_open(exe, &c, err, errlen);
 	if (r)
-		goto done;
-	out->has_symtab = tg_elf_has_symtab(&c);
-	r = collect_sites(&c, out);
-	if (r) {
-		snprintf(err, errlen, "reading symbols of %s: %s", exe, strerror(-r));
-		goto done;
-	}
-	if (out->n == 0) {
-		explain_no_sites(&c, out->has_symtab, exe, err, errlen);
-		r = -ENOENT;
-		goto done;
-	}
-	name_sites_dwarf(exe, out);
-	name_sites_vtable(&c, out);
-	for (size_t i = 0; i < out->n; i++)
-		finish_site(&out->v[i]);
-	out->frame_pointers = keeps_frame_pointers(&c, out);
-done:
+		return r;
+	r = find_in(&c, exe, out, err, errlen);
+	/* A block_on body that was inlined away has no site: then it is not measured. */
+	if (!r && block_on && tg_find_block_on_sites(&c, out) < 0)
+		fprintf(stderr, "tokio-guard: warning: out of memory finding %s's block_on sites; "
+			"the block_on body is not measured\n", exe);
 	tg_elf_code_close(&c);
 	if (r)
 		tg_poll_sites_free(out);
 	return r;
+}
+
+int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
+{
+	return find_sites(exe, out, false, err, errlen);
+}
+
+int tg_find_task_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen)
+{
+	return find_sites(exe, out, true, err, errlen);
 }
 
 void tg_poll_sites_free(struct tg_poll_sites *sites)

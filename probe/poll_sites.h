@@ -32,6 +32,9 @@ struct tg_poll_sites {
 /* Returns 0 with at least one site, -ENOENT when the binary has none (with
  * the likely reason in ERR), or another -errno when it cannot be read. */
 int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen);
+/* The same, followed by the block_on sites (block_on_sites.h), reading the
+ * binary once for both: what a run probes. */
+int tg_find_task_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen);
 void tg_poll_sites_free(struct tg_poll_sites *sites);
 
 #endif

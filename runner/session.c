@@ -19,7 +19,6 @@
 #include "session.h"
 #include "launch.h"
 #include "load.h"
-#include "block_on_sites.h"
 #include "poll_sites.h"
 #include "probe.h"
 #include "progress.h"
@@ -175,12 +174,9 @@ static int find_target(struct session *s)
 	if (!s->exe)
 		return fail(s, TG_EXIT_TARGET, "target %s not found (cwd %s): %s", argv0,
 			    s->spec.target.cwd, strerror(errno));
-	r = tg_find_poll_sites(s->exe, &s->sites, err, sizeof(err));
+	r = tg_find_task_sites(s->exe, &s->sites, err, sizeof(err));
 	if (r)
 		return fail(s, r == -ENOENT || r == -ENOEXEC ? TG_EXIT_ENV : TG_EXIT_TARGET, "%s", err);
-	/* A block_on body that was inlined away has no site: then it is not measured. */
-	if (tg_find_block_on_sites(s->exe, &s->sites, err, sizeof(err)) < 0)
-		fprintf(stderr, "tokio-guard: warning: %s; the block_on body is not measured\n", err);
 	if (!s->sites.frame_pointers)
 		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers: stacks and "
 			"culprits will be incomplete; build it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
