@@ -198,11 +198,6 @@ static bool task_value(enum tg_limit_kind k, const struct tg_task_summary *t, ui
 	}
 }
 
-static uint64_t span_own_ns(const struct tg_span *s)
-{
-	return s->poll.duration_ns > s->poll.runq_ns ? s->poll.duration_ns - s->poll.runq_ns : 0;
-}
-
 /* Poll limits hold the poll's own time; where its wall time reads
  * differently, the message shows both: "own; 14.0ms wall, 1.9ms waiting for a CPU". */
 static void own_note(struct meas *m, uint64_t own, uint64_t wall)
@@ -391,9 +386,11 @@ static void measure_function(const struct ctx *c, struct meas *m)
 		const struct tg_span *s = &c->in->spans[i];
 		if (!span_selected(c, s))
 			continue;
-		d[nd++] = span_own_ns(s);
-		if (span_own_ns(s) > span_max) {
-			span_max = span_own_ns(s);
+		uint64_t own = tg_slice_own_ns(&s->poll);
+
+		d[nd++] = own;
+		if (own > span_max) {
+			span_max = own;
 			span_max_wall = s->poll.duration_ns;
 			m->task = s->task;
 		}

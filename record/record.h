@@ -38,6 +38,12 @@ struct tg_slice {
 	uint64_t runq_ns;
 };
 
+/* A poll's own time: its wall time less its waits for a CPU (what poll limits hold). */
+static inline uint64_t tg_slice_own_ns(const struct tg_slice *s)
+{
+	return s->duration_ns > s->runq_ns ? s->duration_ns - s->runq_ns : 0;
+}
+
 struct tg_span {
 	struct tg_slice poll;
 	uint64_t on_cpu_ns;     /* duration - off-CPU - run-queue wait */

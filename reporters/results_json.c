@@ -172,8 +172,7 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddNumberToObject(o, "tid", s->poll.tid);
 	cJSON_AddNumberToObject(o, "start_ns", (double)(s->poll.start_ns - r->t0_ns));
 	cJSON_AddNumberToObject(o, "duration_ns", (double)s->poll.duration_ns);
-	cJSON_AddNumberToObject(o, "own_ns", (double)(s->poll.duration_ns > s->poll.runq_ns ?
-						     s->poll.duration_ns - s->poll.runq_ns : 0));
+	cJSON_AddNumberToObject(o, "own_ns", (double)tg_slice_own_ns(&s->poll));
 	cJSON_AddNumberToObject(o, "on_cpu_ns", (double)s->on_cpu_ns);
 	cJSON_AddNumberToObject(o, "off_cpu_ns", (double)s->poll.off_cpu_ns);
 	cJSON_AddNumberToObject(o, "runqueue_ns", (double)s->poll.runq_ns);

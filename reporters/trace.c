@@ -217,7 +217,7 @@ static void put_poll_args(struct out *o, const struct tg_slice *s, uint64_t on_c
 {
 	putf(o, ",\"args\":{\"task_id\":%llu", (unsigned long long)s->task_id);
 	/* the slice's length is wall time; poll limits hold its own time */
-	put_us(o, "own_us", s->duration_ns > s->runq_ns ? s->duration_ns - s->runq_ns : 0);
+	put_us(o, "own_us", tg_slice_own_ns(s));
 	put_us(o, "on_cpu_us", on_cpu_ns);
 	put_us(o, "off_cpu_us", s->off_cpu_ns);
 	put_us(o, "runqueue_us", s->runq_ns);
