@@ -18,6 +18,7 @@
 #include "poll_sites.h"
 
 #define MAX_PENDING 65536
+#define PEND_BUCKETS 64 /* pending stacks counted by tid % this: most polls' threads have none */
 #define MAX_SLICES (2u << 20)
 #define MAX_FRAMES 512
 
@@ -43,6 +44,7 @@ struct tg_record {
 	uint64_t sample_period_ns;
 	struct pending *pend;
 	size_t npend, cappend;
+	uint32_t pend_by_tid[PEND_BUCKETS];
 	struct tg_span *spans;
 	size_t nspans, capspans;
 	struct tg_slice *slices;
@@ -164,6 +166,7 @@ static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t 
 		memcpy(p->st.top, e->top, TG_STACK_TOP);
 	}
 	r->npend++;
+	r->pend_by_tid[p->tid % PEND_BUCKETS]++;
 	return 0;
 }
 
@@ -176,12 +179,46 @@ static size_t count_pending(const struct tg_record *r, uint32_t tid, uint32_t se
 	return n;
 }
 
+/* A thread has at most TG_MAX_NEST - 1 polls open around the one ending:
+ * stacks of more older polls than that are of polls whose event was lost (ring
+ * buffer full) and would wait forever, slowing every poll's take_pending.
+ * Returns the oldest seq that can still be open. */
+static uint32_t oldest_open(const struct tg_record *r, uint32_t tid, uint32_t seq)
+{
+	uint32_t open[TG_MAX_NEST - 1], low = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->npend; i++) {
+		const struct pending *p = &r->pend[i];
+		size_t j, min = 0;
+
+		if (p->tid != tid || p->seq >= seq)
+			continue;
+		for (j = 0; j < n && open[j] != p->seq; j++)
+			min = open[j] < open[min] ? j : min;
+		if (j < n)
+			continue;
+		if (n < TG_MAX_NEST - 1)
+			open[n++] = p->seq;
+		else if (p->seq > open[min])
+			open[min] = p->seq;
+	}
+	for (size_t j = 0; n == TG_MAX_NEST - 1 && j < n; j++)
+		low = !j || open[j] < low ? open[j] : low;
+	return low;
+}
+
 /* Moves the stacks of poll (tid, seq) into SPAN (when given) and drops the
  * thread's stacks of polls opened after it: nested polls that have ended. */
 static void take_pending(struct tg_record *r, uint32_t tid, uint32_t seq, struct tg_span *span)
 {
-	size_t i, kept = 0, n = span ? count_pending(r, tid, seq) : 0;
+	uint32_t *left = &r->pend_by_tid[tid % PEND_BUCKETS], open;
+	size_t i, kept = 0, n;
 
+	if (!*left)
+		return;
+	n = span ? count_pending(r, tid, seq) : 0;
+	open = oldest_open(r, tid, seq);
 	if (n) {
 		span->stacks = calloc(n, sizeof(*span->stacks));
 		if (!span->stacks)
@@ -190,12 +227,15 @@ static void take_pending(struct tg_record *r, uint32_t tid, uint32_t seq, struct
 	for (i = 0; i < r->npend; i++) {
 		struct pending *p = &r->pend[i];
 
-		if (p->tid != tid || p->seq < seq)
+		if (p->tid != tid || (p->seq < seq && p->seq >= open)) {
 			r->pend[kept++] = *p;
-		else if (p->seq == seq && span && span->stacks)
+			continue;
+		}
+		if (p->seq == seq && span && span->stacks)
 			span->stacks[span->nstacks++] = p->st;
 		else
 			free_stack(&p->st);
+		--*left;
 	}
 	r->npend = kept;
 }
