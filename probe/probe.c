@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +25,8 @@
 #include "poll_sites.h"
 #include "poll_probe.skel.h"
 #include "uprobe_multi.h"
+#include "links.h"
+#include "uprobe_perf.h"
 
 enum sampler { SAMPLER_OFF, SAMPLER_TICK, SAMPLER_PERF };
 
@@ -41,10 +45,8 @@ struct tg_probe {
 	struct poll_probe *skel;
 	enum sampler sampler;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
-	size_t nlinks, cap;
-	int *perf_fds;
-	int nperf;
+	int epfd, wakefd; /* the ring buffer's epoll fd and tg_probe_wake's eventfd in one set */
+	struct tg_links links;
 	int ncpus;
 	void *percpu_buf; /* one site's values for every CPU */
 	size_t nfn;
@@ -52,9 +54,9 @@ struct tg_probe {
 	struct tg_fn_sites wakes;                    /* when sched_delay */
 	bool sched;
 	uint32_t nsites;
-	bool multi;        /* poll and park probes as uprobe_multi links (else one link each) */
-	int multi_fds[4];  /* poll entry, poll return, park entry, park return; 0: none */
-	size_t multi_probes; /* offsets those links carry */
+	bool multi;          /* uprobes as uprobe_multi links (else one link per probe) */
+	size_t multi_probes;  /* offsets those links carry */
+	size_t single_probes; /* perf-event uprobes (where uprobe_multi is missing) */
 };
 
 static char libbpf_last[512];
@@ -79,23 +81,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		line[--n] = 0;
 	if (n)
 		snprintf(libbpf_last, sizeof(libbpf_last), "%s", line);
-	return 0;
-}
-
-static int keep_link(struct tg_probe *p, struct bpf_link *l)
-{
-	if (p->nlinks == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct bpf_link **v = realloc(p->links, cap * sizeof(*v));
-
-		if (!v) {
-			bpf_link__destroy(l);
-			return -ENOMEM;
-		}
-		p->links = v;
-		p->cap = cap;
-	}
-	p->links[p->nlinks++] = l;
 	return 0;
 }
 
@@ -137,10 +122,11 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
 	if (p->multi) {
-		bpf_program__set_expected_attach_type(s->progs.poll_enter, TG_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(s->progs.poll_exit, TG_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(s->progs.park_enter, TG_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(s->progs.park_exit, TG_BPF_TRACE_UPROBE_MULTI);
+		struct bpf_program *up[] = { s->progs.poll_enter, s->progs.poll_exit, s->progs.park_enter,
+					     s->progs.park_exit, s->progs.fn_enter, s->progs.task_wake };
+
+		for (size_t k = 0; k < sizeof(up) / sizeof(up[0]); k++)
+			bpf_program__set_expected_attach_type(up[k], TG_BPF_TRACE_UPROBE_MULTI);
 	}
 	s->rodata->timer_sampler = p->sampler == SAMPLER_TICK;
 	/* Optional parts: program and maps only when asked (maps stay at 1 entry). */
@@ -155,96 +141,113 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	}
 }
 
-static int attach_site(struct tg_probe *p, const struct tg_probe_opts *o, size_t i)
+/* One uprobe of PROG at OFFSET, COOKIE in it. */
+static int attach_single(struct tg_probe *p, const struct tg_probe_opts *o, struct bpf_program *prog,
+			 uint64_t offset, uint64_t cookie, bool ret)
 {
-	const struct tg_poll_site *site = &o->sites->v[i];
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
-	struct bpf_link *l;
+	int pfd, lfd = tg_uprobe_perf_attach(bpf_program__fd(prog), o->exe, o->pid, offset, cookie, ret,
+					     &pfd);
 	int r;
 
-	bool park = site->kind == TG_SITE_PARK || site->kind == TG_SITE_DRIVER_PARK;
-
-	if (site->segments)
-		return 0; /* counted at the parks: nothing of its own to probe */
-	uo.bpf_cookie = ((uint64_t)site->kind << 32) | (uint32_t)i;
-	l = bpf_program__attach_uprobe_opts(park ? p->skel->progs.park_enter : p->skel->progs.poll_enter,
-					    o->pid, o->exe, site->offset, &uo);
-	if (!l)
-		return -errno;
-	if ((r = keep_link(p, l)))
+	if (lfd < 0)
+		return lfd;
+	if ((r = tg_links_add_slow(&p->links, lfd))) {
+		close(pfd);
 		return r;
-	uo.retprobe = true;
-	l = bpf_program__attach_uprobe_opts(park ? p->skel->progs.park_exit : p->skel->progs.poll_exit,
-					    o->pid, o->exe, site->offset, &uo);
-	if (!l)
-		return -errno;
-	return keep_link(p, l);
+	}
+	if ((r = tg_links_add_slow(&p->links, pfd)))
+		return r;
+	p->single_probes++;
+	return 0;
 }
 
-/* Every poll site (and every park) in one uprobe_multi link per program:
- * one registration and one release for all of them. */
-static int attach_sites_multi(struct tg_probe *p, const struct tg_probe_opts *o)
+/* PROG at N OFFSETS (each with its cookie): one uprobe_multi link, or one
+ * uprobe each on kernels without it. */
+static int attach_uprobes(struct tg_probe *p, const struct tg_probe_opts *o, struct bpf_program *prog,
+			  const uint64_t *off, const uint64_t *ck, size_t n, bool ret)
+{
+	int fd, r;
+
+	if (!n)
+		return 0;
+	if (!p->multi) {
+		for (size_t i = 0; i < n; i++)
+			if ((r = attach_single(p, o, prog, off[i], ck[i], ret)))
+				return r;
+		return 0;
+	}
+	fd = tg_uprobe_multi_attach(bpf_program__fd(prog), o->exe, o->pid, off, ck, n, ret);
+	if (fd < 0)
+		return fd;
+	if ((r = tg_links_add_fd(&p->links, fd)))
+		return r;
+	p->multi_probes += n;
+	return 0;
+}
+
+/* Entry and return probes on every poll site and every park: the polls
+ * fill the front of the arrays, the parks the back. */
+static int attach_sites(struct tg_probe *p, const struct tg_probe_opts *o)
 {
 	size_t n = o->sites->n, np = 0, nk = 0;
 	uint64_t *off = calloc(n ? 2 * n : 1, sizeof(*off)), *ck = calloc(n ? 2 * n : 1, sizeof(*ck));
-	struct bpf_program *progs[4] = { p->skel->progs.poll_enter, p->skel->progs.poll_exit,
-					  p->skel->progs.park_enter, p->skel->progs.park_exit };
-	int r = 0;
+	struct poll_probe *s = p->skel;
+	int r = -ENOMEM;
 
-	if (!off || !ck) {
-		r = -ENOMEM;
+	if (!off || !ck)
 		goto out;
-	}
-	/* polls fill the front of the arrays, parks the back half */
 	for (size_t i = 0; i < n; i++) {
 		const struct tg_poll_site *site = &o->sites->v[i];
 		uint64_t cookie = ((uint64_t)site->kind << 32) | (uint32_t)i;
 		bool park = site->kind == TG_SITE_PARK || site->kind == TG_SITE_DRIVER_PARK;
 
 		if (site->segments)
-			continue;
+			continue; /* counted at the parks: nothing of its own to probe */
 		off[park ? n + nk : np] = site->offset;
 		ck[park ? n + nk++ : np++] = cookie;
 	}
-	for (int k = 0; k < 4 && !r; k++) {
-		size_t cnt = k < 2 ? np : nk;
-		int fd;
-
-		if (!cnt)
-			continue;
-		fd = tg_uprobe_multi_attach(bpf_program__fd(progs[k]), o->exe, o->pid,
-					    off + (k < 2 ? 0 : n), ck + (k < 2 ? 0 : n), cnt, k & 1);
-		if (fd < 0)
-			r = fd;
-		else
-			p->multi_fds[k] = fd;
-	}
-	p->multi_probes = r ? 0 : 2 * (np + nk);
+	if ((r = attach_uprobes(p, o, s->progs.poll_enter, off, ck, np, false)) ||
+	    (r = attach_uprobes(p, o, s->progs.poll_exit, off, ck, np, true)) ||
+	    (r = attach_uprobes(p, o, s->progs.park_enter, off + n, ck + n, nk, false)))
+		goto out;
+	r = attach_uprobes(p, o, s->progs.park_exit, off + n, ck + n, nk, true);
 out:
 	free(off);
 	free(ck);
 	return r;
 }
 
-/* Entry uprobes of PROG at every function of FNS, COOKIE in each. */
+/* Entry probes of PROG at every function of FNS, COOKIE in each. */
 static int attach_fns(struct tg_probe *p, const struct tg_probe_opts *o, struct bpf_program *prog,
 		      const struct tg_fn_sites *fns, uint64_t cookie, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
-	struct bpf_link *l;
-	int r;
+	uint64_t *off = calloc(fns->n ? fns->n : 1, sizeof(*off));
+	uint64_t *ck = calloc(fns->n ? fns->n : 1, sizeof(*ck));
+	size_t n = 0;
+	int r = -ENOMEM;
 
-	uo.bpf_cookie = cookie;
-	for (size_t i = 0; i < fns->n; i++) {
-		l = bpf_program__attach_uprobe_opts(prog, o->pid, o->exe, fns->v[i].offset, &uo);
-		r = l ? keep_link(p, l) : -errno;
-		if (r) {
-			char what[256];
+	if (off && ck) {
+		/* one probe per offset: two symbols at one address would count twice */
+		for (size_t i = 0; i < fns->n; i++) {
+			size_t k = 0;
 
-			snprintf(what, sizeof(what), "attaching uprobe to %s at offset %#llx",
-				 fns->v[i].name, (unsigned long long)fns->v[i].offset);
-			return fail(err, errlen, r, what);
+			while (k < n && off[k] != fns->v[i].offset)
+				k++;
+			if (k == n) {
+				off[n] = fns->v[i].offset;
+				ck[n++] = cookie;
+			}
 		}
+		r = attach_uprobes(p, o, prog, off, ck, n, false);
+	}
+	free(off);
+	free(ck);
+	if (r) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "attaching uprobes to %zu functions (%s%s)", fns->n,
+			 fns->n ? fns->v[0].name : "", fns->n > 1 ? ", ..." : "");
+		return fail(err, errlen, r, what);
 	}
 	return 0;
 }
@@ -276,68 +279,60 @@ static int open_sampler(int cpu, uint32_t rate)
 
 static int attach_samplers(struct tg_probe *p, uint32_t rate)
 {
-	int cpu, fd, r;
-
-	if (!p->perf_fds)
-		p->perf_fds = calloc((size_t)p->ncpus, sizeof(int));
-	if (!p->perf_fds)
-		return -ENOMEM;
-	for (cpu = 0; cpu < p->ncpus; cpu++) {
+	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		struct bpf_link *l;
+		int fd = open_sampler(cpu, rate);
 
-		fd = open_sampler(cpu, rate);
 		if (fd < 0) {
 			if (errno == ENODEV) /* offline CPU */
 				continue;
 			return -errno;
 		}
-		p->perf_fds[p->nperf++] = fd;
+		/* the link owns the perf event from here: destroying it closes both */
 		l = bpf_program__attach_perf_event(p->skel->progs.on_sample, fd);
-		if (!l)
-			return -errno;
-		if ((r = keep_link(p, l)))
+		if (!l) {
+			int r = -errno;
+
+			close(fd);
 			return r;
+		}
+		if (tg_links_add(&p->links, l))
+			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* A program that attaches by its section name (tp_btf, raw tracepoints). */
+static int attach_prog(struct tg_probe *p, struct bpf_program *prog, const char *what, char *err,
+		       size_t errlen)
+{
+	struct bpf_link *l = bpf_program__attach(prog);
+	int r;
+
+	if (!l)
+		return fail(err, errlen, -errno, what);
+	if ((r = tg_links_add(&p->links, l)))
+		return fail(err, errlen, r, what);
 	return 0;
 }
 
 static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
 {
-	struct bpf_link *l;
+	struct poll_probe *s = p->skel;
 	int r;
 
-	if (p->multi && (r = attach_sites_multi(p, o)))
-		return fail(err, errlen, r, "attaching uprobe_multi links to the poll sites");
-	for (size_t i = 0; !p->multi && i < o->sites->n; i++) {
-		if ((r = attach_site(p, o, i))) {
-			char what[128];
-
-			snprintf(what, sizeof(what), "attaching uprobe to %s at offset %#llx",
-				 o->sites->v[i].task_name, (unsigned long long)o->sites->v[i].offset);
-			return fail(err, errlen, r, what);
-		}
-	}
-	if ((r = attach_optional(p, o, err, errlen)))
+	if ((r = attach_sites(p, o)))
+		return fail(err, errlen, r, p->multi ? "attaching uprobe_multi links to the poll sites"
+						     : "attaching uprobes to the poll sites");
+	if ((r = attach_optional(p, o, err, errlen)) ||
+	    (r = attach_prog(p, s->progs.on_switch, "attaching sched_switch (tp_btf)", err, errlen)) ||
+	    (r = attach_prog(p, s->progs.on_wakeup, "attaching sched_wakeup (tp_btf)", err, errlen)))
 		return r;
-	l = bpf_program__attach(p->skel->progs.on_switch);
-	if (!l)
-		return fail(err, errlen, -errno, "attaching sched_switch (tp_btf)");
-	if ((r = keep_link(p, l)))
-		return fail(err, errlen, r, "attaching sched_switch");
-	l = bpf_program__attach(p->skel->progs.on_wakeup);
-	if (!l)
-		return fail(err, errlen, -errno, "attaching sched_wakeup (tp_btf)");
-	if ((r = keep_link(p, l)))
-		return fail(err, errlen, r, "attaching sched_wakeup");
 	if (p->sampler == SAMPLER_PERF && (r = attach_samplers(p, o->sample_rate)))
 		return fail(err, errlen, r, "opening cpu-clock sampling perf events");
-	if (p->sampler == SAMPLER_TICK) {
-		l = bpf_program__attach(p->skel->progs.on_tick);
-		if (!l)
-			return fail(err, errlen, -errno, "attaching the tick sampler (hrtimer_expire_entry)");
-		if ((r = keep_link(p, l)))
-			return r;
-	}
+	if (p->sampler == SAMPLER_TICK)
+		return attach_prog(p, s->progs.on_tick, "attaching the tick sampler (hrtimer_expire_entry)",
+				   err, errlen);
 	return 0;
 }
 
@@ -360,17 +355,8 @@ static void unload(struct tg_probe *p)
 {
 	ring_buffer__free(p->rb);
 	p->rb = NULL;
-	for (size_t i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
-	p->nlinks = 0;
-	for (int k = 0; k < 4; k++)
-		if (p->multi_fds[k] > 0)
-			close(p->multi_fds[k]);
-	memset(p->multi_fds, 0, sizeof(p->multi_fds));
-	p->multi_probes = 0;
-	for (int i = 0; i < p->nperf; i++)
-		close(p->perf_fds[i]);
-	p->nperf = 0;
+	tg_links_release(&p->links);
+	p->multi_probes = p->single_probes = 0;
 	poll_probe__destroy(p->skel);
 	p->skel = NULL;
 }
@@ -391,6 +377,13 @@ static void step_down(struct tg_probe *p, const char *err, const char *what, con
 	unload(p);
 }
 
+static bool env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] && strcmp(v, "0") != 0;
+}
+
 /* Kernels without uprobe_multi (before 6.6) get one uprobe per probe. The
  * tick sampler needs BPF timers in tracing programs; where the kernel
  * refuses them, cpu-clock perf events do the same job at a higher cost. */
@@ -400,7 +393,7 @@ static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, ch
 
 	p->sampler = !o->sample_rate ? SAMPLER_OFF : getenv("TG_PERF_SAMPLER") ? SAMPLER_PERF : SAMPLER_TICK;
 	/* uprobe_multi where the kernel has it (6.6+); TG_UPROBE_SINGLE=1 forces one link per probe */
-	p->multi = !getenv("TG_UPROBE_SINGLE");
+	p->multi = !env_flag("TG_UPROBE_SINGLE");
 	r = try_load(p, o, err, errlen);
 	if (r && p->multi && geteuid() == 0) {
 		step_down(p, err, "uprobe_multi", "one uprobe per probe");
@@ -478,6 +471,24 @@ static int find_optional(struct tg_probe *p, const struct tg_probe_opts *o, char
 	return p->sched ? find_wakes(p, o, err, errlen) : 0;
 }
 
+/* One epoll set for the ring buffer and an eventfd, so that tg_probe_wake
+ * ends a wait at once: stopping never waits for the poll timeout. */
+static int open_wakeup(struct tg_probe *p)
+{
+	struct epoll_event rb = { .events = EPOLLIN }, wake = { .events = EPOLLIN };
+
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->epfd < 0 || p->wakefd < 0)
+		return -errno;
+	rb.data.fd = bpf_map__fd(p->skel->maps.events); /* a ring buffer map polls readable */
+	wake.data.fd = p->wakefd;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, rb.data.fd, &rb) ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wakefd, &wake))
+		return -errno;
+	return 0;
+}
+
 int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *err, size_t errlen)
 {
 	struct tg_probe *p;
@@ -492,6 +503,7 @@ int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *er
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->epfd = p->wakefd = -1;
 	p->ncpus = libbpf_num_possible_cpus();
 	p->nsites = (uint32_t)o->sites->n;
 	if ((r = find_optional(p, o, err, errlen)))
@@ -501,7 +513,7 @@ int tg_probe_open(const struct tg_probe_opts *o, struct tg_probe **out, char *er
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
 				 (ring_buffer_sample_fn)o->on_event, o->ctx, NULL);
 	p->percpu_buf = calloc((size_t)p->ncpus, sizeof(struct tg_site_stats));
-	if (!p->rb || !p->percpu_buf) {
+	if (!p->rb || !p->percpu_buf || open_wakeup(p)) {
 		r = fail(err, errlen, -ENOMEM, "creating the ring buffer reader");
 		goto err;
 	}
@@ -514,14 +526,27 @@ err:
 
 int tg_probe_poll(struct tg_probe *p, int timeout_ms)
 {
-	int r = ring_buffer__poll(p->rb, timeout_ms);
+	struct epoll_event ev[2];
+	uint64_t n;
+	int r = epoll_wait(p->epfd, ev, 2, timeout_ms);
 
-	if (r < 0 && r != -EINTR)
-		return r;
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	for (int i = 0; i < r; i++)
+		if (ev[i].data.fd == p->wakefd && read(p->wakefd, &n, sizeof(n)) < 0)
+			break; /* nothing to read: another reader took it */
 	/* Events are submitted without wakeups until the ring fills up: drain
 	 * whatever came in while we slept. */
 	r = ring_buffer__consume(p->rb);
 	return r == -EINTR ? 0 : r;
+}
+
+void tg_probe_wake(struct tg_probe *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->wakefd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: a wakeup is pending anyway */
 }
 
 void tg_probe_read_stats(struct tg_probe *p, uint64_t stats[TG_STAT__COUNT])
@@ -617,7 +642,8 @@ uint64_t tg_probe_polls(struct tg_probe *p)
 
 size_t tg_probe_attached(const struct tg_probe *p)
 {
-	return p->nlinks + p->multi_probes;
+	/* every libbpf link is one probe; a uprobe_multi link carries many */
+	return p->links.nlinks + p->multi_probes + p->single_probes;
 }
 
 const char *tg_probe_sampler(const struct tg_probe *p)
@@ -632,8 +658,11 @@ void tg_probe_close(struct tg_probe *p)
 	if (!p)
 		return;
 	unload(p);
-	free(p->links);
-	free(p->perf_fds);
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->wakefd >= 0)
+		close(p->wakefd);
+	tg_links_free(&p->links);
 	free(p->percpu_buf);
 	for (size_t i = 0; i < p->nfn; i++)
 		tg_fn_sites_free(&p->fns[i]);

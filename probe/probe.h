@@ -40,6 +40,8 @@ int tg_probe_open(const struct tg_probe_opts *opts, struct tg_probe **out, char 
 
 /* Consumes ready events, waiting up to TIMEOUT_MS. Returns events handled or -errno. */
 int tg_probe_poll(struct tg_probe *p, int timeout_ms);
+/* Ends a tg_probe_poll wait in another thread now (or the next one to start). */
+void tg_probe_wake(struct tg_probe *p);
 
 /* Counters from the stats map, summed over CPUs. */
 void tg_probe_read_stats(struct tg_probe *p, uint64_t stats[TG_STAT__COUNT]);

@@ -52,6 +52,8 @@ struct session {
 	struct tg_step_result *steps;
 	size_t nsteps;
 	uint64_t t0_ns, t_end_ns;
+	uint64_t phase_ns[TG_PHASE__COUNT];
+	size_t probes_attached;
 	uint64_t bpf_stats[TG_STAT__COUNT];
 	const char *sampler;
 	int status;
@@ -192,6 +194,7 @@ static int find_target(struct session *s)
 				s->sites.v[i].kind == TG_SITE_BLOCK_ON ? "[block_on]" : "",
 				s->sites.v[i].named_by);
 	}
+	s->phase_ns[TG_PHASE_SITES] = tg_now_ns();
 	return 0;
 }
 
@@ -284,6 +287,8 @@ static int start_probe(struct session *s)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s\n",
 			s->sites.n, s->exe, tg_probe_attached(s->probe), tg_probe_sampler(s->probe));
 	s->sampler = tg_probe_sampler(s->probe);
+	s->probes_attached = tg_probe_attached(s->probe);
+	s->phase_ns[TG_PHASE_ATTACHED] = tg_now_ns();
 	return start_consumer(s);
 }
 
@@ -305,6 +310,7 @@ static int start_target(struct session *s)
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	if (s->sz)
 		tg_symbolizer_refresh(s->sz, s->target.pid);
+	s->phase_ns[TG_PHASE_READY] = tg_now_ns();
 	return 0;
 }
 
@@ -426,6 +432,7 @@ static void stop_probe(struct session *s)
 
 	if (s->consuming) {
 		atomic_store(&s->consumer_stop, true);
+		tg_probe_wake(s->probe);
 		pthread_join(s->consumer, NULL);
 		s->consuming = false;
 	}
@@ -520,6 +527,8 @@ static void fill_results(struct session *s, struct tg_results *res)
 	else if (s->target.exited)
 		res->exit_code = WEXITSTATUS(st);
 	memcpy(res->bpf_stats, s->bpf_stats, sizeof(res->bpf_stats));
+	memcpy(res->phase_ns, s->phase_ns, sizeof(res->phase_ns));
+	res->probes_attached = s->probes_attached;
 }
 
 /* Writes one report; PATH goes into *SHOWN (the summary lists it) when it worked. */
@@ -626,10 +635,20 @@ static void check_observed(struct session *s)
 		     "(did the load reach the target?)", s->sites.n);
 }
 
+static void phase(struct session *s, enum tg_phase p)
+{
+	if (s->phase_ns[TG_PHASE_ATTACHED]) /* the end of what never began is no phase */
+		s->phase_ns[p] = tg_now_ns();
+}
+
 static int finish(struct session *s)
 {
+	if (s->phase_ns[TG_PHASE_READY])
+		phase(s, TG_PHASE_LOAD_END);
 	stop_target(s);
+	phase(s, TG_PHASE_STOPPED);
 	stop_probe(s);
+	phase(s, TG_PHASE_DETACHED);
 	/* A bad spec has nothing to report on; anything later does, even a
 	 * target that never started: the CI's test view must say why. */
 	if (s->have_spec && s->status != TG_EXIT_USAGE) {
@@ -640,6 +659,7 @@ static int finish(struct session *s)
 		if (s->rec && s->sz)
 			tg_record_resolve(s->rec, s->sz);
 		evaluate(s);
+		phase(s, TG_PHASE_RESOLVED);
 		fill_results(s, &res);
 		write_reports(s, &res);
 		if (!s->o->quiet)
@@ -667,6 +687,7 @@ int tg_session_run(const struct tg_run_opts *o)
 {
 	struct session s = { .o = o, .target = { .gate_fd = -1, .exec_err_fd = -1 } };
 
+	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
 	if (load_spec(&s) || resolve_user(&s) || find_target(&s) || interrupted(&s))
 		return finish(&s);
