@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
@@ -97,6 +98,54 @@ static cJSON *probe_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(s, "user_dropped", (double)tg_record_dropped(r->record));
 	cJSON_AddItemToObject(p, "stats", s);
 	return p;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Milliseconds from phase A's end to phase B's; -1 when either was never reached. */
+static double phase_ms(const struct tg_results *r, enum tg_phase a, enum tg_phase b)
+{
+	uint64_t ta = r->phase_ns[a], tb = r->phase_ns[b];
+
+	return ta && tb >= ta ? (double)(tb - ta) / 1e6 : -1;
+}
+
+/* Where the run's wall time went. teardown: from the end of the load to
+ * this file (the last report); writing it is the rest. */
+static cJSON *timing_json(const struct tg_results *r)
+{
+	static const struct {
+		const char *key;
+		enum tg_phase from, to;
+	} spans[] = {
+		{ "find_sites_ms", TG_PHASE_START, TG_PHASE_SITES },
+		{ "attach_ms", TG_PHASE_SITES, TG_PHASE_ATTACHED },
+		{ "ready_ms", TG_PHASE_ATTACHED, TG_PHASE_READY },
+		{ "load_ms", TG_PHASE_READY, TG_PHASE_LOAD_END },
+		{ "stop_target_ms", TG_PHASE_LOAD_END, TG_PHASE_STOPPED },
+		{ "detach_ms", TG_PHASE_STOPPED, TG_PHASE_DETACHED },
+		{ "resolve_ms", TG_PHASE_DETACHED, TG_PHASE_RESOLVED },
+	};
+	cJSON *t = cJSON_CreateObject();
+	uint64_t now = monotonic_ns();
+
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		double ms = phase_ms(r, spans[i].from, spans[i].to);
+
+		if (ms >= 0)
+			cJSON_AddNumberToObject(t, spans[i].key, ms);
+	}
+	if (r->phase_ns[TG_PHASE_LOAD_END])
+		cJSON_AddNumberToObject(t, "teardown_ms", (double)(now - r->phase_ns[TG_PHASE_LOAD_END]) / 1e6);
+	if (r->phase_ns[TG_PHASE_START])
+		cJSON_AddNumberToObject(t, "total_ms", (double)(now - r->phase_ns[TG_PHASE_START]) / 1e6);
+	return t;
 }
 
 static cJSON *tasks_json(const struct tg_results *r)
@@ -338,6 +387,7 @@ static cJSON *results_json(const struct tg_results *r)
 		cJSON_AddNullToObject(root, "error");
 	cJSON_AddItemToObject(root, "target", target_json(r));
 	cJSON_AddItemToObject(root, "probe", probe_json(r));
+	cJSON_AddItemToObject(root, "timing", timing_json(r));
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
 	cJSON_AddItemToObject(root, "load", load_json(r));

@@ -18,6 +18,20 @@ struct tg_span;
 struct tg_check;
 struct tg_frame;
 
+/* When each phase of the run ended (CLOCK_MONOTONIC ns; 0: never reached):
+ * where a CI minute goes, in results.json's "timing". */
+enum tg_phase {
+	TG_PHASE_START,    /* the session began */
+	TG_PHASE_SITES,    /* poll sites found in the binary */
+	TG_PHASE_ATTACHED, /* target spawned at its exec gate, probes loaded and attached */
+	TG_PHASE_READY,    /* target released and ready */
+	TG_PHASE_LOAD_END, /* the last load step ended */
+	TG_PHASE_STOPPED,  /* target stopped */
+	TG_PHASE_DETACHED, /* probes detached, events drained */
+	TG_PHASE_RESOLVED, /* stacks symbolized, checks evaluated */
+	TG_PHASE__COUNT
+};
+
 struct tg_results {
 	const struct tg_spec *spec;
 	const char *exe;            /* resolved target binary */
@@ -33,6 +47,7 @@ struct tg_results {
 	uint64_t t0_ns;             /* CLOCK_MONOTONIC origin of every *_ns timestamp */
 	double duration_s;
 	uint64_t bpf_stats[TG_STAT__COUNT];
+	uint64_t phase_ns[TG_PHASE__COUNT];
 	struct tg_record *record;   /* NULL when the probes never ran */
 	const struct tg_step_result *steps;
 	size_t nsteps;
