@@ -1125,6 +1125,77 @@ static int h_u32(struct ctx *c, const struct field *f, yaml_node_t *v, const cha
 	return rc;
 }
 
+/* "64KB", "16MB", "1GB" (K = 1024), with or without B or iB, any case, or
+ * plain bytes; 0 when S is none of these or too big. */
+static uint64_t parse_bytes(const char *s)
+{
+	static const char *const units[] = { "", "k", "m", "g" };
+	uint64_t x = 0;
+	const char *p = s;
+
+	for (; is_digit(*p); p++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return 0;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s)
+		return 0;
+	while (*p == ' ')
+		p++;
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		size_t n = strlen(units[u]);
+
+		if (strncasecmp(p, units[u], n) || (strcasecmp(p + n, "") && strcasecmp(p + n, "b") &&
+						     (!n || strcasecmp(p + n, "ib"))))
+			continue;
+		return x <= UINT64_MAX >> (10 * u) ? x << (10 * u) : 0;
+	}
+	return 0;
+}
+
+static void format_bytes(uint64_t x, char *out, size_t len)
+{
+	static const char *const units[] = { "B", "KB", "MB", "GB" };
+	size_t u = 0;
+
+	while (u < 3 && x && x % 1024 == 0) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(out, len, "%llu%s", (unsigned long long)x, units[u]);
+}
+
+/* The BPF ring buffer's size: the kernel takes only a power of two that is a
+ * multiple of the page size, so anything else is refused with the two
+ * nearest sizes that work. */
+static int h_ring_buffer(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+			 void *obj)
+{
+	char q[QUOTE_LEN], lo[32], hi[32];
+	uint64_t x, page = (uint64_t)sysconf(_SC_PAGESIZE), min = page > f->min ? page : f->min;
+	const char *s;
+	int rc = scalar(c, v, path, "a size like 64KB or 16MB", &s);
+
+	if (rc)
+		return rc;
+	if (!(x = parse_bytes(s)))
+		return fail(c, v, path, "expected a size like 64KB or 16MB, got %s", describe(v, q, sizeof q));
+	format_bytes(min, lo, sizeof lo);
+	format_bytes(f->max, hi, sizeof hi);
+	if (x < min || x > f->max)
+		return fail(c, v, path, "must be from %s to %s, got %s", lo, hi, describe(v, q, sizeof q));
+	if (x & (x - 1)) {
+		uint64_t down = 1ull << (63 - __builtin_clzll(x));
+
+		format_bytes(down, lo, sizeof lo);
+		format_bytes(down << 1, hi, sizeof hi);
+		return fail(c, v, path, "must be a power of two (a BPF ring buffer rule), got %s: use %s or %s",
+			    describe(v, q, sizeof q), lo, hi);
+	}
+	*(uint64_t *)((char *)obj + f->off) = x;
+	return 0;
+}
+
 /* An argv: a list of strings, or one string split like a shell would. */
 static int parse_argv(struct ctx *c, yaml_node_t *v, const char *path, char ***out)
 {
@@ -1725,6 +1796,8 @@ static const struct field probe_fields[] = {
 	DUR("blocking_threshold", struct tg_spec, probe.blocking_threshold_ns, 1),
 	U32("sample_rate", struct tg_spec, probe.sample_rate, 0, 100000),
 	U32("stack_depth", struct tg_spec, probe.stack_depth, 1, 127),
+	{ "ring_buffer", h_ring_buffer, offsetof(struct tg_spec, probe.ring_buffer_bytes), 4096, 1u << 30,
+	  NULL },
 };
 static const struct table probe_table = TABLE(probe_fields, NULL);
 
@@ -2846,6 +2919,7 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->probe.blocking_threshold_ns = 10 * NS_PER_MS;
 	s->probe.sample_rate = 999;
 	s->probe.stack_depth = 64;
+	s->probe.ring_buffer_bytes = 16u << 20;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
 	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))
 		return oom(c);

@@ -144,6 +144,7 @@ struct tg_spec {
 		uint64_t blocking_threshold_ns; /* default 10ms */
 		uint32_t sample_rate;           /* default 999; 0 turns sampling off */
 		uint32_t stack_depth;           /* default 64, at most 127 */
+		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */

@@ -459,6 +459,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s.probe.blocking_threshold_ns, 10 * MS);
 	assert_int_equal(s.probe.sample_rate, 999);
 	assert_int_equal(s.probe.stack_depth, 64);
+	assert_int_equal(s.probe.ring_buffer_bytes, 16 << 20);
 	assert_int_equal(s.nsteps, 0);
 	assert_null(s.steps);
 	assert_string_equal(s.report.dir, "tokio-guard-out");
@@ -816,7 +817,7 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
 		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
-		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth)");
+		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
@@ -864,6 +865,36 @@ static void test_err_wrong_type(void **state)
 		 "2:22: probe.stack_depth: expected an integer from 1 to 127, got \"99999999999999999999999\"");
 	load_err("target: {command: [x]}\nprobe: {sample_rate: 1.5}\n",
 		 "2:22: probe.sample_rate: expected an integer from 0 to 100000, got \"1.5\"");
+}
+
+/* probe.ring_buffer: the BPF ring buffer takes a power of two of pages only. */
+static void test_ring_buffer(void **state)
+{
+	static const struct { const char *v; uint64_t bytes; } ok[] = {
+		{ "64KB", 64 << 10 }, { "16MB", 16 << 20 }, { "1GB", 1u << 30 }, { "4096", 4096 },
+		{ "256kib", 256 << 10 }, { "2 MB", 2 << 20 }, { "8M", 8 << 20 },
+	};
+	char text[128];
+	struct tg_spec s;
+
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		snprintf(text, sizeof text, "target: {command: [x]}\nprobe: {ring_buffer: %s}\n", ok[i].v);
+		load_ok("guard.yaml", text, &s);
+		assert_int_equal(s.probe.ring_buffer_bytes, ok[i].bytes);
+		tg_spec_free(&s);
+	}
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: 100KB}\n",
+		 "2:22: probe.ring_buffer: must be a power of two (a BPF ring buffer rule), got \"100KB\": use 64KB or 128KB");
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: 2KB}\n",
+		 "2:22: probe.ring_buffer: must be from 4KB to 1GB, got \"2KB\"");
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: 2GB}\n",
+		 "2:22: probe.ring_buffer: must be from 4KB to 1GB, got \"2GB\"");
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: 16 megs}\n",
+		 "2:22: probe.ring_buffer: expected a size like 64KB or 16MB, got \"16 megs\"");
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: 0}\n",
+		 "2:22: probe.ring_buffer: expected a size like 64KB or 16MB, got \"0\"");
+	load_err("target: {command: [x]}\nprobe: {ring_buffer: [1]}\n",
+		 "2:22: probe.ring_buffer: expected a size like 64KB or 16MB, got a list");
 }
 
 static void test_err_duration(void **state)
@@ -1841,6 +1872,7 @@ int main(void)
 		cmocka_unit_test(test_err_yaml_syntax),
 		cmocka_unit_test(test_err_unknown_key),
 		cmocka_unit_test(test_err_wrong_type),
+		cmocka_unit_test(test_ring_buffer),
 		cmocka_unit_test(test_err_duration),
 		cmocka_unit_test(test_err_missing),
 		cmocka_unit_test(test_err_ready),
