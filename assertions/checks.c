@@ -772,8 +772,11 @@ static void probe_checks(const struct tg_assert_input *in, struct tg_check *c)
 	snprintf(c[1].observed, sizeof c[1].observed, "%" PRIu64, in->lost_events);
 	if (in->lost_events) {
 		c[1].status = TG_CHECK_WARNED;
-		snprintf(c[1].message, sizeof c[1].message, "%" PRIu64 " events lost: spans may be missing",
-			 in->lost_events);
+		/* the reader fell behind the probes: a bigger ring holds a longer
+		 * burst, a higher trace floor makes fewer polls events at all */
+		snprintf(c[1].message, sizeof c[1].message,
+			 "%" PRIu64 " events lost: spans may be missing; raise probe.ring_buffer "
+			 "(default 16MB) or report.trace_min_poll (default 100us)", in->lost_events);
 	} else {
 		snprintf(c[1].message, sizeof c[1].message, "no events lost");
 	}

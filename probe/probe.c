@@ -117,8 +117,8 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 		else if (o->sites->v[i].segments == 2)
 			s->rodata->block_on_other_site = (uint32_t)i;
 	}
-	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_mb ? o->ringbuf_mb : 16) << 20);
-	s->rodata->wakeup_bytes = (uint64_t)(o->ringbuf_mb ? o->ringbuf_mb : 16) << 17; /* 1/8 full */
+	bpf_map__set_max_entries(s->maps.events, (uint32_t)(o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20));
+	s->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20) / 8; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
 	if (p->multi) {

@@ -20,7 +20,7 @@ struct tg_probe_opts {
 	uint64_t blocking_ns;        /* the blocking span threshold */
 	uint32_t sample_rate;        /* on-CPU samples per second per CPU; 0: none */
 	uint32_t stack_depth;        /* user frames per stack, at most TG_MAX_STACK_DEPTH */
-	uint32_t ringbuf_mb;         /* 0: 16 */
+	uint64_t ringbuf_bytes;      /* a power of two of pages (probe.ring_buffer); 0: 16 MB */
 	/* Function selectors: each glob is matched against the binary's demangled
 	 * function symbols and their entries probed; a poll that entered one gets
 	 * bit INDEX in fn_mask and counts in that selector's statistics. */

@@ -263,6 +263,7 @@ static int start_probe(struct session *s)
 		.blocking_ns = s->spec.probe.blocking_threshold_ns,
 		.sample_rate = s->spec.probe.sample_rate,
 		.stack_depth = s->spec.probe.stack_depth,
+		.ringbuf_bytes = s->spec.probe.ring_buffer_bytes,
 		.on_event = tg_record_on_event,
 		.fn_globs = s->fn_globs,
 		.nfn = s->nfn,

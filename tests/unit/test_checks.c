@@ -779,7 +779,9 @@ static void test_probe_and_load_checks(void **state)
 	in.lost_events = 17;
 	eval();
 	expect(by_name("probe: polls observed"), TG_CHECK_FAILED, "0", NULL);
-	expect(by_name("probe: events lost"), TG_CHECK_WARNED, "17", "17 events lost: spans may be missing");
+	expect(by_name("probe: events lost"), TG_CHECK_WARNED, "17",
+	       "17 events lost: spans may be missing; raise probe.ring_buffer (default 16MB) or "
+	       "report.trace_min_poll (default 100us)");
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
 
 	in.probed = false;
