@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "caps.h"
 #include "grow.h"
 #include "hist.h"
 #include "names.h"
@@ -19,7 +20,6 @@
 
 #define MAX_PENDING 65536
 #define PEND_BUCKETS 64 /* pending stacks counted by tid % this: most polls' threads have none */
-#define MAX_SLICES (2u << 20)
 #define MAX_FRAMES 512
 
 #define MAX_THREADS 4096
@@ -64,6 +64,9 @@ struct tg_record {
 	struct tg_counter_sample *samples;
 	size_t nsamples, capsamples;
 	uint64_t dropped;
+	struct tg_record_caps caps;
+	struct tg_span_heap stacked; /* spans holding stacks, shortest first */
+	size_t stack_bytes;          /* what they hold */
 	_Atomic uint64_t progress_slices, progress_spans;
 };
 
@@ -127,6 +130,7 @@ void tg_record_free(struct tg_record *r)
 	free(r->spans);
 	free(r->slices);
 	free(r->tasks);
+	tg_span_heap_free(&r->stacked);
 	free(r);
 }
 
@@ -289,6 +293,74 @@ static void note_thread(struct tg_record *r, const struct tg_slice *s, bool runt
 	}
 }
 
+/* Polls for the trace, the longest TG_KEEP_SLICES: when full, the shorter
+ * half goes and the floor rises (the trace writer's own rule, applied early). */
+static void keep_slice(struct tg_record *r, const struct tg_slice *s)
+{
+	if (s->duration_ns < r->caps.slice_floor_ns) {
+		r->caps.slices_dropped++;
+		return;
+	}
+	if (r->nslices >= TG_KEEP_SLICES) {
+		size_t n = tg_slices_raise_floor(r->slices, r->nslices, &r->caps.slice_floor_ns);
+
+		r->caps.slices_dropped += r->nslices - n;
+		r->nslices = n;
+		if (s->duration_ns < r->caps.slice_floor_ns) {
+			r->caps.slices_dropped++;
+			return;
+		}
+	}
+	if (tg_grow((void **)&r->slices, &r->capslices, r->nslices + 1, sizeof(*s)))
+		r->dropped++;
+	else
+		r->slices[r->nslices++] = *s;
+}
+
+static size_t span_stack_bytes(const struct tg_span *sp)
+{
+	size_t b = 0;
+
+	for (size_t i = 0; i < sp->nstacks; i++)
+		b += tg_stack_bytes(&sp->stacks[i]);
+	return b;
+}
+
+static void drop_stacks(struct tg_record *r, struct tg_span *sp)
+{
+	for (size_t i = 0; i < sp->nstacks; i++)
+		free_stack(&sp->stacks[i]);
+	free(sp->stacks);
+	sp->stacks = NULL;
+	sp->nstacks = 0;
+	sp->stacks_dropped = true;
+	r->caps.spans_stackless++;
+}
+
+/* Stacks for the longest spans, TG_KEEP_STACK_BYTES in all: a new span's
+ * take the place of shorter spans' (which keep their times, not their
+ * culprit), or go when every span holding stacks is longer. */
+static void budget_stacks(struct tg_record *r, uint32_t idx)
+{
+	struct tg_span *sp = &r->spans[idx];
+	uint64_t key = tg_slice_own_ns(&sp->poll), k;
+	size_t need = span_stack_bytes(sp);
+	uint32_t victim;
+
+	if (!sp->nstacks)
+		return;
+	while (r->stack_bytes + need > TG_KEEP_STACK_BYTES && r->stacked.n && r->stacked.v[0].key < key &&
+	       tg_span_heap_pop(&r->stacked, &k, &victim)) {
+		r->stack_bytes -= span_stack_bytes(&r->spans[victim]);
+		drop_stacks(r, &r->spans[victim]);
+	}
+	if (r->stack_bytes + need > TG_KEEP_STACK_BYTES || tg_span_heap_push(&r->stacked, key, idx)) {
+		drop_stacks(r, sp);
+		return;
+	}
+	r->stack_bytes += need;
+}
+
 static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 {
 	struct tg_slice s = {
@@ -301,15 +373,16 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 
 	/* a block_on body's thread (main) is no worker, unless it also runs tasks */
 	note_thread(r, &s, runtime && r->sites->v[e->hdr.site].kind == TG_SITE_RUNTIME);
-	if (r->nslices < MAX_SLICES &&
-	    !tg_grow((void **)&r->slices, &r->capslices, r->nslices + 1, sizeof(s)))
-		r->slices[r->nslices++] = s;
-	else
-		r->dropped++;
+	keep_slice(r, &s);
 	atomic_fetch_add(&r->progress_slices, 1);
 	/* The same rule as the BPF side's is_span(): run-queue waits and nested
 	 * spans do not make a span. */
 	if (e->duration_ns < r->blocking_ns + e->child_span_ns + e->runq_ns || !runtime) {
+		take_pending(r, s.tid, e->hdr.seq, NULL);
+		return 0;
+	}
+	if (r->nspans >= TG_KEEP_SPANS) {
+		r->caps.spans_dropped++;
 		take_pending(r, s.tid, e->hdr.seq, NULL);
 		return 0;
 	}
@@ -325,6 +398,7 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 	span->on_cpu_ns = e->duration_ns - (e->off_cpu_ns + e->runq_ns < e->duration_ns ?
 					    e->off_cpu_ns + e->runq_ns : e->duration_ns);
 	take_pending(r, s.tid, e->hdr.seq, span);
+	budget_stacks(r, (uint32_t)(r->nspans - 1));
 	atomic_fetch_add(&r->progress_spans, 1);
 	return 0;
 }
@@ -830,6 +904,11 @@ const struct tg_slice *tg_record_slices(const struct tg_record *r, size_t *n)
 {
 	*n = r->nslices;
 	return r->slices;
+}
+
+const struct tg_record_caps *tg_record_caps(const struct tg_record *r)
+{
+	return &r->caps;
 }
 
 uint64_t tg_record_dropped(const struct tg_record *r)

@@ -66,6 +66,15 @@ struct tg_span {
 	bool allowed;
 	const char *allow_function; /* the allow entry's glob */
 	const char *allow_reason;   /* its reason */
+	bool stacks_dropped;        /* its stacks went to keep memory bounded (caps.h) */
+};
+
+/* What the memory budgets (caps.h) left out: counted, never silent. */
+struct tg_record_caps {
+	uint64_t slice_floor_ns;  /* polls shorter than this were not kept for the trace (0: all kept) */
+	uint64_t slices_dropped;  /* how many */
+	uint64_t spans_stackless; /* spans whose stacks went to make room for longer ones' */
+	uint64_t spans_dropped;   /* spans beyond TG_KEEP_SPANS: counted in the task statistics only */
 };
 
 struct tg_task_summary {
@@ -158,6 +167,7 @@ const struct tg_task_summary *tg_record_tasks(struct tg_record *r, size_t *n);
 uint64_t tg_record_total_polls(const struct tg_record *r);
 /* Events the user side dropped (memory caps), apart from the BPF side's. */
 uint64_t tg_record_dropped(const struct tg_record *r);
+const struct tg_record_caps *tg_record_caps(const struct tg_record *r);
 const char *tg_record_site_name(const struct tg_record *r, uint32_t site);
 
 #endif

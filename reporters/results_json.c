@@ -72,6 +72,23 @@ static const char *const stat_names[TG_STAT__COUNT] = {
 	[TG_STAT_SWITCH_UNPAIRED] = "switch_unpaired",
 };
 
+/* What the memory budgets left out (record/caps.h): a long run keeps the
+ * longest polls, spans and stacks, and says how much it did not keep. */
+static cJSON *caps_json(const struct tg_results *r)
+{
+	const struct tg_record_caps *c = tg_record_caps(r->record);
+	cJSON *o = cJSON_CreateObject();
+	size_t n = 0;
+
+	tg_record_spans(r->record, &n);
+	cJSON_AddNumberToObject(o, "trace_floor_ns", (double)c->slice_floor_ns);
+	cJSON_AddNumberToObject(o, "polls_below_floor", (double)c->slices_dropped);
+	cJSON_AddNumberToObject(o, "spans_without_stacks", (double)c->spans_stackless);
+	cJSON_AddNumberToObject(o, "spans_not_kept", (double)c->spans_dropped);
+	cJSON_AddNumberToObject(o, "spans_unlisted", n > TG_RESULTS_MAX_SPANS ? (double)(n - TG_RESULTS_MAX_SPANS) : 0);
+	return o;
+}
+
 static cJSON *probe_json(const struct tg_results *r)
 {
 	cJSON *p = cJSON_CreateObject(), *s = cJSON_CreateObject();
@@ -97,6 +114,8 @@ static cJSON *probe_json(const struct tg_results *r)
 	if (r->record)
 		cJSON_AddNumberToObject(s, "user_dropped", (double)tg_record_dropped(r->record));
 	cJSON_AddItemToObject(p, "stats", s);
+	if (r->record)
+		cJSON_AddItemToObject(p, "capped", caps_json(r));
 	return p;
 }
 
@@ -229,6 +248,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddStringToObject(o, "blocking_kind", tg_block_kind_name(s->kind));
 	cJSON_AddNumberToObject(o, "samples", s->samples);
 	cJSON_AddNumberToObject(o, "stacks", (double)s->nstacks);
+	if (s->stacks_dropped)
+		cJSON_AddBoolToObject(o, "stacks_dropped", true);
 	cJSON_AddBoolToObject(o, "allowed", s->allowed);
 	if (s->allowed) {
 		cJSON *a = cJSON_AddObjectToObject(o, "allow");
@@ -252,15 +273,35 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	return o;
 }
 
+static int by_start(const void *a, const void *b)
+{
+	const struct tg_span *x = *(const struct tg_span *const *)a, *y = *(const struct tg_span *const *)b;
+
+	return x->poll.start_ns < y->poll.start_ns ? -1 : x->poll.start_ns > y->poll.start_ns;
+}
+
+/* Every span in the order they happened; past TG_RESULTS_MAX_SPANS, the
+ * longest that many (probe.capped.spans_unlisted says how many are not). */
 static cJSON *spans_json(const struct tg_results *r)
 {
 	cJSON *a = cJSON_CreateArray();
-	const struct tg_span *s;
+	const struct tg_span *s, **pick;
 	size_t n = 0;
 
 	s = r->record ? tg_record_spans(r->record, &n) : NULL;
-	for (size_t i = 0; s && i < n; i++)
-		cJSON_AddItemToArray(a, span_json(r, &s[i]));
+	if (n <= TG_RESULTS_MAX_SPANS || !r->spans || r->nspans != n) {
+		for (size_t i = 0; s && i < n; i++)
+			cJSON_AddItemToArray(a, span_json(r, &s[i]));
+		return a;
+	}
+	pick = malloc(TG_RESULTS_MAX_SPANS * sizeof(*pick));
+	if (!pick)
+		return a;
+	memcpy(pick, r->spans, TG_RESULTS_MAX_SPANS * sizeof(*pick)); /* longest first */
+	qsort(pick, TG_RESULTS_MAX_SPANS, sizeof(*pick), by_start);
+	for (size_t i = 0; i < TG_RESULTS_MAX_SPANS; i++)
+		cJSON_AddItemToArray(a, span_json(r, pick[i]));
+	free(pick);
 	return a;
 }
 

@@ -67,6 +67,9 @@ struct tg_results {
 	const char *junit_path, *trace_path, *results_path;
 };
 
+/* blocking_spans lists at most this many: the longest, in the order they happened. */
+#define TG_RESULTS_MAX_SPANS 10000
+
 /* Events lost anywhere: ring buffer full, nesting overflow, user-side caps. */
 uint64_t tg_results_lost_events(const struct tg_results *r);
 uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_record *rec);

@@ -544,6 +544,19 @@ static void write_one(struct session *s, const char *path, const char **shown, i
 	*shown = path;
 }
 
+/* A long run's memory budgets, when they left something out (results.json's probe.capped). */
+static void note_caps(const struct tg_record_caps *c)
+{
+	if (c->slices_dropped)
+		fprintf(stderr, "tokio-guard: note: kept the polls >= %.0fus for the trace in memory "
+			"(%llu shorter ones left out)\n", (double)c->slice_floor_ns / 1e3,
+			(unsigned long long)c->slices_dropped);
+	if (c->spans_stackless || c->spans_dropped)
+		fprintf(stderr, "tokio-guard: note: memory budget: %llu shorter blocking spans kept without "
+			"stacks, %llu not kept (counted in the task statistics)\n",
+			(unsigned long long)c->spans_stackless, (unsigned long long)c->spans_dropped);
+}
+
 static void write_reports(struct session *s, struct tg_results *res)
 {
 	struct tg_trace_stats ts = { 0 };
@@ -566,6 +579,8 @@ static void write_reports(struct session *s, struct tg_results *res)
 			"out to stay under %u MB; raise report.trace_min_poll to choose)\n",
 			(double)ts.min_poll_ns / 1e3, (unsigned long long)ts.dropped,
 			TG_TRACE_BUDGET_BYTES >> 20);
+	if (s->rec && !s->o->quiet)
+		note_caps(tg_record_caps(s->rec));
 	/* results.json last: it names the other reports' outcome */
 	r = tg_results_write(s->results_path, res, err, sizeof(err));
 	write_one(s, s->results_path, &res->results_path, r, err);
