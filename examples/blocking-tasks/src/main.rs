@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
+//! blocking-tasks --storm T [--storm-polls K] [--storm-us U]
 //! ```
 //!
 //! A 2-worker multi-thread runtime runs for N seconds (default 3), then exits 0 (also on
@@ -19,13 +20,20 @@
 //! Ground truth: with `GUARD_EXAMPLE_LOG=PATH`, each blocking section appends one line (the
 //! ground-truth crate): `kind=<cpu|sleep|mutex> ms=<D> wall_us=<N> cpu_us=<N> tid=<N>`.
 //!
+//! Probe storm (`--storm T`): instead of rounds, T tasks `blocking_tasks::storm_task` each poll K
+//! times (default 5000), every poll a spin of U µs (default 50) then `yield_now`, so every poll of
+//! them is over a low trace floor; then it logs (GUARD_EXAMPLE_LOG) the polls they counted
+//! themselves, `kind=storm tasks=<T> polls=<T*K> spin_us=<U>`, prints `storm of <N> polls`, and
+//! waits for SIGTERM/SIGINT or the end of the N seconds before it exits 0.
+//!
 //! A blocking kind blocks in ONE poll of its own task, in a function of the blocking-kinds crate
 //! (shared with blocking-server): the culprit lines and their `guard:<kind>` marker comments are in
 //! blocking-kinds/src/lib.rs, never in this file.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use blocking_kinds::black_box;
 use ground_truth::{log_line, Meter};
@@ -89,26 +97,75 @@ async fn round(d: Duration) {
     let _ = holder.await;
 }
 
+/// One storm task: POLLS polls, each a SPIN of wall time (the trace floor is on wall time) and a
+/// yield; each poll it made is counted in COUNT when it ends.
+async fn storm_task(polls: u64, spin: Duration, count: Arc<AtomicU64>) {
+    for i in 0..polls {
+        let t = Instant::now();
+        while t.elapsed() < spin {
+            std::hint::spin_loop();
+        }
+        count.fetch_add(1, Ordering::Relaxed);
+        if i + 1 < polls {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+async fn storm(cfg: &Config) -> Result<u64, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    let deadline = tokio::time::sleep(Duration::from_secs(cfg.seconds));
+    let count = Arc::new(AtomicU64::new(0));
+    let spin = Duration::from_micros(cfg.storm_us);
+    let tasks: Vec<_> = (0..cfg.storm)
+        .map(|_| tokio::spawn(storm_task(cfg.storm_polls, spin, count.clone())))
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let polls = count.load(Ordering::Relaxed);
+    log_line(&format!("kind=storm tasks={} polls={polls} spin_us={}\n", cfg.storm, cfg.storm_us));
+    println!("blocking-tasks: storm of {polls} polls");
+    tokio::select! {
+        _ = deadline => {}
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(polls)
+}
+
 struct Config {
     seconds: u64,
     block_ms: u64,
     period_ms: u64,
+    storm: u64,
+    storm_polls: u64,
+    storm_us: u64,
 }
 
 const USAGE: &str = "usage: blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
+       blocking-tasks --storm T [--storm-polls K] [--storm-us U]
   --seconds N    run N seconds, then exit 0 (default 3)
   --block-ms D   each blocking task blocks D ms (default 20)
   --period-ms P  start a round of tasks every P ms (default 100)
+  --storm T      probe storm instead: T tasks poll K times each, U us of spin a poll, then exit
+  --storm-polls K, --storm-us U   (defaults 5000 and 50)
 ";
 
 fn parse_args() -> Result<Config, String> {
-    let mut cfg = Config { seconds: 3, block_ms: 20, period_ms: 100 };
+    let mut cfg =
+        Config { seconds: 3, block_ms: 20, period_ms: 100, storm: 0, storm_polls: 5000, storm_us: 50 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let slot = match a.as_str() {
             "--seconds" => &mut cfg.seconds,
             "--block-ms" => &mut cfg.block_ms,
             "--period-ms" => &mut cfg.period_ms,
+            "--storm" => &mut cfg.storm,
+            "--storm-polls" => &mut cfg.storm_polls,
+            "--storm-us" => &mut cfg.storm_us,
             "--help" | "-h" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -157,11 +214,12 @@ fn main() -> ExitCode {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let res = rt.map_err(|e| format!("runtime: {e}")).and_then(|rt| {
-        let res = rt.block_on(run(&cfg));
+        let res = if cfg.storm > 0 { rt.block_on(storm(&cfg)) } else { rt.block_on(run(&cfg)) };
         rt.shutdown_timeout(Duration::from_millis(500));
         res
     });
     match res {
+        Ok(_) if cfg.storm > 0 => ExitCode::SUCCESS,
         Ok(rounds) => {
             println!("blocking-tasks: {rounds} rounds");
             ExitCode::SUCCESS
