@@ -160,9 +160,11 @@ static void common(const struct run *r)
 static void adds_up(const struct run *r, double storm, double *slices, double *lost_polls)
 {
 	const cJSON *probe = obj(r->results, "probe"), *stats = obj(probe, "stats");
+	const cJSON *capped = cJSON_GetObjectItemCaseSensitive(probe, "capped");
 	double all = e2e_num(probe, "polls");
 
-	*slices = e2e_num(probe, "trace_polls");
+	/* slices the trace budget let go (a raised floor) were events that arrived */
+	*slices = e2e_num(probe, "trace_polls") + (capped ? e2e_num(capped, "polls_below_floor") : 0);
 	*lost_polls = e2e_num(stats, "ringbuf_full_poll");
 	fprintf(stderr, "storm: %.0f storm polls of %.0f; %.0f slices + %.0f poll events lost; lost_events %.0f\n",
 		storm, all, *slices, *lost_polls, e2e_num(probe, "lost_events"));
