@@ -65,8 +65,9 @@ struct tg_record {
 	size_t nsamples, capsamples;
 	uint64_t dropped;
 	struct tg_record_caps caps;
-	struct tg_span_heap stacked; /* spans holding stacks, shortest first */
+	struct tg_span_heap stacked; /* spans holding raw stacks, shortest first */
 	size_t stack_bytes;          /* what they hold */
+	size_t resolved;             /* spans[0, resolved) symbolized, their raw stacks freed */
 	_Atomic uint64_t progress_slices, progress_spans;
 };
 
@@ -347,10 +348,13 @@ static void budget_stacks(struct tg_record *r, uint32_t idx)
 	size_t need = span_stack_bytes(sp);
 	uint32_t victim;
 
+	sp->stacks_seen = sp->nstacks;
 	if (!sp->nstacks)
 		return;
 	while (r->stack_bytes + need > TG_KEEP_STACK_BYTES && r->stacked.n && r->stacked.v[0].key < key &&
 	       tg_span_heap_pop(&r->stacked, &k, &victim)) {
+		if (victim < r->resolved)
+			continue; /* resolved since: holds no raw stacks */
 		r->stack_bytes -= span_stack_bytes(&r->spans[victim]);
 		drop_stacks(r, &r->spans[victim]);
 	}
@@ -728,13 +732,45 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 	free(buf);
 }
 
-void tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz)
+/* After its culprit is known a span needs of its stacks only the off-CPU
+ * intervals' times and where they blocked (the trace draws them): the raw
+ * addresses and stack bytes go, and with them most of a span's memory. */
+static void compact_stacks(struct tg_record *r, struct tg_span *sp)
 {
-	for (size_t i = 0; i < r->nspans; i++) {
-		if (!r->spans[i].frames)
-			resolve_span(&r->spans[i], sz);
-		r->spans[i].kind = tg_block_kind_of(&r->spans[i]);
+	size_t kept = 0;
+
+	r->stack_bytes -= span_stack_bytes(sp);
+	for (size_t i = 0; i < sp->nstacks; i++) {
+		struct tg_stack *st = &sp->stacks[i];
+
+		free(st->ips);
+		free(st->top);
+		st->ips = NULL;
+		st->top = NULL;
+		st->nr = 0;
+		st->sp = 0;
+		if (st->offcpu)
+			sp->stacks[kept++] = *st;
 	}
+	sp->nstacks = kept;
+	if (!kept) {
+		free(sp->stacks);
+		sp->stacks = NULL;
+	}
+}
+
+size_t tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz)
+{
+	size_t n = 0;
+
+	for (; r->resolved < r->nspans; r->resolved++, n++) {
+		struct tg_span *sp = &r->spans[r->resolved];
+
+		resolve_span(sp, sz);
+		sp->kind = tg_block_kind_of(sp);
+		compact_stacks(r, sp);
+	}
+	return n;
 }
 
 /* ---- tasks */

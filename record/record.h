@@ -67,6 +67,7 @@ struct tg_span {
 	const char *allow_function; /* the allow entry's glob */
 	const char *allow_reason;   /* its reason */
 	bool stacks_dropped;        /* its stacks went to keep memory bounded (caps.h) */
+	size_t stacks_seen;         /* stacks it had before tg_record_resolve kept only off-CPU ones */
 };
 
 /* What the memory budgets (caps.h) left out: counted, never silent. */
@@ -153,8 +154,11 @@ const struct tg_counter_sample *tg_record_samples(const struct tg_record *r, siz
 /* Threads that ran polls: workers first (by number), then others by tid. */
 const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n);
 
-/* Symbolizes spans and picks their culprits. */
-void tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz);
+/* Symbolizes the spans not yet resolved, picks their culprits and frees
+ * their raw stacks. Called as the run goes (by the thread that feeds events)
+ * so that a long run holds culprits rather than stacks, and once at the end.
+ * Returns how many spans it resolved. */
+size_t tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz);
 
 const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n);
 /* S's culprit frame (the innermost own-code frame of its heaviest stack), or

@@ -247,7 +247,7 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddStringToObject(o, "kind", span_kind(s));
 	cJSON_AddStringToObject(o, "blocking_kind", tg_block_kind_name(s->kind));
 	cJSON_AddNumberToObject(o, "samples", s->samples);
-	cJSON_AddNumberToObject(o, "stacks", (double)s->nstacks);
+	cJSON_AddNumberToObject(o, "stacks", (double)(s->stacks_seen > s->nstacks ? s->stacks_seen : s->nstacks));
 	if (s->stacks_dropped)
 		cJSON_AddBoolToObject(o, "stacks_dropped", true);
 	cJSON_AddBoolToObject(o, "allowed", s->allowed);

@@ -34,6 +34,7 @@
 #include <sys/utsname.h>
 
 #define SAMPLE_EVERY_NS 250000000ull /* the trace's counter tracks: 4 points a second */
+#define RESOLVE_EVERY_NS 1000000000ull /* spans symbolized as the run goes: memory stays flat */
 
 struct session {
 	const struct tg_run_opts *o;
@@ -49,6 +50,9 @@ struct session {
 	bool consuming;
 	atomic_bool consumer_stop;
 	struct tg_symbolizer *sz;
+	/* The consumer resolves spans as they come; the main thread makes and
+	 * refreshes the symbolizer: one at a time. */
+	pthread_mutex_t sz_lock;
 	struct tg_step_result *steps;
 	size_t nsteps;
 	uint64_t t0_ns, t_end_ns;
@@ -198,10 +202,18 @@ static int find_target(struct session *s)
 	return 0;
 }
 
+static void resolve_some(struct session *s)
+{
+	pthread_mutex_lock(&s->sz_lock);
+	if (s->sz)
+		tg_record_resolve(s->rec, s->sz);
+	pthread_mutex_unlock(&s->sz_lock);
+}
+
 static void *consume(void *arg)
 {
 	struct session *s = arg;
-	uint64_t next = 0;
+	uint64_t next = 0, next_resolve = 0;
 
 	while (!atomic_load(&s->consumer_stop)) {
 		uint64_t now = tg_now_ns();
@@ -209,6 +221,10 @@ static void *consume(void *arg)
 		if (now >= next) {
 			tg_record_add_sample(s->rec, now, tg_probe_polls(s->probe));
 			next = now + SAMPLE_EVERY_NS;
+		}
+		if (now >= next_resolve) {
+			resolve_some(s);
+			next_resolve = now + RESOLVE_EVERY_NS;
 		}
 		tg_probe_poll(s->probe, 100);
 	}
@@ -293,6 +309,15 @@ static int start_probe(struct session *s)
 	return start_consumer(s);
 }
 
+/* Libraries loaded since the last look: mapped now, symbolized later. */
+static void refresh_symbols(struct session *s)
+{
+	pthread_mutex_lock(&s->sz_lock);
+	if (s->sz)
+		tg_symbolizer_refresh(s->sz, s->target.pid);
+	pthread_mutex_unlock(&s->sz_lock);
+}
+
 static int start_target(struct session *s)
 {
 	char err[1024];
@@ -303,14 +328,15 @@ static int start_target(struct session *s)
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	/* The binary is mapped from exec on: enough to symbolize it even if the
 	 * target dies before it is ready. */
+	pthread_mutex_lock(&s->sz_lock);
 	s->sz = tg_symbolizer_new(s->target.pid);
+	pthread_mutex_unlock(&s->sz_lock);
 	r = tg_target_wait_ready(&s->target, &s->spec, &g_signal, err, sizeof(err));
 	if (interrupted(s)) /* -EINTR comes only from a signal */
 		return -1;
 	if (r)
 		return fail(s, TG_EXIT_TARGET, "%s", err);
-	if (s->sz)
-		tg_symbolizer_refresh(s->sz, s->target.pid);
+	refresh_symbols(s);
 	s->phase_ns[TG_PHASE_READY] = tg_now_ns();
 	return 0;
 }
@@ -393,8 +419,8 @@ static void stop_target(struct session *s)
 	}
 	if (!s->spawned)
 		return;
-	if (s->sz && !tg_target_check_exit(&s->target))
-		tg_symbolizer_refresh(s->sz, s->target.pid);
+	if (!tg_target_check_exit(&s->target))
+		refresh_symbols(s);
 	died = tg_target_check_exit(&s->target) && s->target.gate_fd < 0;
 	if (not_ready) /* before our stop signal makes it say more */
 		tg_target_stderr_tail(&s->target, tail, sizeof(tail), 10);
@@ -701,7 +727,8 @@ static int finish(struct session *s)
 
 int tg_session_run(const struct tg_run_opts *o)
 {
-	struct session s = { .o = o, .target = { .gate_fd = -1, .exec_err_fd = -1 } };
+	struct session s = { .o = o, .target = { .gate_fd = -1, .exec_err_fd = -1 },
+			     .sz_lock = PTHREAD_MUTEX_INITIALIZER };
 
 	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
