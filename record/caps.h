@@ -10,7 +10,7 @@
 
 #include "record.h"
 
-#define TG_KEEP_SLICES (128u << 10)       /* trace polls: the longest this many (the trace shows fewer) */
+#define TG_KEEP_SLICES (128u << 10)       /* trace polls: the longest this many (report.trace_max_polls) */
 #define TG_KEEP_STACK_BYTES (32u << 20)   /* span stacks: the longest spans' */
 #define TG_KEEP_SPANS (256u << 10)        /* spans, with or without stacks */
 

@@ -68,6 +68,7 @@ struct tg_record {
 	struct tg_span_heap stacked; /* spans holding raw stacks, shortest first */
 	size_t stack_bytes;          /* what they hold */
 	size_t resolved;             /* spans[0, resolved) symbolized, their raw stacks freed */
+	size_t keep_slices;          /* TG_KEEP_SLICES unless set */
 	_Atomic uint64_t progress_slices, progress_spans;
 };
 
@@ -81,6 +82,7 @@ struct tg_record *tg_record_new(const struct tg_poll_sites *sites, uint64_t bloc
 		return NULL;
 	r->sites = sites;
 	r->blocking_ns = blocking_ns;
+	r->keep_slices = TG_KEEP_SLICES;
 	r->sample_period_ns = sample_rate ? 1000000000ull / sample_rate : 0;
 	r->site_stats = calloc(sites->n ? sites->n : 1, sizeof(*r->site_stats));
 	r->sched_stats = calloc(sites->n ? sites->n : 1, sizeof(*r->sched_stats));
@@ -245,6 +247,11 @@ static void take_pending(struct tg_record *r, uint32_t tid, uint32_t seq, struct
 	r->npend = kept;
 }
 
+void tg_record_set_keep_slices(struct tg_record *r, size_t n)
+{
+	r->keep_slices = n >= 2 ? n : 2;
+}
+
 void tg_record_set_pid(struct tg_record *r, int pid)
 {
 	r->pid = pid;
@@ -302,7 +309,7 @@ static void keep_slice(struct tg_record *r, const struct tg_slice *s)
 		r->caps.slices_dropped++;
 		return;
 	}
-	if (r->nslices >= TG_KEEP_SLICES) {
+	if (r->nslices >= r->keep_slices) {
 		size_t n = tg_slices_raise_floor(r->slices, r->nslices, &r->caps.slice_floor_ns);
 
 		r->caps.slices_dropped += r->nslices - n;

@@ -129,6 +129,8 @@ void tg_record_free(struct tg_record *r);
 /* The target: thread names are read from /proc/PID/task/TID/comm when a
  * thread is first seen. */
 void tg_record_set_pid(struct tg_record *r, int pid);
+/* Polls kept for the trace, the longest (report.trace_max_polls; default TG_KEEP_SLICES). */
+void tg_record_set_keep_slices(struct tg_record *r, size_t n);
 
 /* Ring-buffer callback (ctx = the record). Returns 0, or -ENOMEM. */
 int tg_record_on_event(void *ctx, void *data, size_t size);

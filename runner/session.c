@@ -296,6 +296,7 @@ static int start_probe(struct session *s)
 	if (!s->rec)
 		return fail(s, TG_EXIT_ENV, "out of memory");
 	tg_record_set_pid(s->rec, s->target.pid);
+	tg_record_set_keep_slices(s->rec, s->spec.report.trace_max_polls);
 	po.pid = s->target.pid;
 	po.ctx = s->rec;
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))

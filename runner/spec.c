@@ -1807,6 +1807,7 @@ static const struct field report_fields[] = {
 	STR("trace", struct tg_spec, report.trace),
 	STR("results", struct tg_spec, report.results),
 	DUR("trace_min_poll", struct tg_spec, report.trace_min_poll_ns, 0),
+	U32("trace_max_polls", struct tg_spec, report.trace_max_polls, 1024, 1u << 24),
 };
 static const struct table report_table = TABLE(report_fields, NULL);
 
@@ -2919,6 +2920,7 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->probe.blocking_threshold_ns = 10 * NS_PER_MS;
 	s->probe.sample_rate = 999;
 	s->probe.stack_depth = 64;
+	s->report.trace_max_polls = 128u << 10; /* record/caps.h's TG_KEEP_SLICES */
 	s->probe.ring_buffer_bytes = 16u << 20;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
 	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))

@@ -163,6 +163,7 @@ struct tg_spec {
 		char *dir;      /* default "tokio-guard-out", relative to the working directory */
 		char *junit, *trace, *results; /* file names inside dir */
 		uint64_t trace_min_poll_ns;    /* default 100us */
+		uint32_t trace_max_polls;      /* polls kept in memory for the trace, the longest; default 128k */
 	} report;
 };
 
