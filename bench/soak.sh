@@ -62,21 +62,23 @@ echo "soak: ${minutes} min, RSS every ${sample}s (tokio-guard pid $pid, output i
 start=$(date +%s)
 : >"$work/rss"
 while kill -0 "$pid" 2>/dev/null; do
-  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-  [ -n "$rss" ] && printf '%d %d\n' $(( $(date +%s) - start )) "$rss" | tee -a "$work/rss"
+  # VmRSS, then its parts: anonymous (the record), file-backed (binaries, the ring buffer's pages)
+  rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$pid/status" 2>/dev/null || true)
+  [ -n "$rss" ] && printf '%d %s\n' $(( $(date +%s) - start )) "$rss" | tee -a "$work/rss"
   sleep "$sample"
 done
 wait "$pid" || true
 
-python3 - "$work" "$warm" <<'PY'
+python3 - "$work" "$warm" "$sample" <<'PY'
 import json, sys
 work, warm = sys.argv[1], int(sys.argv[2])
-rows = [tuple(map(int, l.split())) for l in open(f"{work}/rss") if l.strip()]
+rows = [tuple(map(int, l.split()))[:2] for l in open(f"{work}/rss") if len(l.split()) >= 2]
 d = json.load(open(f"{work}/out/results.json"))
 tm = d.get("timing", {})
 # samples while the load ran: the teardown frees memory and proves nothing
 load_end = sum(tm.get(k, 0) for k in ("find_sites_ms", "attach_ms", "ready_ms", "load_ms")) / 1000
-base = [kb for t, kb in rows if t >= warm * 60 and (not tm or t <= load_end)]
+sample = int(sys.argv[3])
+base = [kb for t, kb in rows if t >= warm * 60 and (not tm or t <= load_end - sample)]
 if len(base) < 2:
     sys.exit("soak: too few samples after the warm-up")
 first, last, peak = base[0], base[-1], max(base)
