@@ -806,6 +806,9 @@ int tg_trace_write(const char *path, const struct tg_results *r, struct tg_trace
 	}
 	c.base = r->spec ? r->spec->dir : NULL;
 	c.floor_ns = r->spec ? r->spec->report.trace_min_poll_ns : 0;
+	/* a long run's record kept only the longest polls: its floor is where the trace starts */
+	if (tg_record_caps(r->record)->slice_floor_ns > c.floor_ns)
+		c.floor_ns = tg_record_caps(r->record)->slice_floor_ns;
 	c.slices = tg_record_slices(r->record, &c.nslices);
 	c.spans = tg_record_spans(r->record, &c.nspans);
 	e = collect_tids(&c);
@@ -819,6 +822,7 @@ int tg_trace_write(const char *path, const struct tg_results *r, struct tg_trace
 		e = apply_budget(&c, budget_override ? budget_override : TG_TRACE_BUDGET_BYTES);
 	if (!e)
 		e = order_and_nest(&c);
+	c.dropped += tg_record_caps(r->record)->slices_dropped;
 	if (e) {
 		snprintf(err, errlen, "cannot write %s: out of memory", path);
 		free_ctx(&c);

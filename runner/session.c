@@ -588,6 +588,7 @@ static void write_reports(struct session *s, struct tg_results *res)
 {
 	struct tg_trace_stats ts = { 0 };
 	char err[1024] = "";
+	uint64_t capped;
 	int r;
 
 	if (make_out_dir(s)) {
@@ -601,10 +602,12 @@ static void write_reports(struct session *s, struct tg_results *res)
 	r = s->rec ? tg_trace_write(s->trace_path, res, &ts, err, sizeof(err)) : -1;
 	if (s->rec) /* nothing ran: no timeline to draw */
 		write_one(s, s->trace_path, &res->trace_path, r, err);
-	if (!r && ts.dropped && !s->o->quiet)
+	/* the record's own budget is noted below: only the file's is news here */
+	capped = s->rec ? tg_record_caps(s->rec)->slices_dropped : 0;
+	if (!r && ts.dropped > capped && !s->o->quiet)
 		fprintf(stderr, "tokio-guard: note: the trace keeps polls >= %.0fus (%llu shorter ones left "
 			"out to stay under %u MB; raise report.trace_min_poll to choose)\n",
-			(double)ts.min_poll_ns / 1e3, (unsigned long long)ts.dropped,
+			(double)ts.min_poll_ns / 1e3, (unsigned long long)(ts.dropped - capped),
 			TG_TRACE_BUDGET_BYTES >> 20);
 	if (s->rec && !s->o->quiet)
 		note_caps(tg_record_caps(s->rec));
