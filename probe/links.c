@@ -12,31 +12,15 @@
 #include <bpf/libbpf.h>
 
 #include "links.h"
+#include "grow.h" /* record/: a common helper (issue 12 moves it) */
 
 /* Enough threads that the kernel's grace-period waits of a few thousand
  * single uprobes overlap; each costs a small stack while it lives. */
 #define MAX_THREADS 256
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap : 16;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	n = realloc(*v, c * elem);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
-}
-
 int tg_links_add(struct tg_links *s, struct bpf_link *l)
 {
-	if (grow((void **)&s->links, &s->caplinks, s->nlinks + 1, sizeof(*s->links))) {
+	if (tg_grow((void **)&s->links, &s->caplinks, s->nlinks + 1, sizeof(*s->links))) {
 		bpf_link__destroy(l);
 		return -ENOMEM;
 	}
@@ -44,24 +28,24 @@ int tg_links_add(struct tg_links *s, struct bpf_link *l)
 	return 0;
 }
 
-int tg_links_add_fd(struct tg_links *s, int fd)
+static int push_fd(int **v, size_t *n, size_t *cap, int fd)
 {
-	if (grow((void **)&s->fds, &s->capfds, s->nfds + 1, sizeof(*s->fds))) {
+	if (tg_grow((void **)v, cap, *n + 1, sizeof(**v))) {
 		close(fd);
 		return -ENOMEM;
 	}
-	s->fds[s->nfds++] = fd;
+	(*v)[(*n)++] = fd;
 	return 0;
+}
+
+int tg_links_add_fd(struct tg_links *s, int fd)
+{
+	return push_fd(&s->fds, &s->nfds, &s->capfds, fd);
 }
 
 int tg_links_add_slow(struct tg_links *s, int fd)
 {
-	if (grow((void **)&s->slow, &s->capslow, s->nslow + 1, sizeof(*s->slow))) {
-		close(fd);
-		return -ENOMEM;
-	}
-	s->slow[s->nslow++] = fd;
-	return 0;
+	return push_fd(&s->slow, &s->nslow, &s->capslow, fd);
 }
 
 size_t tg_links_count(const struct tg_links *s)
