@@ -28,5 +28,5 @@ fn main() {
     let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out);
     write_list(out, "scale-target", count("TG_SCALE_TASKS", 1000));
-    write_list(out, "scale-target-small", count("TG_SCALE_SMALL_TASKS", 200));
+    write_list(out, "scale-target-small", count("TG_SCALE_SMALL_TASKS", 100));
 }

@@ -2,13 +2,13 @@
 # Builds the scale target (see Cargo.toml):
 #   tests/targets/scale/build.sh [CARGO] [TARGET_DIR]   (default target dir: ./target)
 #   TARGET_DIR/release/scale-target         TG_SCALE_TASKS types (default 1000), line tables
-#   TARGET_DIR/release/scale-target-small   TG_SCALE_SMALL_TASKS types (default 200)
+#   TARGET_DIR/release/scale-target-small   TG_SCALE_SMALL_TASKS types (default 100)
 # The full-debug variant (profile scale-debug) is bench/scale.sh's, not built here.
 set -euo pipefail
 
 CARGO="${1:-cargo}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out="${2:-$here/target}"
+out="$(realpath -m "${2:-$here/target}")" # before the cd below
 cd "$here"
 
 # tokio-guard walks stacks by frame pointer (.cargo/config.toml); an RUSTFLAGS from the
