@@ -549,25 +549,73 @@ static int cell_pair(const char *dem, char **t, char **s)
 	return r;
 }
 
-/* Every (T, S) the aliases at ADDR name, S restricted to SCHED when known. */
-static size_t cands_at(struct tg_elf_code *code, uint64_t addr, const char *sched, struct cands *c)
+static bool same_future(const char *poll, const char *t);
+
+/* Every alias's (T, S), parsed once per run: merged drop glue carries one
+ * alias per task type (1000 at 1000 small tasks), and every site's walk
+ * reaches it, so parsing per visit was quadratic in the task types. */
+struct pair_cache {
+	struct pair { char *t, *s; signed char state; /* 0 unparsed, 1 a Cell, -1 not */ } *v;
+	size_t n;
+};
+
+static const struct pair *cached_pair(struct pair_cache *pc, struct tg_elf_code *code, size_t j)
+{
+	struct pair *p;
+	const char *dem;
+
+	if (j >= pc->n)
+		return NULL;
+	p = &pc->v[j];
+	if (p->state == 0) {
+		dem = func_dem(code, j);
+		p->state = dem && cell_pair(dem, &p->t, &p->s) == 0 ? 1 : -1;
+	}
+	return p->state > 0 ? p : NULL;
+}
+
+static void pair_cache_free(struct pair_cache *pc)
+{
+	for (size_t i = 0; i < pc->n; i++) {
+		free(pc->v[i].t);
+		free(pc->v[i].s);
+	}
+	free(pc->v);
+}
+
+static bool poll_confirms(const struct cands *polls, const char *t)
+{
+	for (size_t i = 0; polls && i < polls->n; i++)
+		if (same_future(polls->t[i], t))
+			return true;
+	return false;
+}
+
+/* Every (T, S) the aliases at ADDR name, S restricted to SCHED when known,
+ * and T to what the poll path confirms when ONLY is given (so that glue with
+ * more than MAX_CANDS aliases still yields the right one). */
+static size_t cands_at(struct tg_elf_code *code, struct pair_cache *pc, uint64_t addr, const char *sched,
+		       const struct cands *only, struct cands *c)
 {
 	for (size_t j = tg_elf_func_at(code, addr); j < code->nfuncs && code->funcs[j].addr == addr; j++) {
-		const char *dem = func_dem(code, j);
-		char *t, *s;
+		const struct pair *p = cached_pair(pc, code, j);
 		size_t k;
 
-		if (!dem || cell_pair(dem, &t, &s))
+		if (!p || c->n == MAX_CANDS || (sched && !same_type(p->s, sched)) ||
+		    (only && !poll_confirms(only, p->t)))
 			continue;
-		for (k = 0; k < c->n && strcmp(c->t[k], t) != 0; k++)
+		for (k = 0; k < c->n && strcmp(c->t[k], p->t) != 0; k++)
 			;
-		if (k < c->n || c->n == MAX_CANDS || (sched && !same_type(s, sched))) {
-			free(t);
-			free(s);
+		if (k < c->n)
 			continue;
+		c->t[c->n] = strdup(p->t);
+		c->s[c->n] = strdup(p->s);
+		if (!c->t[c->n] || !c->s[c->n]) {
+			free(c->t[c->n]);
+			free(c->s[c->n]);
+			break;
 		}
-		c->t[c->n] = t;
-		c->s[c->n++] = s;
+		c->n++;
 	}
 	return c->n;
 }
@@ -582,7 +630,9 @@ struct site_ev {
 
 struct cand_walk {
 	struct tg_elf_code *c;
+	struct pair_cache *pairs;
 	struct site_ev *ev;
+	bool confirmed_only; /* drop glue aliases the poll path names, only */
 	bool have;
 	uint64_t seen[64];
 	size_t nseen;
@@ -646,7 +696,7 @@ static void walk_drop_glue(struct cand_walk *w, uint64_t func, int depth)
 
 		if (walk_seen(w, tg[i]))
 			continue;
-		if (cands_at(w->c, tg[i], w->ev->sched, &c)) {
+		if (cands_at(w->c, w->pairs, tg[i], w->ev->sched, w->confirmed_only ? &w->ev->polls : NULL, &c)) {
 			if (!w->ev->glue_addr)
 				w->ev->glue_addr = tg[i];
 			cands_intersect(w, &c);
@@ -750,19 +800,26 @@ static char *joined_task_name(const struct cands *a, const struct cands *b)
 /* Vtable slots in order: poll, schedule, dealloc, try_read_output,
  * drop_join_handle_slow, drop_abort_handle, shutdown. Drop glue is looked for
  * from dealloc first (it drops the Cell), then from the others. */
-static void gather_site_ev(struct tg_elf_code *c, const struct tg_poll_site *site, struct site_ev *ev)
+static void gather_site_ev(struct tg_elf_code *c, struct pair_cache *pairs, const struct tg_poll_site *site,
+			   struct site_ev *ev)
 {
 	static const int slots[] = { 2, 5, 6, 4, 3 };
 	uint64_t vt = find_vtable(c, site->addr);
-	struct cand_walk w = { .c = c, .ev = ev };
+	struct cand_walk w = { .c = c, .pairs = pairs, .ev = ev };
 
 	if (!vt)
 		return;
 	ev->sched = scheduler_from_slot(c, tg_elf_pointer_at(c, vt + 8));
-	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]) && !(w.have && ev->glue.n == 1); i++)
-		walk_drop_glue(&w, tg_elf_pointer_at(c, vt + 8 * (uint64_t)slots[i]), 2);
-	w.nseen = 0;
+	/* the poll path first: what it names picks among merged glue's aliases */
 	walk_poll_path(&w, site->addr, 3);
+	for (int pass = ev->polls.n ? 0 : 1; pass < 2 && !w.have; pass++) {
+		w.confirmed_only = pass == 0;
+		w.nseen = 0;
+		for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]) && !(w.have && ev->glue.n == 1); i++)
+			walk_drop_glue(&w, tg_elf_pointer_at(c, vt + 8 * (uint64_t)slots[i]), 2);
+		if (!w.have)
+			ev->glue_addr = 0;
+	}
 }
 
 static void append_unknown(struct tg_poll_site *site)
@@ -861,15 +918,16 @@ static void pick_impl_cand(struct tg_poll_site *site, struct site_ev *ev)
 static void name_sites_vtable(struct tg_elf_code *c, struct tg_poll_sites *out)
 {
 	struct site_ev *ev = calloc(out->n ? out->n : 1, sizeof(*ev));
+	struct pair_cache pairs = { .v = calloc(c->nfuncs ? c->nfuncs : 1, sizeof(*pairs.v)), .n = c->nfuncs };
 	size_t unnamed = 0;
 
 	for (size_t i = 0; i < out->n; i++)
 		unnamed += !out->v[i].future_type || impl_unresolved(&out->v[i]);
-	if (!unnamed || !ev)
+	if (!unnamed || !ev || !pairs.v)
 		goto done;
 	/* every site's evidence first: sharing is only seen across sites */
 	for (size_t i = 0; i < out->n; i++)
-		gather_site_ev(c, &out->v[i], &ev[i]);
+		gather_site_ev(c, &pairs, &out->v[i], &ev[i]);
 	for (size_t i = 0; i < out->n; i++)
 		if (!out->v[i].future_type)
 			decide_site(&out->v[i], &ev[i], glue_shared(ev, out->n, i));
@@ -882,6 +940,7 @@ done:
 		cands_free(&ev[i].polls);
 	}
 	free(ev);
+	pair_cache_free(&pairs);
 }
 
 /* ---- classification */
