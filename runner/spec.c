@@ -747,8 +747,11 @@ struct ctx {
 	yaml_document_t *doc;
 	const char *file;
 	const char *dir; /* absolute folder of the spec */
-	char *err;
+	char *err;     /* the first error */
 	size_t errlen;
+	struct tg_spec_errors *all; /* every error, up to TG_SPEC_MAX_ERRORS; may be NULL */
+	size_t nerrors;
+	bool halt;     /* past the cap, or a budget ran out: stop walking */
 	size_t values; /* visited so far, see MAX_VALUES */
 	int depth;     /* of parallel steps being parsed */
 	size_t nsteps; /* steps seen so far, children included: default names */
@@ -757,22 +760,52 @@ struct ctx {
 	size_t nrefs, caprefs;
 };
 
+static void format_at(char *out, size_t len, const char *file, size_t line0, size_t col0,
+		      const char *path, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+	int w = snprintf(out, len, "%s:%zu:%zu: ", file, line0 + 1, col0 + 1);
+	n = w < 0 ? 0 : (size_t)w;
+	if (path && *path && n < len) {
+		w = snprintf(out + n, len - n, "%s: ", path);
+		n += w < 0 ? 0 : (size_t)w;
+	}
+	if (n < len)
+		vsnprintf(out + n, len - n, fmt, ap);
+	one_line(out);
+}
+
+/* Records one error: the first in ERR, each in ALL; one past the cap halts the walk. */
 static int vfail_at(struct ctx *c, size_t line0, size_t col0, const char *path, const char *fmt,
 		    va_list ap)
 {
-	if (c->err && c->errlen) {
-		size_t n = 0;
-		int w = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->file, line0 + 1, col0 + 1);
-		n = w < 0 ? 0 : (size_t)w;
-		if (path && *path && n < c->errlen) {
-			w = snprintf(c->err + n, c->errlen - n, "%s: ", path);
-			n += w < 0 ? 0 : (size_t)w;
-		}
-		if (n < c->errlen)
-			vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		one_line(c->err);
+	va_list again;
+
+	if (c->nerrors == TG_SPEC_MAX_ERRORS) {
+		if (c->all)
+			c->all->more = true;
+		c->halt = true;
+		return -EINVAL;
 	}
+	if (!c->nerrors && c->err && c->errlen) {
+		va_copy(again, ap);
+		format_at(c->err, c->errlen, c->file, line0, col0, path, fmt, again);
+		va_end(again);
+	}
+	if (c->all) {
+		format_at(c->all->msg[c->nerrors], sizeof c->all->msg[0], c->file, line0, col0, path,
+			  fmt, ap);
+		c->all->n = c->nerrors + 1;
+	}
+	c->nerrors++;
 	return -EINVAL;
+}
+
+/* After an error RC in one field or list item: true when the walk can go on to
+ * the next (a value that was wrong, not memory or a budget that ran out). */
+static bool go_on(const struct ctx *c, int rc)
+{
+	return rc == -EINVAL && !c->halt;
 }
 
 __attribute__((format(printf, 5, 6))) static int fail_at(struct ctx *c, size_t line0, size_t col0,
@@ -848,8 +881,10 @@ static int budget(struct ctx *c, const yaml_node_t *n, const char *path)
 {
 	if (++c->values <= MAX_VALUES)
 		return 0;
-	return fail(c, n, path, "too many values (more than %d, counting what aliases repeat)",
-		    MAX_VALUES);
+	int rc = fail(c, n, path, "too many values (more than %d, counting what aliases repeat)",
+		      MAX_VALUES);
+	c->halt = true;
+	return rc;
 }
 
 /* The text of a non-null scalar (no embedded NUL), or an error naming WHAT was expected. */
@@ -958,11 +993,33 @@ static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *path, co
 	return fail(c, k, path, "unknown key %s (expected one of: %s)", q, list);
 }
 
+/* One key K of a mapping at PATH and its value V. */
+static int walk_key(struct ctx *c, yaml_node_t *k, yaml_node_t *v, const char *path,
+		    const struct table *t, void *obj, yaml_node_t **seen)
+{
+	char q[QUOTE_LEN], sub[PATH_LEN];
+	if (k->type != YAML_SCALAR_NODE)
+		return fail(c, k, path, "expected a key name, got %s", describe(k, q, sizeof q));
+	const char *name = (const char *)k->data.scalar.value;
+	size_t i = strlen(name) == k->data.scalar.length ? field_index(t, name) : t->n;
+	if (i == t->n)
+		return unknown_key(c, k, path, t);
+	const struct field *f = &t->fields[i];
+	join_key(sub, path, f->key);
+	if (seen[i])
+		return fail(c, k, sub, "duplicate key (first given on line %zu)",
+			    seen[i]->start_mark.line + 1);
+	seen[i] = k;
+	return f->fn(c, f, v, sub, obj);
+}
+
 /* Checks NODE's keys against T and runs their handlers in document order. A null value
- * reads as an empty mapping. SEEN (MAX_FIELDS entries) gets each field's key node. */
+ * reads as an empty mapping. SEEN (MAX_FIELDS entries) gets each field's key node.
+ * A wrong key or value does not stop the walk: `check` reports them all at once. */
 static int walk_map(struct ctx *c, yaml_node_t *n, const char *path, const struct table *t,
 		    void *obj, yaml_node_t **seen)
 {
+	int bad = 0;
 	for (size_t i = 0; i < MAX_FIELDS; i++)
 		seen[i] = NULL;
 	if (is_null(n))
@@ -971,28 +1028,17 @@ static int walk_map(struct ctx *c, yaml_node_t *n, const char *path, const struc
 		return fail_type(c, n, path, "a mapping");
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
-		char q[QUOTE_LEN], sub[PATH_LEN];
 		if (!k || !v)
 			return fail(c, n, path, "malformed YAML mapping");
-		if (budget(c, k, path))
-			return -EINVAL;
-		if (k->type != YAML_SCALAR_NODE)
-			return fail(c, k, path, "expected a key name, got %s", describe(k, q, sizeof q));
-		const char *name = (const char *)k->data.scalar.value;
-		size_t i = strlen(name) == k->data.scalar.length ? field_index(t, name) : t->n;
-		if (i == t->n)
-			return unknown_key(c, k, path, t);
-		const struct field *f = &t->fields[i];
-		join_key(sub, path, f->key);
-		if (seen[i])
-			return fail(c, k, sub, "duplicate key (first given on line %zu)",
-				    seen[i]->start_mark.line + 1);
-		seen[i] = k;
-		int rc = f->fn(c, f, v, sub, obj);
-		if (rc)
+		int rc = budget(c, k, path);
+		if (!rc)
+			rc = walk_key(c, k, v, path, t, obj, seen);
+		if (rc && !go_on(c, rc))
 			return rc;
+		if (rc)
+			bad = rc;
 	}
-	return 0;
+	return bad;
 }
 
 static int h_section(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
@@ -2290,6 +2336,7 @@ static int parse_steps(struct ctx *c, yaml_node_t *v, const char *path, struct t
 		       size_t *nout)
 {
 	char sub[PATH_LEN];
+	int bad = 0;
 	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (!n)
 		return 0;
@@ -2304,10 +2351,12 @@ static int parse_steps(struct ctx *c, yaml_node_t *v, const char *path, struct t
 		int rc = budget(c, item, sub);
 		if (!rc)
 			rc = parse_step(c, item, sub, &(*out)[i]);
-		if (rc)
+		if (rc && !go_on(c, rc))
 			return rc;
+		if (rc)
+			bad = rc;
 	}
-	return 0;
+	return bad;
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -2413,6 +2462,7 @@ static int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const c
 {
 	struct tg_spec *s = obj;
 	char sub[PATH_LEN];
+	int bad = 0;
 	if (is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
@@ -2431,10 +2481,12 @@ static int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const c
 		int rc = budget(c, item, sub);
 		if (!rc)
 			rc = parse_allow(c, item, sub, &s->allow[i]);
-		if (rc)
+		if (rc && !go_on(c, rc))
 			return rc;
+		if (rc)
+			bad = rc;
 	}
-	return 0;
+	return bad;
 }
 
 /* -------------------------------------------------------------- assertions */
@@ -2767,6 +2819,7 @@ static int h_assertions(struct ctx *c, const struct field *f, yaml_node_t *v, co
 {
 	struct tg_spec *s = obj;
 	char sub[PATH_LEN];
+	int bad = 0;
 	s->has_assertions = true; /* "assertions: []" turns the default check off */
 	if (is_null(v))
 		return 0;
@@ -2786,10 +2839,12 @@ static int h_assertions(struct ctx *c, const struct field *f, yaml_node_t *v, co
 		int rc = budget(c, item, sub);
 		if (!rc)
 			rc = parse_assertion(c, item, sub, &s->assertions[i]);
-		if (rc)
+		if (rc && !go_on(c, rc))
 			return rc;
+		if (rc)
+			bad = rc;
 	}
-	return 0;
+	return bad;
 }
 
 /* -------------------------------------------------- load selectors vs steps */
@@ -2892,7 +2947,9 @@ static int root_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj
 		      yaml_node_t *const *seen)
 {
 	int rc = require(c, n, path, &root_table, seen, "target");
-	return rc ? rc : check_load_selectors(c, obj, n);
+	if (rc || c->nerrors) /* step names may be missing after an error */
+		return rc ? rc : -EINVAL;
+	return check_load_selectors(c, obj, n);
 }
 
 _Static_assert(N(root_fields) <= MAX_FIELDS && N(target_fields) <= MAX_FIELDS &&
@@ -2932,8 +2989,10 @@ static int build(struct ctx *c, struct tg_spec *s)
 		return fail_at(c, root ? root->start_mark.line : 0, root ? root->start_mark.column : 0,
 			       "", "the spec is empty (it needs at least a target with a command)");
 	int rc = walk_map(c, root, "", &root_table, s, seen);
-	if (!rc)
-		rc = root_check(c, root, "", s, seen);
+	if ((!rc || go_on(c, rc)) && root->type == YAML_MAPPING_NODE) {
+		int rc2 = root_check(c, root, "", s, seen);
+		rc = rc ? rc : rc2;
+	}
 	if (rc)
 		return rc;
 
@@ -3030,6 +3089,24 @@ static int read_all(const char *path, char **out, size_t *outlen, char *err, siz
 	return 0;
 }
 
+/* True when line LINE0 of BUF is indented with a tab before its first other
+ * character; *COL0 gets that tab's column. libyaml's messages for it ("found
+ * character that cannot start any token") never say "tab". */
+static bool tab_in_indent(const char *buf, size_t len, size_t line0, size_t *col0)
+{
+	size_t i = 0;
+	for (size_t l = 0; l < line0 && i < len; i++)
+		if (buf[i] == '\n')
+			l++;
+	for (size_t col = 0; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++, col++) {
+		if (buf[i] == '\t') {
+			*col0 = col;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int yaml_error(struct ctx *c, yaml_parser_t *p, const char *buf, size_t len)
 {
 	size_t line = 0, col = 0;
@@ -3054,6 +3131,8 @@ static int yaml_error(struct ctx *c, yaml_parser_t *p, const char *buf, size_t l
 	}
 	line = p->problem_mark.line;
 	col = p->problem_mark.column;
+	if (tab_in_indent(buf, len, line, &col))
+		return fail_at(c, line, col, "", "tab character in indentation: YAML indents with spaces");
 	if (p->context)
 		return fail_at(c, line, col, "", "invalid YAML: %s (%s at line %zu, column %zu)",
 			       p->problem ? p->problem : "syntax error", p->context,
@@ -3106,7 +3185,8 @@ static int prescan(struct ctx *c, const char *buf, size_t len)
 	return rc;
 }
 
-int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen)
+static int load(const char *path, struct tg_spec *spec, char *err, size_t errlen,
+		struct tg_spec_errors *all)
 {
 	char dummy[8];
 	if (!err || !errlen) {
@@ -3130,7 +3210,7 @@ int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errle
 
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen };
+	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen, .all = all };
 	if ((rc = prescan(&c, buf, len))) {
 		free(buf);
 		return rc;
@@ -3145,6 +3225,8 @@ int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errle
 		goto out_parser;
 	}
 	rc = build(&c, spec);
+	if (!rc && c.nerrors) /* a handler that went on after an error: still an error */
+		rc = -EINVAL;
 	drop_refs(&c);
 	yaml_document_delete(&doc);
 out_parser:
@@ -3152,6 +3234,24 @@ out_parser:
 	free(buf);
 	if (rc)
 		tg_spec_free(spec);
+	return rc;
+}
+
+int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen)
+{
+	return load(path, spec, err, errlen, NULL);
+}
+
+int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs)
+{
+	char first[sizeof errs->msg[0]];
+	errs->n = 0;
+	errs->more = false;
+	int rc = load(path, spec, first, sizeof first, errs);
+	if (rc && !errs->n) { /* the file itself, or memory: no position */
+		snprintf(errs->msg[0], sizeof errs->msg[0], "%s", first);
+		errs->n = 1;
+	}
 	return rc;
 }
 

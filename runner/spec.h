@@ -172,6 +172,18 @@ struct tg_spec {
  * (Errors about the file itself have no position: "file: cannot open: No such file or
  * directory".) On error SPEC is left empty; tg_spec_free is safe on it either way. */
 int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen);
+
+/* `tokio-guard check` reports what is wrong in one pass: every error the walk can
+ * reach (it goes on past a wrong field or list item, not past broken YAML). */
+#define TG_SPEC_MAX_ERRORS 20
+struct tg_spec_errors {
+	size_t n;   /* in msg, in the order found; the first is tg_spec_load's */
+	bool more;  /* there were more than TG_SPEC_MAX_ERRORS */
+	char msg[TG_SPEC_MAX_ERRORS][512];
+};
+
+/* tg_spec_load, with every error in ERRS (at least one when it fails). */
+int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs);
 void tg_spec_free(struct tg_spec *spec);
 
 /* "250us", "10ms", "1.5s", "2m", "1h", "µs", "ns", also compound "1m30s": 0 and *ns on

@@ -800,12 +800,124 @@ static void test_err_yaml_syntax(void **state)
 	load_err("target:\n  command: x\n   bad: 1\n",
 		 "3:7: invalid YAML: mapping values are not allowed in this context");
 	load_err("target: {command: \"x}\n", "2:1: invalid YAML: found unexpected end of stream (while scanning a quoted scalar at line 1, column 19)");
-	load_err("target:\n\tcommand: x\n", "2:1: invalid YAML: found character that cannot start any token (while scanning for the next token at line 2, column 1)");
+	load_err("target:\n\tcommand: x\n", "2:1: tab character in indentation: YAML indents with spaces");
 	load_err("target: {command: *nope}\n", "1:19: invalid YAML: found undefined alias");
 	load_err("name: a\x01\n", "1:8: invalid YAML: control characters are not allowed (byte 0x01)");
 	load_err("name: \xff\n", "1:7: invalid YAML: invalid leading UTF-8 octet (byte 0xff)");
 	load_err("target: {command: [x]}\n---\nname: two\n",
 		 "2:1: a spec is one YAML document, but a second one starts here");
+}
+
+/* Loads TEXT with tg_spec_load_all; must fail with exactly the NWANT errors WANT
+ * ("<path>:" each), the first being tg_spec_load's. */
+static void load_errs(const char *text, const char *const *want, size_t nwant, bool more)
+{
+	static struct tg_spec_errors errs;
+	char err[512], full[PATH_MAX + 512];
+	struct tg_spec s;
+	const char *path = write_spec(NULL, text);
+	int rc = tg_spec_load_all(path, &s, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_message("got: %s\n", errs.msg[i]);
+	assert_int_equal(rc, -EINVAL);
+	assert_int_equal(errs.n, nwant);
+	assert_int_equal(errs.more, more);
+	for (size_t i = 0; i < nwant; i++) {
+		snprintf(full, sizeof full, "%s:%s", path, want[i]);
+		assert_string_equal(errs.msg[i], full);
+	}
+	assert_null(s.path); /* left empty on error */
+	assert_int_equal(s.nsteps, 0);
+	assert_int_equal(tg_spec_load(path, &s, err, sizeof err), -EINVAL);
+	assert_string_equal(err, errs.msg[0]);
+	tg_spec_free(&s);
+	remove_spec(path);
+}
+
+/* check reports every mistake in one pass, each at its own place */
+static void test_err_many(void **state)
+{
+	static const char *const four[] = {
+		"4:41: target.ready.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)",
+		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer)",
+		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
+		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
+	};
+	load_errs("version: 1\n"
+		  "target:\n"
+		  "  command: [x]\n"
+		  "  ready: { tcp: \"127.0.0.1:1\", timeout: 5 }\n"
+		  "probe:\n"
+		  "  blocking_threshold: 10ms\n"
+		  "  sampel_rate: 99\n"
+		  "load:\n"
+		  "  - sleep: 1s\n"
+		  "  - sleeep: 2s\n"
+		  "assertions:\n"
+		  "  - max_poll: fast\n",
+		  four, 4, false);
+
+	/* a missing section is one more, after what the walk found */
+	static const char *const no_target[] = {
+		"1:22: probe.sample_rate: expected an integer from 0 to 100000, got \"lots\"",
+		"1:1: target: required field is missing",
+	};
+	load_errs("probe: {sample_rate: lots}\n", no_target, 2, false);
+
+	/* capped: 25 wrong keys give the first 20, and say there were more */
+	char text[2048], want_buf[20][128];
+	const char *want[20];
+	size_t o = snprintf(text, sizeof text, "target: {command: [x]}\nprobe:\n");
+	for (int i = 0; i < 25; i++)
+		o += snprintf(text + o, sizeof text - o, "  k%02d: 1\n", i);
+	for (int i = 0; i < 20; i++) {
+		snprintf(want_buf[i], sizeof want_buf[i],
+			 "%d:3: probe: unknown key \"k%02d\" (expected one of: blocking_threshold, "
+			 "sample_rate, stack_depth, ring_buffer)", i + 3, i);
+		want[i] = want_buf[i];
+	}
+	load_errs(text, want, 20, true);
+
+	/* exactly 20 is not "more" */
+	o = snprintf(text, sizeof text, "target: {command: [x]}\nprobe:\n");
+	for (int i = 0; i < 20; i++)
+		o += snprintf(text + o, sizeof text - o, "  k%02d: 1\n", i);
+	load_errs(text, want, 20, false);
+}
+
+/* a file that cannot be read is one error, with no position */
+static void test_err_many_file(void **state)
+{
+	static struct tg_spec_errors errs;
+	struct tg_spec s;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/missing.yaml", tmpdir);
+	assert_int_equal(tg_spec_load_all(path, &s, &errs), -ENOENT);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], "missing.yaml: cannot open: No such file or directory"));
+	tg_spec_free(&s);
+}
+
+/* a tab in indentation says so, at the tab, wherever libyaml trips on it */
+static void test_err_tab(void **state)
+{
+	static const char *const tab[][2] = {
+		{ "target:\n\tcommand: [x]\n", "2:1" },
+		{ "target:\n  command: [x]\n  \tcwd: /\n", "3:3" },
+		{ "target:\n  command:\n\t- x\n", "3:1" },
+		{ "target: {command: [x]}\nload:\n  - sleep: 1s\n\t- sleep: 2s\n", "4:1" },
+	};
+	char want[128];
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+		snprintf(want, sizeof want, "%s: tab character in indentation: YAML indents with spaces",
+			 tab[i][1]);
+		load_err(tab[i][0], want);
+	}
+	/* a tab after the indentation is YAML's business, and fine there */
+	struct tg_spec s;
+	load_ok(NULL, "target:\n  command: [x]\nprobe:\n  blocking_threshold:\t10ms\n", &s);
+	assert_int_equal(s.probe.blocking_threshold_ns, 10 * MS);
+	tg_spec_free(&s);
 }
 
 static void test_err_unknown_key(void **state)
@@ -1870,6 +1982,9 @@ int main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_parse_signal),
 		cmocka_unit_test(test_err_yaml_syntax),
+		cmocka_unit_test(test_err_many),
+		cmocka_unit_test(test_err_many_file),
+		cmocka_unit_test(test_err_tab),
 		cmocka_unit_test(test_err_unknown_key),
 		cmocka_unit_test(test_err_wrong_type),
 		cmocka_unit_test(test_ring_buffer),
