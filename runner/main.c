@@ -2,6 +2,8 @@
 /* tokio-guard: catch blocking in Tokio tasks, in CI, without changing the program. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,16 +11,20 @@
 #include "session.h"
 #include "spec.h"
 
-static const char usage[] =
+static const char synopsis[] =
 	"usage: tokio-guard run SPEC.yaml [--out-dir DIR] [--results FILE] [--junit FILE]\n"
 	"                                 [--trace FILE] [--baseline RESULTS.json] [--quiet] [--verbose]\n"
 	"       tokio-guard check SPEC.yaml   validate the spec only (no probes, no root)\n"
-	"       tokio-guard --version | --help\n"
+	"       tokio-guard help [COMMAND] | COMMAND --help | --version\n";
+
+static const char details[] =
 	"\n"
 	"Runs the spec's target under eBPF probes on every Tokio task poll, drives its load\n"
 	"steps, and reports the polls that blocked a worker thread. The target's output is\n"
 	"kept in the output folder (target.stdout.log, target.stderr.log) and echoed as\n"
-	"`target| ...`; progress goes to stderr. --quiet silences both and the summary.\n"
+	"`target| ...`; progress goes to stderr. --quiet silences both; the verdict line and\n"
+	"the failed checks still print.\n"
+	"check lists every error it finds in the spec (up to 20), each at file:line:column.\n"
 	"Reports: junit.xml, trace.json (Perfetto / chrome://tracing) and results.json in\n"
 	"--out-dir (default: the spec's report.dir); --junit/--trace/--results put one\n"
 	"elsewhere. --baseline checks max_poll_regression against an earlier results.json.\n"
@@ -29,17 +35,62 @@ static const char usage[] =
 	"(no eBPF/BTF, no permission, no poll sites, nothing observed), 4 target or load\n"
 	"failure, 130/143 interrupted by SIGINT/SIGTERM.\n";
 
+static int help(void)
+{
+	fputs(synopsis, stdout);
+	fputs(details, stdout);
+	return TG_EXIT_OK;
+}
+
+/* One line saying what was wrong, then the synopsis: exit 2. */
+__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tokio-guard: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(synopsis, stderr);
+	return TG_EXIT_USAGE;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/* --help or -h anywhere among a command's options (not after "--", which ends them). */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (is_help(argv[i]))
+			return true;
+	return false;
+}
+
 static int cmd_check(int argc, char **argv)
 {
+	static struct tg_spec_errors errs; /* 10 KiB: off the stack */
 	struct tg_spec spec;
-	char err[1024];
 
-	if (argc != 2) {
-		fputs(usage, stderr);
-		return TG_EXIT_USAGE;
-	}
-	if (tg_spec_load(argv[1], &spec, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+	if (wants_help(argc, argv))
+		return help();
+	if (argc < 2)
+		return bad_usage("check needs a SPEC.yaml");
+	if (argc > 2)
+		return bad_usage("check takes one SPEC.yaml, got %d arguments (the second is '%s')",
+				 argc - 1, argv[2]);
+	if (tg_spec_load_all(argv[1], &spec, &errs)) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "tokio-guard: %s\n", errs.msg[i]);
+		if (errs.more)
+			fprintf(stderr, "tokio-guard: %s: more than %zu errors; the first %zu are above\n",
+				argv[1], errs.n, errs.n);
+		else
+			fprintf(stderr, "tokio-guard: %s: %zu error%s\n", argv[1], errs.n,
+				errs.n == 1 ? "" : "s");
 		return TG_EXIT_USAGE;
 	}
 	printf("%s: ok (%s, %zu load steps, %zu assertions, %zu allowed)\n", argv[1], spec.name,
@@ -64,8 +115,11 @@ static int cmd_run(int argc, char **argv)
 	struct tg_run_opts ro = { 0 };
 	int c;
 
+	if (wants_help(argc, argv))
+		return help();
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qv", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages: getopt's would say "run:", not "tokio-guard:" */
+	while ((c = getopt_long(argc, argv, ":qv", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_OUT: ro.out_dir = optarg; break;
 		case OPT_RESULTS: ro.results_file = optarg; break;
@@ -74,37 +128,48 @@ static int cmd_run(int argc, char **argv)
 		case OPT_BASELINE: ro.baseline = optarg; break;
 		case 'q': ro.quiet = true; break;
 		case 'v': ro.verbose = true; break;
+		case ':':
+			return bad_usage("run: %s needs a value", argv[optind - 1]);
 		default:
-			fputs(usage, stderr);
-			return TG_EXIT_USAGE;
+			if (optopt)
+				return bad_usage("run: unknown option '-%c'", optopt);
+			return bad_usage("run: unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "tokio-guard: run needs exactly one SPEC.yaml\n%s", usage);
-		return TG_EXIT_USAGE;
-	}
+	if (optind == argc)
+		return bad_usage("run needs a SPEC.yaml");
+	if (optind != argc - 1)
+		return bad_usage("run takes one SPEC.yaml, got %d arguments (the second is '%s')",
+				 argc - optind, argv[optind + 1]);
 	ro.spec_path = argv[optind];
 	return tg_session_run(&ro);
 }
 
+/* help [COMMAND]: the one usage text covers every command. */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 2)
+		return bad_usage("help takes at most one COMMAND");
+	if (argc == 2 && strcmp(argv[1], "run") && strcmp(argv[1], "check") && strcmp(argv[1], "help"))
+		return bad_usage("help: unknown command '%s' (the commands are run and check)", argv[1]);
+	return help();
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return TG_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return bad_usage("no command given (the commands are run and check)");
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tokio-guard %s\n", TG_VERSION);
 		return TG_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage, stdout);
-		return TG_EXIT_OK;
-	}
+	if (is_help(argv[1]))
+		return help();
+	if (!strcmp(argv[1], "help"))
+		return cmd_help(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
-	fprintf(stderr, "tokio-guard: unknown command '%s'\n%s", argv[1], usage);
-	return TG_EXIT_USAGE;
+	return bad_usage("unknown command '%s' (the commands are run and check)", argv[1]);
 }
