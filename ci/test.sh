@@ -19,5 +19,8 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "ci/test.sh: not root and no sudo: the end-to-end tests will be skipped" >&2
   fi
 fi
-cd "$build"
-"${run_as_root[@]}" ctest --output-on-failure "$@"
+(cd "$build" && "${run_as_root[@]}" ctest --output-on-failure "$@")
+# a full run also runs the unit tests and two end-to-end tests under ASan + UBSan (about a minute)
+if [ $# -eq 0 ]; then
+  ci/sanitize.sh
+fi

@@ -180,10 +180,11 @@ static cJSON *tasks_json(const struct tg_results *r)
 	if (!t && r->record)
 		t = tg_record_tasks(r->record, &n);
 	for (size_t i = 0; t && i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
 
 		if (!t[i].polls)
 			continue;
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", t[i].name);
 		cJSON_AddStringToObject(o, "kind", t[i].blocking_pool ? "blocking_pool" :
 						   t[i].block_on ? "block_on" : "runtime");

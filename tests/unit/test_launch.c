@@ -629,6 +629,7 @@ static void test_step_stdout_goes_to_stderr(void **state)
 	assert_string_equal(buf, "");
 	assert_true(read_file(tmp_path("e.txt"), buf, sizeof buf));
 	assert_string_equal(buf, "to-stdout\n");
+	tg_step_result_free(&res); /* the output kept for the reports */
 }
 
 static void test_step_timeout_kills_group(void **state)
