@@ -1,6 +1,8 @@
-/* Every report replaces its file whole: written to a temporary next to it and
- * renamed over it, so that a reader (a CI step, a trace viewer) never sees
- * half a file, even when tokio-guard is killed while writing. */
+/* Every report replaces its file whole: written to an unnamed file (O_TMPFILE)
+ * in its folder, named only once complete and renamed over it, so that a
+ * reader (a CI step, a trace viewer) never sees half a file and a kill while
+ * writing leaves nothing behind. Where O_TMPFILE is missing: a temporary next
+ * to it, renamed the same way. */
 #ifndef TG_REPORT_FILE_H
 #define TG_REPORT_FILE_H
 

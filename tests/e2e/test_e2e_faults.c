@@ -17,8 +17,8 @@
  * tokio-guard that is still tokio-guard (the target waits at its gate, before
  * exec, while the probes attach); "waiting for ready" is that child after its
  * exec of a target that never says it is ready; "load" is an exec step's
- * process; "writing reports" is the first `*.tmp.*` file in the output folder
- * (inotify). Default probes only (uprobe_multi): the single-uprobe fallback's
+ * process; "writing reports" is an fd of tokio-guard on a report's unnamed
+ * file in the output folder (a 16 MB trace: long enough to be caught). Default probes only (uprobe_multi): the single-uprobe fallback's
  * background detach is not what is tested here. Needs root; skips otherwise. */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -29,13 +29,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -219,21 +217,33 @@ static bool watch_kids(struct cell *c, const char *suffix)
 	return found;
 }
 
-/* inotify on the output folder: trace.json's temporary created is a report being written. */
-static bool report_started(int ino)
+/* tokio-guard has a report open: an fd into the output folder on an unnamed
+ * file (O_TMPFILE: "#123 (deleted)") or a `.tmp.` one. */
+static bool report_started(const struct cell *c)
 {
-	char buf[4096] __attribute__((aligned(8)));
-	ssize_t n = read(ino, buf, sizeof buf);
+	char path[64], link[4096];
+	struct dirent *e;
+	size_t n = strlen(c->out);
+	bool found = false;
+	DIR *d;
 
-	for (char *p = buf; n > 0 && p < buf + n;) {
-		struct inotify_event *ev = (struct inotify_event *)p;
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)c->guard);
+	d = opendir(path);
+	while (d && (e = readdir(d)) && !found) {
+		char p[320];
+		ssize_t k;
 
-		/* the trace: the longest to write */
-		if (ev->len && strncmp(ev->name, "trace.json.tmp.", 15) == 0)
-			return true;
-		p += sizeof(*ev) + ev->len;
+		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+		k = readlink(p, link, sizeof link - 1);
+		if (k <= 0)
+			continue;
+		link[k] = 0;
+		found = strncmp(link, c->out, n) == 0 && link[n] == '/' &&
+			(strstr(link, " (deleted)") || strstr(link, ".tmp."));
 	}
-	return false;
+	if (d)
+		closedir(d);
+	return found;
 }
 
 static void nap_ms(int ms)
@@ -265,17 +275,10 @@ static pid_t start_guard(struct cell *c, const char *const *extra)
  * Samples its BPF fds and children every few ms until it exits. */
 static void run_cell(struct cell *c, enum phase at, int sig, const char *load_exe)
 {
-	int ino = -1, st, r;
+	int st, r;
 	bool sent = at == NO_SIGNAL;
 	char path[160];
 
-	if (at == AT_REPORTS) {
-		/* the folder exists before the run: inotify needs it */
-		assert_int_equal(mkdir(c->out, 0755), 0);
-		ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		assert_true(ino >= 0);
-		assert_true(inotify_add_watch(ino, c->out, IN_CREATE) >= 0);
-	}
 	c->guard = start_guard(c, NULL);
 	for (;;) {
 		bool now = false;
@@ -285,7 +288,7 @@ static void run_cell(struct cell *c, enum phase at, int sig, const char *load_ex
 		case AT_ATTACH: now = watch_kids(c, NULL); break;
 		case AT_READY_WAIT: now = watch_kids(c, IDLE); break;
 		case AT_LOAD: now = watch_kids(c, load_exe); break;
-		case AT_REPORTS: watch_kids(c, "/"); now = report_started(ino); break;
+		case AT_REPORTS: watch_kids(c, "/"); now = report_started(c); break;
 		case NO_SIGNAL: watch_kids(c, "/"); break;
 		}
 		if (!sent && now) {
@@ -295,13 +298,8 @@ static void run_cell(struct cell *c, enum phase at, int sig, const char *load_ex
 		r = waitpid(c->guard, &st, WNOHANG);
 		if (r == c->guard)
 			break;
-		if (at == AT_REPORTS)
-			poll(&(struct pollfd){ .fd = ino, .events = POLLIN }, 1, 3);
-		else
-			nap_ms(at == AT_ATTACH ? 0 : 3);
+		nap_ms(at == AT_ATTACH || at == AT_REPORTS ? 0 : 3);
 	}
-	if (ino >= 0)
-		close(ino);
 	if (!sent)
 		fail_msg("tokio-guard exited (status %#x) before the phase the signal was for", st);
 	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
