@@ -121,7 +121,8 @@ struct meas {
 	double d;          /* percents and rates */
 	char where[256];   /* "demo::handler", "load step warmup"; "" when not one place */
 	char note[320];    /* extra context, shown in parentheses */
-	char why[200];     /* M_NONE detail, M_SKIP / M_FAIL message */
+	char why[400];     /* M_NONE detail, M_SKIP / M_FAIL message */
+	char hint[200];    /* M_NONE: "; did you mean `x`?" */
 	const char *task;  /* where the value comes from */
 };
 
@@ -469,6 +470,18 @@ static void load_walk(struct load_agg *a, const char *pat, const struct tg_step_
 	}
 }
 
+/* The spec's first step (children included) whose name PAT matches, or NULL. */
+static const struct tg_step *spec_step(const struct tg_step *st, size_t n, const char *pat)
+{
+	for (size_t i = 0; st && i < n; i++) {
+		const struct tg_step *hit = st[i].name && tg_glob_match(pat, st[i].name) ? &st[i]
+					    : spec_step(st[i].children, st[i].nchildren, pat);
+		if (hit)
+			return hit;
+	}
+	return NULL;
+}
+
 static void measure_load(const struct ctx *c, struct meas *m)
 {
 	struct load_agg *a = calloc(1, sizeof *a);
@@ -481,7 +494,14 @@ static void measure_load(const struct ctx *c, struct meas *m)
 	}
 	load_walk(a, c->e->pattern, c->in->steps, c->in->nsteps, false);
 	if (!a->matched) {
-		m->state = M_NONE;
+		const struct tg_step *st = c->in->spec ? spec_step(c->in->spec->steps, c->in->spec->nsteps,
+								    c->e->pattern) : NULL;
+
+		m->state = st ? M_SKIP : M_NONE;
+		if (st)
+			snprintf(m->why, sizeof m->why, "not evaluated: load step '%.60s' never ran%s%.300s",
+				 st->name, c->in->run_error ? ": " : "",
+				 c->in->run_error ? c->in->run_error : "");
 		free(a);
 		return;
 	}
@@ -506,6 +526,169 @@ static void measure_load(const struct ctx *c, struct meas *m)
 					a->max_ns);
 	}
 	free(a);
+}
+
+/* ------------------------------------------------------------ did you mean */
+
+#define SUGGEST_MAX 3
+#define SUGGEST_NAME_MAX 128     /* longer names are compared by their first bytes */
+#define SUGGEST_CANDIDATES 20000 /* names looked at: a huge run must not stall the end */
+
+/* Levenshtein distance over at most SUGGEST_NAME_MAX bytes of each string. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[SUGGEST_NAME_MAX + 1];
+
+	la = la > SUGGEST_NAME_MAX ? SUGGEST_NAME_MAX : la;
+	lb = lb > SUGGEST_NAME_MAX ? SUGGEST_NAME_MAX : lb;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static size_t segments(const char *s)
+{
+	size_t n = 1;
+
+	for (const char *p = s; (p = strstr(p, "::")); p += 2)
+		n++;
+	return n;
+}
+
+/* How far NAME is from what the user wrote (glob stars dropped): the whole
+ * name, or its last path segments when the pattern has fewer ("batch_job"
+ * for "hidden_app::batch_job"). */
+static size_t name_distance(const char *pat, size_t pat_segs, const char *name)
+{
+	size_t d = edit_distance(pat, strlen(pat), name, strlen(name));
+	size_t segs = segments(name);
+	const char *tail = name;
+
+	for (; segs > pat_segs && (tail = strstr(tail, "::")); segs--)
+		tail += 2;
+	if (tail && tail != name) {
+		size_t t = edit_distance(pat, strlen(pat), tail, strlen(tail));
+		if (t < d)
+			d = t;
+	}
+	return d;
+}
+
+struct suggest {
+	const char *glob; /* as written */
+	char pat[SUGGEST_NAME_MAX + 1];
+	size_t segs, looked;
+	const char *best[SUGGEST_MAX];
+	size_t dist[SUGGEST_MAX], n;
+};
+
+static void consider(struct suggest *g, const char *name)
+{
+	size_t d, k;
+
+	if (!name || !name[0] || g->looked++ >= SUGGEST_CANDIDATES || tg_glob_match(g->glob, name))
+		return; /* a name the selector matched is no alternative to it */
+	for (k = 0; k < g->n; k++)
+		if (strcmp(g->best[k], name) == 0)
+			return;
+	d = name_distance(g->pat, g->segs, name);
+	for (k = g->n; k > 0 && g->dist[k - 1] > d; k--)
+		;
+	if (k >= SUGGEST_MAX)
+		return;
+	if (g->n < SUGGEST_MAX)
+		g->n++;
+	memmove(&g->best[k + 1], &g->best[k], (g->n - 1 - k) * sizeof g->best[0]);
+	memmove(&g->dist[k + 1], &g->dist[k], (g->n - 1 - k) * sizeof g->dist[0]);
+	g->best[k] = name;
+	g->dist[k] = d;
+}
+
+static void consider_results(struct suggest *g, const struct tg_step_result *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		consider(g, r[i].name);
+		consider_results(g, r[i].children, r[i].nchildren);
+	}
+}
+
+static void consider_steps(struct suggest *g, const struct tg_step *st, size_t n)
+{
+	for (size_t i = 0; st && i < n; i++) {
+		consider(g, st[i].name);
+		consider_steps(g, st[i].children, st[i].nchildren);
+	}
+}
+
+static void consider_observed(struct suggest *g, const struct ctx *c)
+{
+	const struct tg_assert_input *in = c->in;
+
+	if (c->e->sel == TG_SEL_LOAD) {
+		consider_results(g, in->steps, in->nsteps);
+		if (in->spec)
+			consider_steps(g, in->spec->steps, in->spec->nsteps);
+		return;
+	}
+	for (size_t i = 0; in->tasks && i < in->ntasks; i++)
+		consider(g, in->tasks[i].name);
+	if (c->e->sel != TG_SEL_FUNCTION)
+		return;
+	for (size_t i = 0; in->spans && i < in->nspans; i++) {
+		for (size_t j = 0; j < in->spans[i].nfunctions; j++)
+			consider(g, in->spans[i].functions[j]);
+		for (int j = 0; in->spans[i].frames && j < in->spans[i].nframes; j++)
+			consider(g, in->spans[i].frames[j].function);
+	}
+}
+
+/* M_NONE: the observed names closest to the selector, "; did you mean `x`?",
+ * or the closest few when none is near. */
+static void suggest(const struct ctx *c, struct meas *m)
+{
+	struct suggest *g;
+	size_t o = 0, near = 0, limit;
+	const char *what = c->e->sel == TG_SEL_LOAD ? "load steps" :
+			   c->e->sel == TG_SEL_FUNCTION ? "functions" : "tasks";
+
+	/* a task selector's WHY says it matched blocking-pool tasks only: no typo */
+	if (c->e->sel == TG_SEL_ALL || (c->e->sel == TG_SEL_TASK && m->why[0]) || !c->e->pattern ||
+	    !(g = calloc(1, sizeof *g)))
+		return;
+	for (const char *p = c->e->pattern; *p && o < SUGGEST_NAME_MAX; p++)
+		if (*p != '*')
+			g->pat[o++] = *p;
+	g->segs = segments(g->pat);
+	g->glob = c->e->pattern;
+	consider_observed(g, c);
+	limit = strlen(g->pat) / 3 > 2 ? strlen(g->pat) / 3 : 2;
+	while (near < g->n && g->dist[near] <= limit)
+		near++;
+	if (near)
+		snprintf(m->hint, sizeof m->hint, "; did you mean ");
+	else if (g->n)
+		snprintf(m->hint, sizeof m->hint, "; observed %s include ", what);
+	for (size_t k = 0; k < (near ? near : g->n); k++)
+		cat(m->hint, sizeof m->hint, "%s`%.60s`", k == 0 ? "" : k + 1 == (near ? near : g->n) ? " or " : ", ",
+		    g->best[k]);
+	if (near)
+		cat(m->hint, sizeof m->hint, "?");
+	free(g);
 }
 
 /* ------------------------------------------------------------ one check */
@@ -644,8 +827,8 @@ static void set_message(const struct tg_check *ch, const struct tg_limit *l, con
 
 static void name_check(struct tg_check *ch, const struct tg_assertion *e, const struct tg_limit *l)
 {
-	enum tg_limit_unit u = tg_limit_unit(l->kind);
-	const char *op = tg_limit_is_min(l->kind) ? ">=" : u == TG_UNIT_COUNT ? "<=" : "<";
+	/* what a pass needs: compare() fails a maximum only above it */
+	const char *op = tg_limit_is_min(l->kind) ? ">=" : "<=";
 	static const char *const sel[] = { [TG_SEL_TASK] = "task", [TG_SEL_FUNCTION] = "function",
 					   [TG_SEL_LOAD] = "load" };
 
@@ -673,7 +856,10 @@ static void measure(const struct ctx *c, struct meas *m)
 		measure_load(c, m);
 	} else if (!c->in->probed) {
 		m->state = M_SKIP;
-		snprintf(m->why, sizeof m->why, "skipped: the probes did not run");
+		if (c->in->run_error)
+			snprintf(m->why, sizeof m->why, "not evaluated: %.180s", c->in->run_error);
+		else
+			snprintf(m->why, sizeof m->why, "skipped: the probes did not run");
 	} else if (c->e->sel == TG_SEL_FUNCTION) {
 		if (is_sched_kind(k) || k == TG_LIM_MAX_POLL_REGRESSION) {
 			m->state = M_SKIP;
@@ -709,15 +895,24 @@ static void eval_limit(const struct ctx *c, struct tg_check *ch)
 		snprintf(ch->message, sizeof ch->message, "%s", m.why);
 		return;
 	case M_NONE:
+		suggest(c, &m);
+		if (c->in->run_error) {
+			/* the run ended early: nothing says the selection was wrong */
+			ch->status = TG_CHECK_SKIPPED;
+			snprintf(ch->message, sizeof ch->message, "not evaluated: %.290s%.199s", c->in->run_error,
+				 m.hint);
+			return;
+		}
 		ch->status = c->e->allow_missing ? TG_CHECK_SKIPPED : TG_CHECK_FAILED;
 		ch->severity = c->e->allow_missing ? 0 : 1;
-		snprintf(ch->message, sizeof ch->message, "%s%s",
-			 c->e->sel == TG_SEL_LOAD ? "matched no load step" : "matched no polls", m.why);
+		snprintf(ch->message, sizeof ch->message, "%s%.280s%.199s",
+			 c->e->sel == TG_SEL_LOAD ? "matched no load step" : "matched no polls", m.why, m.hint);
 		break;
 	case M_FAIL:
 		ch->status = TG_CHECK_FAILED;
 		ch->severity = 1;
-		snprintf(ch->message, sizeof ch->message, "%s%s%s", m.why, m.where[0] ? " in " : "", m.where);
+		snprintf(ch->message, sizeof ch->message, "%.250s%s%.250s", m.why, m.where[0] ? " in " : "",
+			 m.where);
 		break;
 	case M_OK:
 		format_observed(c->l, &m, ch->observed, sizeof ch->observed);
@@ -791,13 +986,77 @@ static size_t count_steps(const struct tg_step_result *r, size_t n)
 	return total;
 }
 
-static void step_message(const struct tg_step_result *r, char *msg, size_t len)
+void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len)
+{
+	static const char *const kind[TG_LERR__COUNT][2] = {
+		[TG_LERR_CONNECT] = { "connect error", "connect errors" },
+		[TG_LERR_TIMEOUT] = { "timeout", "timeouts" },
+		[TG_LERR_STATUS] = { "status error", "status errors" },
+		[TG_LERR_EXPECT] = { "reply without the expected text", "replies without the expected text" },
+		[TG_LERR_IO] = { "I/O error", "I/O errors" },
+	};
+	uint64_t listed = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < TG_LERR__COUNT; k++) {
+		uint64_t n = r->errors_by_kind[k];
+		if (!n)
+			continue;
+		cat(buf, len, "%s%" PRIu64 " %s", buf[0] ? ", " : "", n, kind[k][n != 1]);
+		listed += n;
+	}
+	if (r->errors > listed)
+		cat(buf, len, "%s%" PRIu64 " other error%s", buf[0] ? ", " : "", r->errors - listed,
+		    r->errors - listed == 1 ? "" : "s");
+	if (!buf[0])
+		snprintf(buf, len, "no errors");
+}
+
+/* The last LINES lines of OUT, at most BYTES of them (a whole line when it can). */
+static const char *output_tail(const char *out, size_t lines, size_t bytes)
+{
+	size_t len = out ? strlen(out) : 0;
+	const char *p;
+
+	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
+		len--;
+	if (!len)
+		return NULL;
+	for (p = out + len; p > out && lines; p--)
+		if (p[-1] == '\n' && --lines == 0)
+			break;
+	if ((size_t)(out + len - p) > bytes) {
+		const char *nl;
+
+		p = out + len - bytes;
+		if ((nl = memchr(p, '\n', bytes)) && nl + 1 < out + len)
+			p = nl + 1;
+	}
+	return p;
+}
+
+/* ": <the output's last non-empty line>", cut to fit one message line. */
+static void last_line(const char *out, char *msg, size_t len)
+{
+	const char *tail = output_tail(out, 1, 200);
+	size_t n = 0;
+
+	if (!tail)
+		return;
+	while (tail[n] && tail[n] != '\n' && tail[n] != '\r')
+		n++;
+	cat(msg, len, ": %.*s", (int)n, tail);
+}
+
+static void step_message(const struct tg_step_result *r, bool errors_fail, char *msg, size_t len)
 {
 	struct load_agg *a;
-	char d[32];
+	char d[32], kinds[256];
 
 	if (!r->ok) {
 		snprintf(msg, len, "%s", r->error[0] ? r->error : "the step could not run");
+		if (r->kind == TG_STEP_EXEC)
+			last_line(r->output, msg, len);
 		return;
 	}
 	if (r->kind == TG_STEP_EXEC) {
@@ -825,28 +1084,55 @@ static void step_message(const struct tg_step_result *r, char *msg, size_t len)
 	snprintf(msg, len, "%" PRIu64 " request%s, %" PRIu64 " error%s, p99 %s, %.1f/s", a->requests,
 		 a->requests == 1 ? "" : "s", a->errors, a->errors == 1 ? "" : "s",
 		 a->hist_count ? d : "-", a->throughput);
+	if (a->errors) {
+		tg_load_errors_text(r, kinds, sizeof kinds);
+		cat(msg, len, " (%s)%s", kinds, errors_fail ? ": errors fail the step unless an assertion "
+			"on it sets max_errors or max_error_rate" : "");
+	}
 	free(a);
 }
 
-static size_t load_checks(const struct tg_step_result *r, size_t n, const char *parent,
-			  struct tg_check *c)
+/* An assertion on the step (or on its parent) limits its errors: then they
+ * are that assertion's to judge, not the step's. */
+static bool errors_limited(const struct tg_spec *spec, const char *name)
+{
+	for (size_t i = 0; spec && name && i < spec->nassertions; i++) {
+		const struct tg_assertion *e = &spec->assertions[i];
+		if (e->sel != TG_SEL_LOAD || !e->pattern || !tg_glob_match(e->pattern, name))
+			continue;
+		for (size_t j = 0; j < e->nlimits; j++)
+			if (e->limits[j].kind == TG_LIM_MAX_ERRORS || e->limits[j].kind == TG_LIM_MAX_ERROR_RATE)
+				return true;
+	}
+	return false;
+}
+
+/* LIMITED: an assertion on a parent limits the errors of its children. */
+static size_t load_checks(const struct tg_spec *spec, const struct tg_step_result *r, size_t n,
+			  const char *parent, bool limited, struct tg_check *c)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct tg_check *ch = &c[k++];
+		bool lim = limited || errors_limited(spec, r[i].name);
+		/* a parallel step's errors are its children's: failed there, once */
+		bool counted = r[i].errors && !lim && r[i].kind != TG_STEP_PARALLEL;
+		bool failed = !r[i].ok || counted;
 		char path[320];
 
 		snprintf(path, sizeof path, "%s%s%.300s", parent ? parent : "", parent ? "/" : "",
 			 r[i].name ? r[i].name : "?");
 		ch->group = TG_GROUP_LOAD;
-		ch->status = r[i].ok ? TG_CHECK_PASSED : TG_CHECK_FAILED;
-		ch->severity = r[i].ok ? 0 : 1;
+		ch->status = failed ? TG_CHECK_FAILED : TG_CHECK_PASSED;
+		ch->severity = failed ? 1 : 0;
 		ch->time_s = r[i].end_ns > r[i].start_ns ? (double)(r[i].end_ns - r[i].start_ns) / 1e9 : 0;
 		snprintf(ch->name, sizeof ch->name, "load: %s", path);
 		snprintf(ch->classname, sizeof ch->classname, "load");
-		step_message(&r[i], ch->message, sizeof ch->message);
-		k += load_checks(r[i].children, r[i].nchildren, path, c + k);
+		step_message(&r[i], r[i].ok && counted, ch->message, sizeof ch->message);
+		if (!r[i].ok && r[i].kind == TG_STEP_EXEC)
+			ch->output = output_tail(r[i].output, TG_CHECK_OUTPUT_LINES, TG_CHECK_OUTPUT_BYTES);
+		k += load_checks(spec, r[i].children, r[i].nchildren, path, lim, c + k);
 	}
 	return k;
 }
@@ -905,7 +1191,7 @@ int tg_assert_eval(const struct tg_assert_input *in, struct tg_check **out, size
 	}
 	probe_checks(in, &c[k]);
 	k += 2;
-	k += load_checks(in->steps, in->nsteps, NULL, &c[k]);
+	k += load_checks(spec, in->steps, in->nsteps, NULL, false, &c[k]);
 	unique_names(c, k);
 	*out = c;
 	*n = k;

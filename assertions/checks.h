@@ -27,7 +27,8 @@ struct tg_check {
 	enum tg_check_status status;
 	const struct tg_assertion *entry; /* NULL for probe and load checks */
 	const struct tg_limit *limit;     /* NULL for probe and load checks */
-	/* Unique among the run's checks: "max_poll < 5ms [task=demo::handler]",
+	/* Unique among the run's checks: "max_poll <= 5ms [task=demo::handler]"
+	 * (the operator is the one a pass needs: <= for maxima, >= for minima),
 	 * "probe: events lost", "load: warmup". */
 	char name[384];
 	/* The selector: "task=demo::handler", "function=...", "load=warmup", "all";
@@ -45,7 +46,13 @@ struct tg_check {
 	const struct tg_span *worst[TG_CHECK_WORST];
 	size_t nworst;
 	const struct tg_frame *culprit; /* worst[0]'s culprit, or NULL: JUnit file/line, annotations */
+	/* A failed exec step's last output lines (at most TG_CHECK_OUTPUT_LINES,
+	 * TG_CHECK_OUTPUT_BYTES), pointing into the step result; else NULL. */
+	const char *output;
 };
+
+#define TG_CHECK_OUTPUT_LINES 10
+#define TG_CHECK_OUTPUT_BYTES 4096
 
 /* Previous results.json (--baseline): per task poll statistics. */
 struct tg_baseline_task {
@@ -99,6 +106,10 @@ bool tg_needs_sched_delay(const struct tg_spec *spec);
  * default check max_blocking_spans: 0 on all tasks is evaluated. 0 or -ENOMEM. */
 int tg_assert_eval(const struct tg_assert_input *in, struct tg_check **out, size_t *n);
 void tg_checks_free(struct tg_check *c);
+
+/* A traffic step's errors by kind: "20 connect errors", "3 status errors, 1 timeout";
+ * "no errors" when there were none. */
+void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len);
 
 /* 1 when a check failed (warn-mode entries report TG_CHECK_WARNED instead),
  * else 0. Load and probe checks count: a failed step already means exit 4. */

@@ -144,6 +144,9 @@ static void annotation(FILE *out, const struct tg_results *r, const struct tg_ch
 			 tg_frame_text(f, base, rel, sizeof(rel)));
 	else
 		snprintf(text, sizeof(text), "%s", c->message);
+	if (c->output) /* a failed exec step: its own last words say why */
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "\n\nlast output:\n%.*s",
+			 TG_CHECK_OUTPUT_BYTES, c->output);
 	fprintf(out, "%s\n", tg_github_escape_data(text, msg, sizeof(msg)));
 }
 
@@ -408,8 +411,8 @@ static void headline(struct md *m, const struct tg_results *r)
 		  tg_checks_count(r->checks, r->nchecks, TG_CHECK_PASSED), failed,
 		  tg_checks_count(r->checks, r->nchecks, TG_CHECK_WARNED),
 		  tg_checks_count(r->checks, r->nchecks, TG_CHECK_SKIPPED));
-	if (r->duration_s > 0)
-		md_printf(m, " in %.1fs", r->duration_s);
+	if (tg_results_wall_s(r) > 0)
+		md_printf(m, " in %.1fs", tg_results_wall_s(r));
 	md_put(m, ".\n\n", 3);
 	if (r->error && r->error[0]) {
 		md_printf(m, "Error: ");

@@ -127,6 +127,13 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+double tg_results_wall_s(const struct tg_results *r)
+{
+	uint64_t t0 = r ? r->phase_ns[TG_PHASE_START] : 0, now = monotonic_ns();
+
+	return t0 && now > t0 ? (double)(now - t0) / 1e9 : 0;
+}
+
 /* Milliseconds from phase A's end to phase B's; -1 when either was never reached. */
 static double phase_ms(const struct tg_results *r, enum tg_phase a, enum tg_phase b)
 {

@@ -74,6 +74,10 @@ struct tg_results {
 uint64_t tg_results_lost_events(const struct tg_results *r);
 uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_record *rec);
 
+/* Wall time of the whole run so far (from TG_PHASE_START to now, teardown and
+ * reports included), in seconds; 0 when the start is unknown. */
+double tg_results_wall_s(const struct tg_results *r);
+
 /* Writes the JSON document to PATH. 0 or -errno with one line in ERR. */
 int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen);
 

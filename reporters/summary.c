@@ -58,10 +58,12 @@ static void headline(const struct out *o, const struct tg_results *r)
 		fputs(": ", o->f);
 		text(o, r->spec->name);
 	}
+	double wall = tg_results_wall_s(r);
+
 	fprintf(o->f, ": %zu passed, %zu failed, %zu warned, %zu skipped", passed, failed, warned,
 		skipped);
-	if (r->duration_s > 0)
-		fprintf(o->f, " in %.1fs", r->duration_s);
+	if (wall > 0) /* the whole run, as a CI's clock sees it */
+		fprintf(o->f, " in %.1fs", wall);
 	fputc('\n', o->f);
 	if (r->error && r->error[0]) {
 		on(o, RED);
@@ -69,6 +71,23 @@ static void headline(const struct out *o, const struct tg_results *r)
 		off(o);
 		text(o, r->error);
 		fputc('\n', o->f);
+	}
+}
+
+/* A failed exec step's last output lines, indented under its check. */
+static void output_lines(const struct out *o, const char *out)
+{
+	while (out && *out) {
+		size_t n = strcspn(out, "\n");
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), out);
+		if (line[0] && strspn(line, " \r") < strlen(line)) {
+			fputs("    | ", o->f);
+			text(o, line);
+			fputc('\n', o->f);
+		}
+		out += n + (out[n] == '\n');
 	}
 }
 
@@ -91,6 +110,7 @@ static void problems(const struct out *o, const struct tg_results *r)
 			text(o, c->message);
 		}
 		fputc('\n', o->f);
+		output_lines(o, c->output);
 	}
 }
 
@@ -228,5 +248,16 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 		report_path(&o, "trace", r->trace_path, "open it in https://ui.perfetto.dev");
 		report_path(&o, "results", r->results_path, NULL);
 	}
+	fflush(f);
+}
+
+void tg_summary_print_verdict(FILE *f, const struct tg_results *r, bool color)
+{
+	struct out o = { f, color };
+
+	if (!f || !r)
+		return;
+	headline(&o, r);
+	problems(&o, r);
 	fflush(f);
 }

@@ -7,6 +7,7 @@
 #include "poll_probe.h"
 #include "progress.h"
 #include "spec.h"
+#include "checks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,6 +240,33 @@ out:
 	return rc;
 }
 
+/* A traffic step that never got one good response did not load the target:
+ * the step fails (exit 4), naming the errors by kind and where they went. */
+static int judge_traffic(const struct tg_step *step, struct tg_step_result *res)
+{
+	char kinds[200], expected[32] = "";
+	bool v6 = step->tcp.host && strchr(step->tcp.host, ':');
+
+	if (res->requests > res->errors)
+		return 0;
+	if (!res->requests) {
+		set_error(res, "%s step '%s' finished no request", kind_name(step), step_name(step));
+		return -EIO;
+	}
+	tg_load_errors_text(res, kinds, sizeof kinds);
+	if (res->errors_by_kind[TG_LERR_STATUS] && step->kind == TG_STEP_HTTP)
+		snprintf(expected, sizeof expected, step->http.expect_status ? " (expected %d)" :
+			 " (expected 2xx)", step->http.expect_status);
+	if (step->kind == TG_STEP_HTTP)
+		set_error(res, "%s step '%s' got no successful response: %s%s to %s", kind_name(step),
+			  step_name(step), kinds, expected, step->http.url ? step->http.url : "?");
+	else
+		set_error(res, "%s step '%s' got no successful response: %s to %s%s%s:%s", kind_name(step),
+			  step_name(step), kinds, v6 ? "[" : "", step->tcp.host ? step->tcp.host : "?",
+			  v6 ? "]" : "", step->tcp.port ? step->tcp.port : "?");
+	return -EIO;
+}
+
 /* ---- exec: no shell, own process group, output kept and forwarded ---- */
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -296,6 +324,13 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+static bool g_echo = true;
+
+void tg_load_set_echo(bool on)
+{
+	g_echo = on;
+}
+
 /* Reads what is there (waiting at most WAIT_MS for it); false at EOF. */
 static bool pump_output(int fd, struct tail *t, int wait_ms)
 {
@@ -318,7 +353,8 @@ static bool pump_output(int fd, struct tail *t, int wait_ms)
 			return errno == EAGAIN;
 		if (n == 0)
 			return false;
-		write_all(2, buf, (size_t)n);
+		if (g_echo)
+			write_all(2, buf, (size_t)n);
 		tail_add(t, buf, (size_t)n);
 	}
 }
@@ -557,10 +593,14 @@ int tg_run_step(const struct tg_spec *spec, const struct tg_step *step,
 	case TG_STEP_HTTP:
 		rc = run_traffic(step, res, stop, alive, alive_ctx, &tg_xport_http,
 				 step->http.timeout_ns);
+		if (rc == 0)
+			rc = judge_traffic(step, res);
 		break;
 	case TG_STEP_TCP:
 		rc = run_traffic(step, res, stop, alive, alive_ctx, &tg_xport_tcp,
 				 step->tcp.timeout_ns);
+		if (rc == 0)
+			rc = judge_traffic(step, res);
 		break;
 	case TG_STEP_PARALLEL:
 		rc = run_parallel(spec, step, res, stop, alive, alive_ctx);

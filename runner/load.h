@@ -24,7 +24,8 @@ struct tg_step_result {
 	int kind;           /* enum tg_step_kind */
 	uint64_t start_ns;  /* CLOCK_MONOTONIC */
 	uint64_t end_ns;
-	bool ok;            /* the step could run (request errors are counted, not failures) */
+	bool ok;            /* the step could run; http/tcp: and got at least one good response
+			     * (other request errors are counted, the load check judges them) */
 	int exit_code;      /* exec: -1 if killed */
 	int signal;         /* exec: killing signal, 0 if none */
 	char error[256];    /* one line when !ok */
@@ -43,6 +44,10 @@ struct tg_step_result {
 
 /* Frees what a result owns (histogram, output, children), not RES itself. */
 void tg_step_result_free(struct tg_step_result *res);
+
+/* Whether exec steps copy their output to our stderr (default on; --quiet
+ * turns it off). Set before the first step: parallel steps read it. */
+void tg_load_set_echo(bool on);
 
 /* Called while a step runs; a step stops early when it returns false
  * (the target died). */

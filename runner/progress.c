@@ -37,10 +37,16 @@ void tg_progress_add_requests(uint64_t n, uint64_t errors)
 	atomic_fetch_add_explicit(&g_errors, errors, memory_order_relaxed);
 }
 
+/* Counts are the current step's: reset with the step under the reporter's
+ * lock, so that no line shows one step's name with another's counts. */
 void tg_progress_step(size_t index, const char *name)
 {
+	pthread_mutex_lock(&P.lock);
+	atomic_store(&g_requests, 0);
+	atomic_store(&g_errors, 0);
 	atomic_store(&g_step_name, name);
 	atomic_store(&g_step, index);
+	pthread_mutex_unlock(&P.lock);
 }
 
 static void secs(uint64_t ns, char *buf, size_t len)

@@ -539,7 +539,10 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.spec = &s->spec, .exe = s->exe, .pid = s->target.pid,
 		.exited = s->target.exited, .poll_sites = s->sites.n,
 		.tokio_version = s->sites.tokio_version, .t0_ns = s->t0_ns,
-		.duration_s = s->t_end_ns > s->t0_ns ? (double)(s->t_end_ns - s->t0_ns) / 1e9 : 0,
+		/* t0 is set when the target is released: without it (no root, no
+		 * binary) there was no probed run to measure */
+		.duration_s = s->t0_ns && s->t_end_ns > s->t0_ns ?
+			      (double)(s->t_end_ns - s->t0_ns) / 1e9 : 0,
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
 		.sampler = s->sampler, .frame_pointers = s->sites.frame_pointers,
@@ -708,7 +711,9 @@ static int finish(struct session *s)
 		phase(s, TG_PHASE_RESOLVED);
 		fill_results(s, &res);
 		write_reports(s, &res);
-		if (!s->o->quiet)
+		if (s->o->quiet) /* quiet hides the chatter, never the verdict */
+			tg_summary_print_verdict(stderr, &res, isatty(2) && !getenv("NO_COLOR"));
+		else
 			tg_summary_print(stderr, &res, isatty(2) && !getenv("NO_COLOR"));
 		report_github(&res);
 	}
@@ -736,6 +741,7 @@ int tg_session_run(const struct tg_run_opts *o)
 
 	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
+	tg_load_set_echo(!o->quiet);
 	if (load_spec(&s) || resolve_user(&s) || find_target(&s) || interrupted(&s))
 		return finish(&s);
 	if (prepare_output(&s) || start_probe(&s) || interrupted(&s) || start_target(&s))

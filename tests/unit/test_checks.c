@@ -131,6 +131,14 @@ static void expect(const struct tg_check *c, enum tg_check_status st, const char
 		assert_string_equal(c->message, message);
 }
 
+/* C's message starts with PREFIX (the rest: what was observed nearby). */
+static void expect_prefix(const struct tg_check *c, enum tg_check_status st, const char *prefix)
+{
+	assert_string_equal(tg_check_status_name(c->status), tg_check_status_name(st));
+	if (strncmp(c->message, prefix, strlen(prefix)) != 0)
+		fail_msg("message \"%s\" does not start with \"%s\"", c->message, prefix);
+}
+
 /* ---- what the probes saw ---- */
 
 static struct tg_task_summary tasks[] = {
@@ -197,7 +205,7 @@ static void test_max_poll_task_glob(void **state)
 
 	const struct tg_check *c = chk(0);
 	expect(c, TG_CHECK_FAILED, "23.4ms", "max poll 23.4ms > 5ms in demo::handler");
-	assert_string_equal(c->name, "max_poll < 5ms [task=demo::*]");
+	assert_string_equal(c->name, "max_poll <= 5ms [task=demo::*]");
 	assert_string_equal(c->classname, "task=demo::*");
 	assert_string_equal(c->limit_text, "5ms");
 	assert_string_equal(c->task, "demo::handler");
@@ -211,7 +219,7 @@ static void test_max_poll_task_glob(void **state)
 	/* The blocking pool's 900ms is not a runtime poll: web::serve's 31ms is the worst. */
 	expect(chk(2), TG_CHECK_PASSED, "31.0ms", "max poll 31.0ms <= 50ms (web::serve)");
 	assert_string_equal(chk(2)->classname, "all");
-	assert_string_equal(chk(2)->name, "max_poll < 50ms [all]");
+	assert_string_equal(chk(2)->name, "max_poll <= 50ms [all]");
 	/* Several tasks over the limit: the worst is named, the others counted. */
 	expect(chk(3), TG_CHECK_FAILED, "31.0ms",
 	       "max poll 31.0ms > 1ms in web::serve (and 2 more tasks over the limit)");
@@ -265,11 +273,11 @@ static void test_percentiles(void **state)
 	limit(e, TG_LIM_P999_POLL, "10ms");
 	eval();
 	expect(chk(0), TG_CHECK_PASSED, "200us", "p50 poll 200us <= 200us (demo::handler)");
-	assert_string_equal(chk(0)->name, "p50_poll < 200us [task=demo::handler]");
+	assert_string_equal(chk(0)->name, "p50_poll <= 200us [task=demo::handler]");
 	expect(chk(1), TG_CHECK_FAILED, "900us", "p90 poll 900us > 500us in demo::handler");
 	expect(chk(2), TG_CHECK_PASSED, "4.00ms", "p99 poll 4.00ms <= 5ms (demo::handler)");
 	expect(chk(3), TG_CHECK_FAILED, "12.0ms", "p99.9 poll 12.0ms > 10ms in demo::handler");
-	assert_string_equal(chk(3)->name, "p999_poll < 10ms [task=demo::handler]");
+	assert_string_equal(chk(3)->name, "p999_poll <= 10ms [task=demo::handler]");
 }
 
 static void test_scheduling_delay(void **state)
@@ -313,7 +321,10 @@ static void test_blocking_pool_only_matches_nothing(void **state)
 	eval();
 	expect(chk(0), TG_CHECK_FAILED, "",
 	       "matched no polls (only blocking-pool tasks match: spawn_blocking polls are not runtime polls)");
-	expect(chk(1), TG_CHECK_FAILED, "", "matched no polls");
+	/* nothing near: the closest observed names, nearest first */
+	expect(chk(1), TG_CHECK_FAILED, "", NULL);
+	expect_prefix(chk(1), TG_CHECK_FAILED, "matched no polls; observed tasks include `");
+	assert_null(strstr(chk(1)->message, "did you mean"));
 	assert_string_equal(chk(1)->name, "max_blocking_spans <= 0 [task=nothing::here]");
 
 	/* No selector and no polls at all: never a silent pass. */
@@ -427,7 +438,7 @@ static void test_function_selectors(void **state)
 	 * poll the uprobes timed (the function was inlined there). */
 	expect(chk(0), TG_CHECK_FAILED, "50.0ms", "max poll 50.0ms > 40ms in demo::compute_*");
 	assert_string_equal(chk(0)->classname, "function=demo::compute_*");
-	assert_string_equal(chk(0)->name, "max_poll < 40ms [function=demo::compute_*]");
+	assert_string_equal(chk(0)->name, "max_poll <= 40ms [function=demo::compute_*]");
 	/* worst: the 50ms span (function glob) and the 12ms one (fn_mask bit 0). */
 	assert_int_equal(chk(0)->nworst, 2);
 	assert_ptr_equal(chk(0)->worst[0], &spans[1]);
@@ -440,7 +451,7 @@ static void test_function_selectors(void **state)
 	       "p50 poll 30.0ms > 10ms in std::sync::Mutex::lock (only polls >= blocking_threshold have stacks)");
 	expect(chk(5), TG_CHECK_FAILED, "2",
 	       "2 blocking spans > 1 (worst 50.0ms in demo::handler)");
-	expect(chk(6), TG_CHECK_FAILED, "",
+	expect_prefix(chk(6), TG_CHECK_FAILED,
 	       "matched no polls (no function matching it was found as a symbol, it may be inlined, "
 	       "and no blocking span's stack holds it)");
 	expect(chk(7), TG_CHECK_SKIPPED, "", "skipped: max_scheduling_delay is measured per task, not per function");
@@ -461,9 +472,9 @@ static void test_warn_and_allow_missing(void **state)
 	e->warn = true;
 	eval();
 	expect(chk(0), TG_CHECK_WARNED, "23.4ms", "max poll 23.4ms > 5ms in demo::handler");
-	expect(chk(1), TG_CHECK_SKIPPED, "", "matched no polls");
-	expect(chk(2), TG_CHECK_SKIPPED, "", "matched no load step");
-	expect(chk(3), TG_CHECK_WARNED, "", "matched no load step");
+	expect_prefix(chk(1), TG_CHECK_SKIPPED, "matched no polls");
+	expect_prefix(chk(2), TG_CHECK_SKIPPED, "matched no load step");
+	expect_prefix(chk(3), TG_CHECK_WARNED, "matched no load step");
 	assert_int_equal(tg_checks_count(checks, nchecks, TG_CHECK_WARNED), 2);
 	assert_int_equal(tg_checks_count(checks, nchecks, TG_CHECK_SKIPPED), 2);
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0);
@@ -500,9 +511,9 @@ static void test_unique_names(void **state)
 	for (int i = 0; i < 3; i++)
 		limit(entry(TG_SEL_TASK, "demo::handler"), TG_LIM_MAX_POLL, "50ms");
 	eval();
-	assert_string_equal(chk(0)->name, "max_poll < 50ms [task=demo::handler]");
-	assert_string_equal(chk(1)->name, "max_poll < 50ms [task=demo::handler] #2");
-	assert_string_equal(chk(2)->name, "max_poll < 50ms [task=demo::handler] #3");
+	assert_string_equal(chk(0)->name, "max_poll <= 50ms [task=demo::handler]");
+	assert_string_equal(chk(1)->name, "max_poll <= 50ms [task=demo::handler] #2");
+	assert_string_equal(chk(2)->name, "max_poll <= 50ms [task=demo::handler] #3");
 }
 
 static void test_hostile_names(void **state)
@@ -515,7 +526,7 @@ static void test_hostile_names(void **state)
 	eval();
 	expect(chk(0), TG_CHECK_FAILED, "7.00ms", "max poll 7.00ms > 5ms in " HOSTILE);
 	assert_string_equal(chk(0)->classname, "task=" HOSTILE);
-	assert_string_equal(chk(0)->name, "max_poll < 5ms [task=" HOSTILE "]");
+	assert_string_equal(chk(0)->name, "max_poll <= 5ms [task=" HOSTILE "]");
 	assert_string_equal(chk(0)->task, HOSTILE);
 }
 
@@ -571,7 +582,7 @@ static void test_regression(void **state)
 	eval();
 	for (int i = 0; i < 4; i++)
 		expect(chk(i), TG_CHECK_SKIPPED, "", "skipped: no --baseline given");
-	assert_string_equal(chk(0)->name, "max_poll_regression < 25% [task=demo::*]");
+	assert_string_equal(chk(0)->name, "max_poll_regression <= 25% [task=demo::*]");
 
 	in.baseline = &b;
 	eval();
@@ -669,6 +680,7 @@ static void set_steps(void)
 					    .start_ns = 1000 * MS, .end_ns = 2500 * MS, .requests = 90,
 					    .errors = 2, .latency_hist = hist_a, .latency_max_ns = 1 * MS,
 					    .throughput_per_s = 60 };
+	steps[0].errors_by_kind[TG_LERR_STATUS] = 2;
 	children[0] = (struct tg_step_result){ .name = "bench", .kind = TG_STEP_EXEC, .ok = false,
 					       .exit_code = 3, .start_ns = 0, .end_ns = 3 * MS,
 					       .error = "exec step bench: exit status 3" };
@@ -705,7 +717,7 @@ static void test_load_limits(void **state)
 	assert_string_equal(chk(0)->name, "max_errors <= 2 [load=warmup]");
 	assert_string_equal(chk(0)->classname, "load=warmup");
 	expect(chk(1), TG_CHECK_FAILED, "2.2%", "error rate 2.2% > 2% in load step warmup");
-	assert_string_equal(chk(1)->name, "max_error_rate < 2% [load=warmup]");
+	assert_string_equal(chk(1)->name, "max_error_rate <= 2% [load=warmup]");
 	expect(chk(2), TG_CHECK_FAILED, "60.0/s", "throughput 60.0/s < 61/s in load step warmup");
 	assert_string_equal(chk(2)->name, "min_throughput >= 61/s [load=warmup]");
 	assert_true(fabs(chk(2)->severity - 61.0 / 60) < 1e-9);
@@ -726,7 +738,7 @@ static void test_load_limits(void **state)
 	expect(chk(8), TG_CHECK_FAILED, "", "no requests finished in load step pause");
 	expect(chk(9), TG_CHECK_PASSED, "0", "0 errors <= 0 (load step pause)");
 	expect(chk(10), TG_CHECK_FAILED, "", "no requests finished in load step pause");
-	expect(chk(11), TG_CHECK_FAILED, "", "matched no load step");
+	expect_prefix(chk(11), TG_CHECK_FAILED, "matched no load step");
 	expect(chk(12), TG_CHECK_PASSED, "5.0/s", "throughput 5.0/s >= 5/s (load step main)");
 }
 
@@ -752,7 +764,9 @@ static void test_probe_and_load_checks(void **state)
 	assert_ptr_equal(c, &checks[2]);
 	assert_int_equal(c->group, TG_GROUP_LOAD);
 	assert_string_equal(c->classname, "load");
-	expect(c, TG_CHECK_PASSED, NULL, "90 requests, 2 errors, p99 1.00ms, 60.0/s");
+	/* its errors fail it: no assertion on it limits them */
+	expect(c, TG_CHECK_FAILED, NULL, "90 requests, 2 errors, p99 1.00ms, 60.0/s (2 status errors): "
+	       "errors fail the step unless an assertion on it sets max_errors or max_error_rate");
 	assert_true(fabs(c->time_s - 1.5) < 1e-9);
 	expect(by_name("load: par"), TG_CHECK_FAILED, NULL, "exec step bench: exit status 3");
 	assert_ptr_equal(by_name("load: par/bench"), &checks[4]); /* children after their parent */
@@ -761,14 +775,18 @@ static void test_probe_and_load_checks(void **state)
 	expect(by_name("load: par/main"), TG_CHECK_PASSED, NULL, "10 requests, 0 errors, p99 61.2ms, 5.0/s");
 	expect(by_name("load: pause"), TG_CHECK_PASSED, NULL, "slept 2.00s");
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
-	assert_int_equal(tg_checks_count(checks, nchecks, TG_CHECK_FAILED), 2);
+	assert_int_equal(tg_checks_count(checks, nchecks, TG_CHECK_FAILED), 3);
 
 	children[0].ok = true;
 	steps[1].ok = true;
+	steps[0].errors = 0;
+	steps[0].errors_by_kind[TG_LERR_STATUS] = 0;
 	eval();
 	expect(by_name("load: par/bench"), TG_CHECK_PASSED, NULL, "exit 3");
 	expect(by_name("load: par"), TG_CHECK_PASSED, NULL, "10 requests, 0 errors, p99 61.2ms, 5.0/s");
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0);
+	steps[0].errors = 2;
+	steps[0].errors_by_kind[TG_LERR_STATUS] = 2;
 
 	/* Two steps with one name still give distinct testcases. */
 	steps[2].name = "warmup";
@@ -804,6 +822,135 @@ static void test_probe_and_load_checks(void **state)
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
 }
 
+/* ---- load errors, exec output, runs that ended early, near names ---- */
+
+static void test_load_errors_fail_the_step(void **state)
+{
+	char text[256];
+
+	set_steps();
+	children[0].ok = true;
+	steps[1].ok = true;
+	children[1].errors = 3;
+	children[1].errors_by_kind[TG_LERR_CONNECT] = 1;
+	children[1].errors_by_kind[TG_LERR_TIMEOUT] = 2;
+	steps[1].errors = 3;
+	tg_load_errors_text(&children[1], text, sizeof text);
+	assert_string_equal(text, "1 connect error, 2 timeouts");
+	tg_load_errors_text(&steps[2], text, sizeof text);
+	assert_string_equal(text, "no errors");
+	eval();
+	expect_prefix(by_name("load: warmup"), TG_CHECK_FAILED, "90 requests, 2 errors, p99 1.00ms, 60.0/s (2 status errors): errors fail");
+	/* a parallel step's errors are its child's: failed there, not twice */
+	expect(by_name("load: par"), TG_CHECK_PASSED, NULL, NULL);
+	expect(by_name("load: par/main"), TG_CHECK_FAILED, NULL, NULL);
+	assert_non_null(strstr(by_name("load: par/main")->message, "(1 connect error, 2 timeouts): errors fail"));
+	assert_int_equal(tg_checks_exit_code(checks, nchecks), 1);
+
+	/* an error limit on the step (or its parent) makes the errors that limit's to judge */
+	limit(entry(TG_SEL_LOAD, "warmup"), TG_LIM_MAX_ERROR_RATE, "5%");
+	limit(entry(TG_SEL_LOAD, "par"), TG_LIM_MAX_ERRORS, "10");
+	eval();
+	expect(chk(0), TG_CHECK_PASSED, "2.2%", "error rate 2.2% <= 5% (load step warmup)");
+	assert_string_equal(chk(0)->name, "max_error_rate <= 5% [load=warmup]");
+	expect(by_name("load: warmup"), TG_CHECK_PASSED, NULL, "90 requests, 2 errors, p99 1.00ms, 60.0/s (2 status errors)");
+	expect(by_name("load: par/main"), TG_CHECK_PASSED, NULL, NULL);
+	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0);
+}
+
+static void test_check_names_show_the_applied_operator(void **state)
+{
+	set_steps();
+	steps[0].errors = 0;
+	limit(entry(TG_SEL_LOAD, "warmup"), TG_LIM_MAX_ERROR_RATE, "0%");
+	limit(entry(TG_SEL_ALL, NULL), TG_LIM_MAX_POLL, "31ms"); /* web::serve: 31ms */
+	limit(entry(TG_SEL_ALL, NULL), TG_LIM_MIN_POLLS, "10");
+	set_tasks();
+	eval();
+	/* 0.0% passes "max_error_rate: 0%": the name says <=, as compare() applies */
+	expect(chk(0), TG_CHECK_PASSED, "0.0%", NULL);
+	assert_string_equal(chk(0)->name, "max_error_rate <= 0% [load=warmup]");
+	expect(chk(1), TG_CHECK_PASSED, "31.0ms", NULL); /* at the limit passes */
+	assert_string_equal(chk(1)->name, "max_poll <= 31ms [all]");
+	assert_string_equal(chk(2)->name, "min_polls >= 10 [all]");
+}
+
+static void test_exec_failure_carries_its_output(void **state)
+{
+	char out[2048] = "";
+
+	set_steps();
+	for (int i = 1; i <= 15; i++)
+		snprintf(out + strlen(out), sizeof out - strlen(out), "line %d\n", i);
+	strcat(out, "fatal: connection refused\n\n");
+	children[0].output = out;
+	eval();
+	expect(by_name("load: par/bench"), TG_CHECK_FAILED, NULL,
+	       "exec step bench: exit status 3: fatal: connection refused");
+	/* the last 10 lines, for the summary, junit and the annotation */
+	assert_non_null(by_name("load: par/bench")->output);
+	assert_true(strncmp(by_name("load: par/bench")->output, "line 7\n", 7) == 0);
+	assert_non_null(strstr(by_name("load: par/bench")->output, "line 15\nfatal: connection refused"));
+	assert_null(by_name("load: warmup")->output);
+	children[0].output = NULL;
+}
+
+static struct tg_step spec_steps[1] = { { .name = "traffic", .kind = TG_STEP_HTTP } };
+
+static void test_not_evaluated_after_an_early_end(void **state)
+{
+	spec.steps = spec_steps;
+	spec.nsteps = 1;
+	in.run_error = "target exited with code 101 before it was ready";
+	in.polls = 0;
+	in.ntasks = 0;
+	limit(entry(TG_SEL_TASK, "demo::handler"), TG_LIM_MAX_POLL, "5ms");
+	limit(entry(TG_SEL_ALL, NULL), TG_LIM_MAX_BLOCKING_SPANS, "0");
+	limit(entry(TG_SEL_LOAD, "traffic"), TG_LIM_P99_LATENCY, "50ms");
+	eval();
+	expect(chk(0), TG_CHECK_SKIPPED, "", "not evaluated: target exited with code 101 before it was ready");
+	expect(chk(1), TG_CHECK_SKIPPED, "", "not evaluated: target exited with code 101 before it was ready");
+	expect(chk(2), TG_CHECK_SKIPPED, "",
+	       "not evaluated: load step 'traffic' never ran: target exited with code 101 before it was ready");
+	assert_null(strstr(chk(0)->message, "blocking-pool"));
+
+	/* the probes never ran (no root): the same reason */
+	in.probed = false;
+	in.run_error = "cannot load the BPF programs: Operation not permitted (run as root)";
+	eval();
+	expect(chk(0), TG_CHECK_SKIPPED, "",
+	       "not evaluated: cannot load the BPF programs: Operation not permitted (run as root)");
+	spec.steps = NULL;
+	spec.nsteps = 0;
+}
+
+static void test_selector_typo_names_the_closest(void **state)
+{
+	static struct tg_task_summary near[] = {
+		{ .name = "hidden_app::batch_job", .polls = 10 },
+		{ .name = "hidden_app::serve", .polls = 10 },
+		{ .name = "tokio::runtime::blocking::task::BlockingTask<F>", .polls = 3, .blocking_pool = true },
+	};
+	static struct tg_frame frames[] = { { .function = "hidden_app::compute_hash" },
+					    { .function = "std::thread::sleep" } };
+	static struct tg_span span = { .task = "hidden_app::serve", .frames = frames, .nframes = 2 };
+
+	in.tasks = near;
+	in.ntasks = 3;
+	in.spans = &span;
+	in.nspans = 1;
+	set_steps();
+	limit(entry(TG_SEL_TASK, "hidden_app::batch_jbo"), TG_LIM_MAX_POLL, "5ms");
+	limit(entry(TG_SEL_TASK, "batch_job"), TG_LIM_MAX_POLL, "5ms");
+	limit(entry(TG_SEL_FUNCTION, "hidden_app::compute_hsh"), TG_LIM_MAX_POLL, "5ms");
+	limit(entry(TG_SEL_LOAD, "warmpu"), TG_LIM_MAX_ERRORS, "0");
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "", "matched no polls; did you mean `hidden_app::batch_job`?");
+	expect(chk(1), TG_CHECK_FAILED, "", "matched no polls; did you mean `hidden_app::batch_job`?");
+	assert_non_null(strstr(chk(2)->message, "; did you mean `hidden_app::compute_hash`?"));
+	expect(chk(3), TG_CHECK_FAILED, "", "matched no load step; did you mean `warmup`?");
+}
+
 static void test_status_names(void **state)
 {
 	assert_string_equal(tg_check_status_name(TG_CHECK_PASSED), "passed");
@@ -828,6 +975,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_spans_and_time, reset, done),
 		cmocka_unit_test_setup_teardown(test_function_selectors, reset, done),
 		cmocka_unit_test_setup_teardown(test_warn_and_allow_missing, reset, done),
+		cmocka_unit_test_setup_teardown(test_load_errors_fail_the_step, reset, done),
+		cmocka_unit_test_setup_teardown(test_check_names_show_the_applied_operator, reset, done),
+		cmocka_unit_test_setup_teardown(test_exec_failure_carries_its_output, reset, done),
+		cmocka_unit_test_setup_teardown(test_not_evaluated_after_an_early_end, reset, done),
+		cmocka_unit_test_setup_teardown(test_selector_typo_names_the_closest, reset, done),
 		cmocka_unit_test_setup_teardown(test_default_entry, reset, done),
 		cmocka_unit_test_setup_teardown(test_unique_names, reset, done),
 		cmocka_unit_test_setup_teardown(test_hostile_names, reset, done),

@@ -1118,6 +1118,16 @@ static void test_progress_line(void **state)
 	assert_non_null(strstr(line, "tokio-guard: [0."));
 	assert_non_null(strstr(line, "s/30.0s] step 2/3 'warmup' requests 1236 errors 1"));
 
+	/* the next step's line counts its own requests, not the previous step's */
+	assert_int_equal(tg_progress_start(&o), 0);
+	tg_progress_step(0, "warmup");
+	tg_progress_add_requests(500, 20);
+	tg_progress_step(1, "traffic");
+	tg_progress_add_requests(7, 1);
+	tg_progress_format(line, sizeof line);
+	tg_progress_stop();
+	assert_non_null(strstr(line, "step 2/3 'traffic' requests 7 errors 1"));
+
 	memset(&spec, 0, sizeof spec);
 	memset(steps, 0, sizeof steps);
 	memset(kids, 0, sizeof kids);
