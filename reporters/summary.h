@@ -11,4 +11,7 @@ struct tg_results;
  * kind, and where the reports are. COLOR: ANSI colours (only on a terminal). */
 void tg_summary_print(FILE *f, const struct tg_results *r, bool color);
 
+/* The verdict line and the failed and warned checks only: what --quiet still says. */
+void tg_summary_print_verdict(FILE *f, const struct tg_results *r, bool color);
+
 #endif
