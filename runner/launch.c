@@ -5,6 +5,7 @@
 #include "spec.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1098,6 +1099,53 @@ void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns)
 	capture_end(t);
 	close_fd(&t->gate_fd);
 	close_fd(&t->exec_err_fd);
+}
+
+void tg_adopt_orphans(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+/* One pass over /proc: every process whose parent we are, killed and reaped. */
+static size_t kill_children(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && (e = readdir(d))) {
+		char path[64], buf[512], *p;
+		int pid = atoi(e->d_name), ppid = 0;
+		char st;
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		f = fopen(path, "re");
+		p = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+		if (f)
+			fclose(f);
+		if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2 || ppid != getpid())
+			continue;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+size_t tg_kill_strays(void)
+{
+	size_t total = 0, n;
+
+	/* a killed stray's own children come to us next: until none are left */
+	for (int round = 0; round < 64 && (n = kill_children()) > 0; round++)
+		total += n;
+	return total;
 }
 
 static void signal_name(int sig, char *buf, size_t len)

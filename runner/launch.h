@@ -107,6 +107,15 @@ bool tg_target_check_exit(struct tg_target *t);
  * Also ends the output capture (its last lines are flushed to the logs). */
 void tg_target_stop(struct tg_target *t, int sig, uint64_t grace_ns);
 
+/* Makes this process the one orphaned descendants (a daemon that left its
+ * group with setsid, then lost its parent) are given to, not init. */
+void tg_adopt_orphans(void);
+
+/* SIGKILLs and reaps every child process left, and what they leave in turn:
+ * call it once the target and load are done and before anything is spawned
+ * to outlive the run. How many were killed. */
+size_t tg_kill_strays(void);
+
 /* The inherited environment with EXTRA's "KEY=VALUE" entries replacing or
  * adding keys (a bare "KEY" unsets it). When children switch user
  * (tg_set_child_identity), HOME, USER and LOGNAME are that user's unless

@@ -563,11 +563,17 @@ static void fill_results(struct session *s, struct tg_results *res)
 }
 
 /* Writes one report; PATH goes into *SHOWN (the summary lists it) when it worked. */
-static void write_one(struct session *s, const char *path, const char **shown, int r,
-		      const char *err)
+static void write_one(struct session *s, struct tg_results *res, const char *path,
+		      const char **shown, int r, const char *err)
 {
 	if (r) {
-		fprintf(stderr, "tokio-guard: %s\n", err);
+		/* a run without its reports does not pass: exit 3, said in results.json too */
+		if (s->status)
+			fprintf(stderr, "tokio-guard: %s\n", err);
+		else
+			fail(s, TG_EXIT_ENV, "%s", err);
+		res->status = s->status;
+		res->error = s->error;
 		return;
 	}
 	give(s, path);
@@ -601,10 +607,10 @@ static void write_reports(struct session *s, struct tg_results *res)
 	}
 	give(s, s->out_dir);
 	r = tg_junit_write(s->junit_path, res, err, sizeof(err));
-	write_one(s, s->junit_path, &res->junit_path, r, err);
+	write_one(s, res, s->junit_path, &res->junit_path, r, err);
 	r = s->rec ? tg_trace_write(s->trace_path, res, &ts, err, sizeof(err)) : -1;
 	if (s->rec) /* nothing ran: no timeline to draw */
-		write_one(s, s->trace_path, &res->trace_path, r, err);
+		write_one(s, res, s->trace_path, &res->trace_path, r, err);
 	/* the record's own budget is noted below: only the file's is news here */
 	capped = s->rec ? tg_record_caps(s->rec)->slices_dropped : 0;
 	if (!r && ts.dropped > capped && !s->o->quiet)
@@ -616,7 +622,7 @@ static void write_reports(struct session *s, struct tg_results *res)
 		note_caps(tg_record_caps(s->rec));
 	/* results.json last: it names the other reports' outcome */
 	r = tg_results_write(s->results_path, res, err, sizeof(err));
-	write_one(s, s->results_path, &res->results_path, r, err);
+	write_one(s, res, s->results_path, &res->results_path, r, err);
 }
 
 static void report_github(const struct tg_results *res)
@@ -692,9 +698,15 @@ static void phase(struct session *s, enum tg_phase p)
 
 static int finish(struct session *s)
 {
+	size_t strays;
+
 	if (s->phase_ns[TG_PHASE_READY])
 		phase(s, TG_PHASE_LOAD_END);
 	stop_target(s);
+	strays = tg_kill_strays(); /* before the probes' background release is spawned */
+	if (strays)
+		fprintf(stderr, "tokio-guard: warning: killed %zu processes the target or load steps "
+			"left behind (daemons outside their process group)\n", strays);
 	phase(s, TG_PHASE_STOPPED);
 	stop_probe(s);
 	phase(s, TG_PHASE_DETACHED);
@@ -741,6 +753,7 @@ int tg_session_run(const struct tg_run_opts *o)
 
 	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
+	tg_adopt_orphans(); /* a daemon the run leaves comes back to us to be stopped */
 	tg_load_set_echo(!o->quiet);
 	if (load_spec(&s) || resolve_user(&s) || find_target(&s) || interrupted(&s))
 		return finish(&s);

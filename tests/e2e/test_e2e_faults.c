@@ -694,7 +694,7 @@ static void test_exec_step_hangs_past_timeout(void **state)
 }
 
 /* An exec step that leaves a child behind (in its group) and a daemon (own session). */
-static void exec_leaves(const char *script)
+static void exec_leaves(const char *script, const char *said)
 {
 	struct cell c;
 	char load[512];
@@ -707,6 +707,8 @@ static void exec_leaves(const char *script)
 	run_cell(&c, NO_SIGNAL, 0, NULL);
 	assert_int_equal(c.status, 0);
 	assert_reports(&c);
+	if (said)
+		assert_said(&c, said);
 	assert_nothing_left(&c);
 	cell_free(&c);
 }
@@ -714,14 +716,15 @@ static void exec_leaves(const char *script)
 static void test_exec_step_backgrounds_a_child(void **state)
 {
 	NEED();
-	exec_leaves("sleep 300 >/dev/null 2>&1 & sleep 0.5; exit 0");
+	exec_leaves("sleep 300 >/dev/null 2>&1 & sleep 0.5; exit 0", NULL);
 }
 
 static void test_exec_step_daemonizes(void **state)
 {
 	NEED();
 	/* the pause: setsid has left the group before the step ends */
-	exec_leaves("setsid sleep 300 >/dev/null 2>&1 < /dev/null & sleep 0.5; exit 0");
+	exec_leaves("setsid sleep 300 >/dev/null 2>&1 < /dev/null & sleep 0.5; exit 0",
+		    "killed 1 processes the target or load steps left behind");
 }
 
 /* ---- where the reports go */
