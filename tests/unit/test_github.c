@@ -108,7 +108,7 @@ static void build(struct fixture *x)
 		c->status = i >= 13 ? TG_CHECK_PASSED : i % 2 ? TG_CHECK_WARNED : TG_CHECK_FAILED;
 		c->severity = 1 + i;
 		c->entry = &x->entry;
-		snprintf(c->name, sizeof(c->name), "max_poll < %dms [task=demo::t%d]", i + 1, i);
+		snprintf(c->name, sizeof(c->name), "max_poll <= %dms [task=demo::t%d]", i + 1, i);
 		snprintf(c->message, sizeof(c->message), "max poll %dms > %dms, 100%%\nnext", 2 * i + 2, i + 1);
 		snprintf(c->observed, sizeof(c->observed), "%dms", 2 * i + 2);
 		snprintf(c->limit_text, sizeof(c->limit_text), "%dms", i + 1);
@@ -243,6 +243,36 @@ static void test_annotations_in_workspace(void **state)
 		free_annotation(&a);
 	}
 	assert_true(culprit >= 1 && spec >= 1);
+	free(lines);
+	free(buf);
+}
+
+/* A failed exec step's annotation carries its last output lines (one
+ * annotation: the line breaks escaped, as GitHub reads them). */
+static void test_annotation_exec_output(void **state)
+{
+	struct fixture x;
+	struct annotation a;
+	char **lines, *buf;
+	size_t n;
+
+	(void)state;
+	build(&x);
+	x.r.nchecks = 1;
+	x.checks[0].entry = NULL;
+	x.checks[0].group = TG_GROUP_LOAD;
+	snprintf(x.checks[0].name, sizeof(x.checks[0].name), "load: bench");
+	snprintf(x.checks[0].message, sizeof(x.checks[0].message),
+		 "exec step 'bench' exited with code 2: error: 100%% refused");
+	x.checks[0].output = "connecting\nerror: 100% refused\n";
+	buf = annotate(&x.r, &n, &lines);
+	assert_int_equal(n, 1);
+	parse_annotation(lines[0], &a);
+	assert_true(a.error);
+	assert_string_equal(a.title, "load: bench");
+	assert_string_equal(a.message, "exec step 'bench' exited with code 2: error: 100% refused\n\n"
+				       "last output:\nconnecting\nerror: 100% refused\n");
+	free_annotation(&a);
 	free(lines);
 	free(buf);
 }
@@ -529,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_escape_data),
 		cmocka_unit_test(test_escape_property),
 		cmocka_unit_test(test_annotations),
+		cmocka_unit_test(test_annotation_exec_output),
 		cmocka_unit_test(test_annotations_in_workspace),
 		cmocka_unit_test(test_summary_tables),
 		cmocka_unit_test(test_summary_size_cap),

@@ -100,20 +100,20 @@ static void build_checks(void)
 	c[C_FAILED] = (struct tg_check){ .group = TG_GROUP_ASSERTION, .status = TG_CHECK_FAILED,
 		.limit = &lim_max, .observed = "101ms", .limit_text = "5ms", .time_s = 0.101,
 		.severity = 20, .worst = { &span_a, &span_b }, .nworst = 2, .culprit = &frames_a[1] };
-	snprintf(c[C_FAILED].name, sizeof(c->name), "max_poll < 5ms [task=%s]", HOSTILE);
+	snprintf(c[C_FAILED].name, sizeof(c->name), "max_poll <= 5ms [task=%s]", HOSTILE);
 	snprintf(c[C_FAILED].classname, sizeof(c->classname), "task=%s", HOSTILE);
 	snprintf(c[C_FAILED].message, sizeof(c->message), "max poll 101ms > 5ms in %s", HOSTILE);
 
 	c[C_PASSED] = (struct tg_check){ .group = TG_GROUP_ASSERTION, .status = TG_CHECK_PASSED,
 		.limit = &lim_max, .observed = "1ms", .limit_text = "5ms", .time_s = 0.001,
-		.name = "max_poll < 5ms [all]", .classname = "all", .message = "ok: 1ms <= 5ms" };
+		.name = "max_poll <= 5ms [all]", .classname = "all", .message = "ok: 1ms <= 5ms" };
 	c[C_WARNED] = (struct tg_check){ .group = TG_GROUP_ASSERTION, .status = TG_CHECK_WARNED,
 		.limit = &lim_p99, .observed = "2ms", .limit_text = "1ms", .time_s = 0.002,
-		.name = "p99_poll < 1ms [task=demo::handler]", .classname = "task=demo::handler",
+		.name = "p99_poll <= 1ms [task=demo::handler]", .classname = "task=demo::handler",
 		.message = "p99 poll 2ms > 1ms\nin demo::handler", .worst = { &span_a }, .nworst = 1,
 		.culprit = &culprit_noline };
 	c[C_SKIPPED] = (struct tg_check){ .group = TG_GROUP_ASSERTION, .status = TG_CHECK_SKIPPED,
-		.limit = &lim_reg, .name = "max_poll_regression < 25% [task=demo::*]",
+		.limit = &lim_reg, .name = "max_poll_regression <= 25% [task=demo::*]",
 		.classname = "task=demo::*", .message = "skipped: no --baseline given" };
 	c[C_PROBE] = (struct tg_check){ .group = TG_GROUP_PROBE, .status = TG_CHECK_PASSED,
 		.observed = "0", .name = "probe: events lost", .classname = "probe" };
@@ -300,7 +300,7 @@ static void test_testcases(void **state)
 
 	write_and_parse(fx);
 	tc = testcase(fx, C_FAILED);
-	assert_string_equal(prop(tc, "name"), "max_poll < 5ms [task=" HOSTILE_ATTR "]");
+	assert_string_equal(prop(tc, "name"), "max_poll <= 5ms [task=" HOSTILE_ATTR "]");
 	assert_string_equal(prop(tc, "classname"), "task=" HOSTILE_ATTR);
 	assert_string_equal(prop(tc, "time"), "0.101000");
 	assert_string_equal(prop(tc, "file"), "src/main.rs"); /* relative to the spec's folder */
@@ -375,6 +375,42 @@ static void test_failure_body(void **state)
 	assert_non_null(strstr(body, "load step warmup could not run\n"));
 	assert_non_null(strstr(body, "error: exec exited with status 3\n"));
 	assert_non_null(strstr(body, "bad <thing> & \n"));
+}
+
+/* The real path: a failed exec step's check, as tg_assert_eval makes it, in
+ * junit.xml: the last output line in the one-line message, the tail in the body. */
+static void test_exec_failure_output(void **state)
+{
+	struct fixture *fx = *state;
+	static struct tg_step_result st[] = {
+		{ .name = "bench", .kind = TG_STEP_EXEC, .ok = false, .exit_code = 2,
+		  .error = "exec step 'bench' exited with code 2",
+		  .output = "connecting to 127.0.0.1:1\nerror: Connection refused (os error 111)\n" },
+	};
+	struct tg_assert_input in = { .spec = &spec, .steps = st, .nsteps = 1, .probed = true,
+				      .polls = 10, .tasks = tasks, .ntasks = 2 };
+	struct tg_check *c = NULL;
+	size_t n = 0;
+	xmlNodePtr f = NULL;
+	const char *body;
+
+	assert_int_equal(tg_assert_eval(&in, &c, &n), 0);
+	results.checks = c;
+	results.nchecks = n;
+	results.steps = st;
+	write_and_parse(fx);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].name, "load: bench") == 0)
+			f = child(testcase(fx, (int)i), "failure", 0);
+	assert_non_null(f);
+	assert_string_equal(prop(f, "message"),
+			    "exec step 'bench' exited with code 2: error: Connection refused (os error 111)");
+	body = text(f);
+	assert_non_null(strstr(body, "connecting to 127.0.0.1:1\nerror: Connection refused (os error 111)\n"));
+	tg_checks_free(c);
+	results.checks = checks;
+	results.nchecks = NCHECKS;
+	results.steps = steps;
 }
 
 static void test_warned_skipped(void **state)
@@ -554,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_testcases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_failure_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warned_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokio_version_unknown, setup, teardown),

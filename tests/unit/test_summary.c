@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "checks.h"
@@ -51,11 +52,11 @@ static void build(struct fixture *x)
 	x->spec.dir = SPEC_DIR;
 	x->spec.path = "guard.yaml";
 	check(&x->checks[0], TG_CHECK_PASSED, "min_polls >= 1 [all]", "");
-	check(&x->checks[1], TG_CHECK_FAILED, "max_poll < 5ms [task=demo::handler]",
+	check(&x->checks[1], TG_CHECK_FAILED, "max_poll <= 5ms [task=demo::handler]",
 	      "max poll 23.4ms > 5ms in demo::handler");
 	check(&x->checks[2], TG_CHECK_FAILED, "max_blocking_spans <= 0 [all]", "6 blocking spans > 0");
-	check(&x->checks[3], TG_CHECK_WARNED, "p99_poll < 1ms [task=demo::*]", "p99 poll 3ms > 1ms in demo::x");
-	check(&x->checks[4], TG_CHECK_SKIPPED, "max_poll_regression < 25% [all]", "skipped: no --baseline given");
+	check(&x->checks[3], TG_CHECK_WARNED, "p99_poll <= 1ms [task=demo::*]", "p99 poll 3ms > 1ms in demo::x");
+	check(&x->checks[4], TG_CHECK_SKIPPED, "max_poll_regression <= 25% [all]", "skipped: no --baseline given");
 	for (int i = 0; i < 7; i++) {
 		struct tg_span *s = &x->span[i];
 
@@ -126,9 +127,9 @@ static void test_headline_and_checks(void **state)
 	assert_true(strncmp(out, "FAIL", 4) == 0);
 	assert_int_equal(lines_with(out, "1 passed, 2 failed, 1 warned, 1 skipped"), 1);
 	assert_int_equal(lines_with(out, "demo-server"), 1);
-	assert_int_equal(lines_with(out, "failed max_poll < 5ms [task=demo::handler]: max poll 23.4ms > 5ms"), 1);
+	assert_int_equal(lines_with(out, "failed max_poll <= 5ms [task=demo::handler]: max poll 23.4ms > 5ms"), 1);
 	assert_int_equal(lines_with(out, "failed max_blocking_spans <= 0 [all]: 6 blocking spans > 0"), 1);
-	assert_int_equal(lines_with(out, "warned p99_poll < 1ms [task=demo::*]: p99 poll 3ms > 1ms"), 1);
+	assert_int_equal(lines_with(out, "warned p99_poll <= 1ms [task=demo::*]: p99 poll 3ms > 1ms"), 1);
 	/* passed and skipped checks are only counted */
 	assert_int_equal(lines_with(out, "min_polls"), 0);
 	assert_int_equal(lines_with(out, "max_poll_regression"), 0);
@@ -202,6 +203,57 @@ static void test_spans_grouped_by_place(void **state)
 	free(out);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* "in X s" is the whole run's wall time, never the probed span (which is the
+ * system's uptime when the target never started: t0 = 0). */
+static void test_run_time_is_wall_time(void **state)
+{
+	struct fixture x;
+	char *out;
+
+	(void)state;
+	build(&x);
+	x.r.duration_s = 852.3;
+	x.r.phase_ns[TG_PHASE_START] = now_ns() - 4000 * MS;
+	out = print(&x.r, false);
+	assert_int_equal(lines_with(out, "852.3"), 0);
+	assert_int_equal(lines_with(out, "1 skipped in 4."), 1);
+	free(out);
+
+	/* no known start: no time rather than a wrong one */
+	x.r.phase_ns[TG_PHASE_START] = 0;
+	out = print(&x.r, false);
+	assert_int_equal(lines_with(out, "1 skipped in "), 0);
+	assert_int_equal(lines_with(out, "1 skipped\n") + lines_with(out, "1 skipped"), 1);
+	free(out);
+}
+
+/* A failed exec step's last output lines, under its check, one terminal line each. */
+static void test_exec_output_under_its_check(void **state)
+{
+	struct fixture x;
+	char *out;
+
+	(void)state;
+	build(&x);
+	check(&x.checks[0], TG_CHECK_FAILED, "load: bench",
+	      "exec step 'bench' exited with code 2: error: connection refused");
+	x.checks[0].output = "Running 2s test @ http://127.0.0.1:1/\n\nerror: connection \x1b[31mrefused\n";
+	out = print(&x.r, false);
+	assert_int_equal(lines_with(out, "failed load: bench: exec step 'bench' exited with code 2: error: connection refused"), 1);
+	assert_int_equal(lines_with(out, "    | Running 2s test @ http://127.0.0.1:1/"), 1);
+	assert_int_equal(lines_with(out, "    | error: connection ?[31mrefused"), 1);
+	assert_int_equal(lines_with(out, "    | "), 2); /* the empty line is left out */
+	free(out);
+}
+
 static void test_reports_and_color(void **state)
 {
 	struct fixture x;
@@ -239,6 +291,8 @@ int main(void)
 		cmocka_unit_test(test_worst_spans),
 		cmocka_unit_test(test_spans_grouped_by_place),
 		cmocka_unit_test(test_reports_and_color),
+		cmocka_unit_test(test_run_time_is_wall_time),
+		cmocka_unit_test(test_exec_output_under_its_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
