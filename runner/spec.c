@@ -2911,6 +2911,7 @@ static yaml_node_t *value_of(struct ctx *c, yaml_node_t *n, const char *key)
 static int check_load_selectors(struct ctx *c, const struct tg_spec *s, yaml_node_t *root)
 {
 	char sub[PATH_LEN];
+	int bad = 0;
 	yaml_node_t *list = value_of(c, root, "assertions");
 	if (!list || list->type != YAML_SEQUENCE_NODE)
 		return 0;
@@ -2921,9 +2922,11 @@ static int check_load_selectors(struct ctx *c, const struct tg_spec *s, yaml_nod
 		yaml_node_t *item = node(c, list->data.sequence.items.start[i]);
 		yaml_node_t *v = item ? value_of(c, item, "load") : NULL;
 		snprintf(sub, sizeof sub, "assertions[%zu].load", i);
-		return unknown_step(c, s, v ? v : list, sub, a->pattern);
+		bad = unknown_step(c, s, v ? v : list, sub, a->pattern);
+		if (!go_on(c, bad))
+			return bad;
 	}
-	return 0;
+	return bad;
 }
 
 /* -------------------------------------------------------------------- root */

@@ -864,6 +864,15 @@ static void test_err_many(void **state)
 	};
 	load_errs("probe: {sample_rate: lots}\n", no_target, 2, false);
 
+	/* every load selector that names no step, not just the first */
+	static const char *const selectors[] = {
+		"4:12: assertions[0].load: no load step is named \"warmpu\" (the steps are \"warmup\")",
+		"6:12: assertions[2].load: no load step is named \"cooldown\" (the steps are \"warmup\")",
+	};
+	load_errs("target: {command: [x]}\nload: [{name: warmup, sleep: 1s}]\nassertions:\n"
+		  "  - {load: warmpu, max_errors: 0}\n  - {load: warmup, max_errors: 0}\n  - {load: cooldown, max_errors: 0}\n",
+		  selectors, 2, false);
+
 	/* capped: 25 wrong keys give the first 20, and say there were more */
 	char text[2048], want_buf[20][128];
 	const char *want[20];
