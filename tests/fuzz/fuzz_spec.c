@@ -1,5 +1,6 @@
 /* libFuzzer harness for the spec parser (runner/spec.c): any input must load or fail
- * with one positioned line, never crash, hang or leak.
+ * with one positioned line, never crash, hang or leak; `check`'s walk past errors
+ * (tg_spec_load_all) must agree with it and give at most 20 such lines.
  *
  * Build (clang only; the parser is compiled into the harness with the sanitizers):
  *   CC=clang cmake -S . -B build-fuzz -DTG_FUZZ=ON -DTG_BUILD_EXAMPLES=OFF
@@ -52,6 +53,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A line of an error message: names the file, no control character. */
+static void check_line(const char *msg)
+{
+	if (strncmp(msg, spec_path, strlen(spec_path)) || msg[strlen(spec_path)] != ':')
+		abort();
+	for (const char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			abort();
+}
+
+/* `tokio-guard check`'s walk past errors: the same verdict as tg_spec_load, whose
+ * message comes first, then at most TG_SPEC_MAX_ERRORS more lines of the same form. */
+static void check_all(int rc_load, const char *err_load)
+{
+	static struct tg_spec_errors errs;
+	struct tg_spec s;
+	int rc = tg_spec_load_all(spec_path, &s, &errs);
+
+	if (rc != rc_load)
+		abort();
+	if (rc == 0) {
+		if (errs.n || errs.more)
+			abort();
+	} else {
+		if (!errs.n || errs.n > TG_SPEC_MAX_ERRORS || strcmp(errs.msg[0], err_load))
+			abort();
+		for (size_t i = 0; i < errs.n; i++)
+			check_line(errs.msg[i]);
+		if (s.path || s.steps || s.target.argv)
+			abort();
+	}
+	tg_spec_free(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = open(spec_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -88,5 +123,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* left empty on error */
 	}
 	tg_spec_free(&s);
+	check_all(rc, err);
 	return 0;
 }
