@@ -677,7 +677,8 @@ static void suggest(const struct ctx *c, struct meas *m)
 	g->glob = c->e->pattern;
 	consider_observed(g, c);
 	limit = strlen(g->pat) / 3 > 2 ? strlen(g->pat) / 3 : 2;
-	while (near < g->n && g->dist[near] <= limit)
+	/* near the limit and near the best: one clear guess beats three vague ones */
+	while (near < g->n && g->dist[near] <= limit && g->dist[near] <= g->dist[0] + 1)
 		near++;
 	if (near)
 		snprintf(m->hint, sizeof m->hint, "; did you mean ");
