@@ -263,7 +263,7 @@ static void check_task(const struct run *r)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r->results, "assertions")) {
 		const char *name = e2e_str(c, "name");
 
-		if (name && strcmp(name, "max_poll < 5ms [all]") == 0) {
+		if (name && strcmp(name, "max_poll <= 5ms [all]") == 0) {
 			assert_string_equal(e2e_str(c, "status"), "failed");
 			assert_non_null(strstr(e2e_str(c, "message"), "in " TASK));
 			named = true;

@@ -28,8 +28,8 @@ extern char **environ;
 
 /* The failing testcases guard.yaml's header promises. */
 static const char *const want_failed[] = {
-	"max_poll < 50ms [all]",
-	"max_poll < 10ms [task=blocking_server::cpu_task]",
+	"max_poll <= 50ms [all]",
+	"max_poll <= 10ms [task=blocking_server::cpu_task]",
 	"max_blocking_spans <= 0 [function=blocking_kinds::sleepy]",
 	"max_blocking_spans <= 0 [all]",
 };
@@ -194,22 +194,22 @@ static void test_guard_fails_with_exactly_the_promised_testcases(void **state)
 	assert_non_null(strstr(t->message, "blocking_server::cpu_task"));
 	assert_non_null(strstr(t->message, "> 10ms"));
 	/* warn mode never fails; no baseline skips the regression check */
-	t = find(&j, "p99_latency < 20ms [load=traffic]");
+	t = find(&j, "p99_latency <= 20ms [load=traffic]");
 	assert_non_null(t);
 	assert_false(t->failed);
-	t = find(&j, "max_poll_regression < 25% [task=blocking_server::file_task]");
+	t = find(&j, "max_poll_regression <= 25% [task=blocking_server::file_task]");
 	assert_non_null(t);
 	assert_true(t->skipped);
 	assert_non_null(strstr(t->message, "baseline"));
 	/* the twins pass; probe health and every load step are testcases too */
-	t = find(&j, "max_poll < 25ms [task=blocking_server::*_ok_task]");
+	t = find(&j, "max_poll <= 25ms [task=blocking_server::*_ok_task]");
 	assert_non_null(t);
 	assert_false(t->failed || t->skipped);
 	assert_non_null(find(&j, "probe: polls observed"));
 	t = find(&j, "min_polls >= 3 [function=blocking_kinds::burn_cpu]");
 	assert_non_null(t);
 	assert_false(t->failed || t->skipped);
-	t = find(&j, "p99_scheduling_delay < 1s [all]");
+	t = find(&j, "p99_scheduling_delay <= 1s [all]");
 	assert_non_null(t);
 	assert_false(t->failed || t->skipped);
 	assert_non_null(find(&j, "load: warmup"));
