@@ -22,6 +22,7 @@
 #include "poll_sites.h"
 #include "probe.h"
 #include "progress.h"
+#include "watchdog.h"
 #include "record.h"
 #include "results_json.h"
 #include "checks.h"
@@ -290,6 +291,7 @@ static int start_probe(struct session *s)
 	if (tg_target_spawn_opts(&s->spec, s->exe, &to, &s->target, err, sizeof(err)))
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	s->spawned = true;
+	tg_watchdog_arm(s->target.pid); /* its own process group */
 	give(s, s->log_path[0]);
 	give(s, s->log_path[1]);
 	s->rec = tg_record_new(&s->sites, s->spec.probe.blocking_threshold_ns, s->spec.probe.sample_rate);
@@ -663,7 +665,8 @@ static void evaluate(struct session *s)
 		.spec = &s->spec, .spans = spans, .nspans = nspans,
 		.steps = s->steps, .nsteps = s->nsteps,
 		.baseline = s->have_baseline ? &s->baseline : NULL, .sched_measured = s->sched_delay,
-		.probed = s->rec != NULL, .run_error = s->status ? s->error : NULL,
+		/* attached, not merely prepared: a probe that failed to load saw nothing */
+		.probed = s->phase_ns[TG_PHASE_ATTACHED] != 0, .run_error = s->status ? s->error : NULL,
 	};
 	if (s->rec) {
 		s->tasks = tg_record_tasks(s->rec, &s->ntasks);
@@ -703,6 +706,7 @@ static int finish(struct session *s)
 	if (s->phase_ns[TG_PHASE_READY])
 		phase(s, TG_PHASE_LOAD_END);
 	stop_target(s);
+	tg_watchdog_stop(); /* the target is gone: not a stray */
 	strays = tg_kill_strays(); /* before the probes' background release is spawned */
 	if (strays)
 		fprintf(stderr, "tokio-guard: warning: killed %zu processes the target or load steps "
@@ -754,6 +758,10 @@ int tg_session_run(const struct tg_run_opts *o)
 	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
 	tg_adopt_orphans(); /* a daemon the run leaves comes back to us to be stopped */
+	/* before any probe exists: its pipe must be a lower fd than every BPF link */
+	if (tg_watchdog_start())
+		fprintf(stderr, "tokio-guard: warning: cannot start the watchdog (%s): if tokio-guard "
+			"is killed, the target may outlive it\n", strerror(errno));
 	tg_load_set_echo(!o->quiet);
 	if (load_spec(&s) || resolve_user(&s) || find_target(&s) || interrupted(&s))
 		return finish(&s);

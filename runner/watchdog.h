@@ -1,0 +1,21 @@
+/* A tiny process that kills the target if tokio-guard is killed (SIGKILL)
+ * while the target runs. The target's death signal (PR_SET_PDEATHSIG) comes
+ * only when tokio-guard has finished dying, and dying closes its uprobe_multi
+ * links, whose release can wait for the target's pending return probes: a
+ * deadlock that stalls every uprobe user of the machine. The kernel closes a
+ * dying process's fds lowest first, so the watchdog's pipe, made before any
+ * probe, closes first: the watchdog sees EOF and kills the target, and the
+ * release completes. */
+#ifndef TG_WATCHDOG_H
+#define TG_WATCHDOG_H
+
+#include <sys/types.h>
+
+/* Forks the watchdog. Call before any BPF object is made. 0 or -errno. */
+int tg_watchdog_start(void);
+/* The target's process group to kill should we die (0: none any more). */
+void tg_watchdog_arm(pid_t pgid);
+/* Ends the watchdog (nothing is armed after this). */
+void tg_watchdog_stop(void);
+
+#endif
