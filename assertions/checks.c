@@ -962,8 +962,12 @@ static void probe_checks(const struct tg_assert_input *in, struct tg_check *c)
 	} else {
 		c[0].status = TG_CHECK_FAILED;
 		c[0].severity = 1;
-		snprintf(c[0].message, sizeof c[0].message,
-			 "no runtime polls observed: the probes saw no Tokio task run");
+		if (in->run_error) /* why the target ran no task: the run ended early */
+			snprintf(c[0].message, sizeof c[0].message, "no runtime polls observed: %.400s",
+				 in->run_error);
+		else
+			snprintf(c[0].message, sizeof c[0].message,
+				 "no runtime polls observed: the probes saw no Tokio task run");
 	}
 	snprintf(c[1].observed, sizeof c[1].observed, "%" PRIu64, in->lost_events);
 	if (in->lost_events) {

@@ -913,6 +913,8 @@ static void test_not_evaluated_after_an_early_end(void **state)
 	expect(chk(2), TG_CHECK_SKIPPED, "",
 	       "not evaluated: load step 'traffic' never ran: target exited with code 101 before it was ready");
 	assert_null(strstr(chk(0)->message, "blocking-pool"));
+	expect(by_name("probe: polls observed"), TG_CHECK_FAILED, "0",
+	       "no runtime polls observed: target exited with code 101 before it was ready");
 
 	/* the probes never ran (no root): the same reason */
 	in.probed = false;
