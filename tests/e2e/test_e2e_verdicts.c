@@ -40,11 +40,11 @@ struct run {
 	int rc;
 };
 
-/* Writes a spec for blocking-server on a free port with LOAD and ASSERTIONS
- * (YAML, "%d" in them replaced by the target's port) and runs it into
- * tmp/NAME. ENV: NULL for ours. */
-static void run_spec(struct run *r, const char *name, const char *load, const char *assertions,
-		     char *const *env)
+/* Writes a spec for blocking-server on a free port (EXTRA: more of its
+ * argv, as YAML list items) with LOAD and ASSERTIONS (YAML, "%d" in them
+ * replaced by the target's port) and runs it into tmp/NAME. ENV: NULL for ours. */
+static void run_spec(struct run *r, const char *name, const char *extra, const char *load,
+		     const char *assertions, char *const *env)
 {
 	int port = e2e_free_port();
 	char *yaml, *l, *a, path[224];
@@ -60,11 +60,11 @@ static void run_spec(struct run *r, const char *name, const char *load, const ch
 			     "version: 1\n"
 			     "name: %s\n"
 			     "target:\n"
-			     "  command: [\"%s\", \"--port\", \"%d\", \"--workers\", \"2\"]\n"
+			     "  command: [\"%s\", \"--port\", \"%d\", \"--workers\", \"2\"%s]\n"
 			     "  ready: { tcp: \"127.0.0.1:%d\", timeout: 20s }\n"
 			     "load:\n%s"
 			     "assertions:\n%s",
-			     name, SERVER, port, port, l, a) > 0);
+			     name, SERVER, port, extra, port, l, a) > 0);
 	assert_true(tg_test_write(r->spec, yaml));
 	free(yaml);
 	free(l);
@@ -199,7 +199,7 @@ static void test_wrong_port_is_a_load_failure(void **state)
 		 "    requests: 20\n"
 		 "    concurrency: 4\n", nobody);
 	/* a typo in a task selector, after the run ended early */
-	run_spec(&r, "wrong-port", load,
+	run_spec(&r, "wrong-port", "", load,
 		 "  - max_blocking_spans: 0\n"
 		 "  - task: \"blocking_server::cpu_tsak\"\n"
 		 "    max_poll: 1s\n", NULL);
@@ -240,7 +240,7 @@ static void test_wrong_status_fails_the_step(void **state)
 
 	(void)state;
 	NEED_ROOT();
-	run_spec(&r, "wrong-status",
+	run_spec(&r, "wrong-status", "",
 		 "  - name: status\n"
 		 "    http: { url: \"http://127.0.0.1:%d/hello\", expect_status: 201 }\n"
 		 "    requests: 20\n",
@@ -283,7 +283,7 @@ static void test_exec_failure_output_in_every_report(void **state)
 
 	(void)state;
 	NEED_ROOT();
-	run_spec(&r, "exec-fails",
+	run_spec(&r, "exec-fails", "",
 		 "  - name: warm\n"
 		 "    http: { url: \"http://127.0.0.1:%d/hello\" }\n"
 		 "    requests: 5\n"
@@ -307,12 +307,48 @@ static void test_exec_failure_output_in_every_report(void **state)
 	free_run(&r);
 }
 
+/* The target exits at start (an unknown flag: exit 2): every check that
+ * needed it says so, none fails as if the selection were wrong. */
+static void test_target_exit_at_start_is_not_evaluated(void **state)
+{
+	struct run r;
+	struct outcome o;
+
+	(void)state;
+	NEED_ROOT();
+	run_spec(&r, "exit-at-start", ", \"--no-such-flag\"",
+		 "  - name: traffic\n"
+		 "    http: { url: \"http://127.0.0.1:%d/hello\" }\n"
+		 "    requests: 5\n",
+		 "  - task: \"blocking_server::*\"\n"
+		 "    max_poll: 10ms\n"
+		 "  - load: traffic\n"
+		 "    p99_latency: 50ms\n", NULL);
+	assert_int_equal(r.rc, 4);
+	assert_non_null(strstr(r.err, "target exited before it was ready: exited with code 2"));
+	junit_case(r.dir, "max_poll <= 10ms [task=blocking_server::*]", &o);
+	assert_true(o.found);
+	assert_true(o.skipped);
+	assert_false(o.failed);
+	assert_non_null(strstr(o.message, "not evaluated: "));
+	assert_non_null(strstr(o.message, "target exited before it was ready: exited with code 2"));
+	assert_null(strstr(o.message, "blocking-pool"));
+	free_outcome(&o);
+	junit_case(r.dir, "p99_latency <= 50ms [load=traffic]", &o);
+	assert_true(o.found);
+	assert_true(o.skipped);
+	assert_non_null(strstr(o.message, "not evaluated: load step 'traffic' never ran: "));
+	free_outcome(&o);
+	free_run(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrong_port_is_a_load_failure),
 		cmocka_unit_test(test_wrong_status_fails_the_step),
 		cmocka_unit_test(test_exec_failure_output_in_every_report),
+		cmocka_unit_test(test_target_exit_at_start_is_not_evaluated),
 	};
 
 	xmlInitParser();
