@@ -1063,6 +1063,23 @@ static void test_exit_and_no_record(void **state)
 	cJSON_Delete(root);
 }
 
+/* A task without polls is left out (and, under ASan, its JSON object is not leaked). */
+static void test_task_without_polls_left_out(void **state)
+{
+	struct tg_spec spec = make_spec(TG_SOURCE_DIR);
+	struct tg_results res = make_results(&spec, NULL);
+	struct tg_task_summary t[] = { { .name = "demo::idle" }, { .name = "demo::busy", .polls = 3 } };
+	cJSON *root;
+
+	res.error = NULL;
+	res.tasks = t;
+	res.ntasks = 2;
+	root = write_and_parse(&res);
+	assert_int_equal(cJSON_GetArraySize(arr(root, "tasks")), 1);
+	assert_string_equal(str(cJSON_GetArrayItem(arr(root, "tasks"), 0), "name"), "demo::busy");
+	cJSON_Delete(root);
+}
+
 /* Stacks of a poll that never ends are capped: what is dropped counts as lost. */
 static void test_user_drops_are_lost(void **state)
 {
@@ -1129,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_tasks),
 		cmocka_unit_test(test_results_contract),
 		cmocka_unit_test(test_exit_and_no_record),
+		cmocka_unit_test(test_task_without_polls_left_out),
 		cmocka_unit_test(test_user_drops_are_lost),
 		cmocka_unit_test(test_write_errors),
 	};
