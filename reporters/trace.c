@@ -616,7 +616,8 @@ static int order_and_nest(struct ctx *c)
 	uint64_t *ends = NULL;
 	size_t depth = 0, cap = 0;
 
-	qsort(c->items, c->nitems, sizeof(*c->items), item_cmp);
+	if (c->nitems) /* a run that never started has none, and items is NULL */
+		qsort(c->items, c->nitems, sizeof(*c->items), item_cmp);
 	for (size_t i = 0; i < c->nitems; i++) {
 		struct item *it = &c->items[i];
 
