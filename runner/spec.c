@@ -54,6 +54,7 @@
 #define MAX_FIELDS 24             /* keys per table */
 #define MAX_DEPTH 64              /* the spec nests ~8 deep; libyaml slows down past ~10^4 */
 #define MAX_VALUES 200000         /* values visited, aliases expanded: no alias bombs */
+#define MAX_TEXT_BYTES (64u << 20) /* text read, aliases expanded: 200000 values of 4KB are 800MB */
 #define MAX_PARALLEL_DEPTH 4      /* parallel inside parallel ...; also stops recursive aliases */
 #define MAX_BODY_BYTES (16u << 20) /* http.body_file */
 #define MAX_REGEX_BYTES 512       /* ready.log: compile time grows quadratically */
@@ -753,6 +754,7 @@ struct ctx {
 	size_t nerrors;
 	bool halt;     /* past the cap, or a budget ran out: stop walking */
 	size_t values; /* visited so far, see MAX_VALUES */
+	size_t text;   /* bytes of scalars read so far, see MAX_TEXT_BYTES */
 	int depth;     /* of parallel steps being parsed */
 	size_t nsteps; /* steps seen so far, children included: default names */
 	size_t limit_cap; /* room in the limits of the assertion being parsed */
@@ -895,6 +897,14 @@ static int scalar(struct ctx *c, const yaml_node_t *n, const char *path, const c
 		return fail_type(c, n, path, what);
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
 		return fail(c, n, path, "expected %s, got a string holding a NUL character", what);
+	/* what is read is copied: an alias of a long string, repeated, must not be gigabytes */
+	c->text += n->data.scalar.length;
+	if (c->text > MAX_TEXT_BYTES) {
+		int rc = fail(c, n, path, "too much text (more than %u MB, counting what aliases repeat)",
+			      MAX_TEXT_BYTES >> 20);
+		c->halt = true;
+		return rc;
+	}
 	*out = (const char *)n->data.scalar.value;
 	return 0;
 }

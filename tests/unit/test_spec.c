@@ -1162,6 +1162,24 @@ static void test_err_limits(void **state)
 	load_err(p, "3:1208: load[199].exec[596]: too many values (more than 200000, counting what aliases repeat)");
 	free(p);
 
+	/* a text bomb, found by fuzz_spec: few values, each a 4000-byte string (270 MB for 5 KB) */
+	assert_non_null(p = malloc(16 << 10));
+	o = (size_t)sprintf(p, "target: {command: [x]}\nload:\n  - &e {exec: [&s \"");
+	memset(p + o, 'x', 4000);
+	o += 4000;
+	o += (size_t)sprintf(p + o, "\"");
+	for (int i = 1; i < 40; i++)
+		o += (size_t)sprintf(p + o, ", *s");
+	o += (size_t)sprintf(p + o, "]}\n  - &p {parallel: [*e");
+	for (int i = 1; i < 40; i++)
+		o += (size_t)sprintf(p + o, ", *e");
+	o += (size_t)sprintf(p + o, "]}\n  - {parallel: [*p");
+	for (int i = 1; i < 40; i++)
+		o += (size_t)sprintf(p + o, ", *p");
+	sprintf(p + o, "]}\n");
+	load_err(p, "3:16: load[2].parallel[9].parallel[18].exec[17]: too much text (more than 64 MB, counting what aliases repeat)");
+	free(p);
+
 	/* larger than any spec: refused before parsing */
 	struct tg_spec s;
 	char err[512], path[PATH_MAX + 32], want[PATH_MAX + 128];
