@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The unit tests and three end-to-end tests (e2e/blocking_kinds with the exit code
-# and cleanup of every failure mode, e2e/reports, e2e/storm: real eBPF, real Tokio
-# targets) again, with tokio-guard and the tests built with ASan + UBSan
-# (-DTG_SANITIZE=ON). ci/test.sh runs it after the main build, whose Rust examples
+# The unit tests and two end-to-end tests (e2e/reports, e2e/storm: real eBPF, real
+# Tokio targets) again, with tokio-guard and the tests built with ASan + UBSan
+# (-DTG_SANITIZE=ON). Not e2e/blocking_kinds: it passes under ASan with no report,
+# but its sampling check fails on a loaded machine more often with a slower tokio-guard. ci/test.sh runs it after the main build, whose Rust examples
 # (examples/target/release) the end-to-end tests share, so no Rust is built here.
 # Any sanitizer report fails it, including one from a tokio-guard the tests started
 # and whose exit code they did not look at: every report goes to a log file.
@@ -11,12 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${SANITIZE_BUILD_DIR:-build-sanitize}
-e2e='^e2e/(blocking_kinds|reports|storm)$'
+e2e='^e2e/(reports|storm)$'
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTG_SANITIZE=ON -DTG_BUILD_EXAMPLES=OFF >/dev/null
 # only what the chosen tests run: "all" would also cargo-install the third-party servers
 units=$(cd "$build" && ctest -N -L unit | sed -n 's|^ *Test *#[0-9]*: unit/||p')
 # shellcheck disable=SC2086
-cmake --build "$build" -j"$(nproc)" --target tokio-guard test_e2e test_e2e_reports test_e2e_storm $units
+cmake --build "$build" -j"$(nproc)" --target tokio-guard test_e2e_reports test_e2e_storm $units
 
 logs=$(mktemp -d /tmp/tg-sanitize-XXXXXX)
 chmod 777 "$logs" # the tests run as root, the reports are read back as you

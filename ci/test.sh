@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 (cd "$build" && "${run_as_root[@]}" ctest --output-on-failure "$@")
-# a full run also runs the unit tests and three end-to-end tests under ASan + UBSan (ci/sanitize.sh)
+# a full run also runs the unit tests and two end-to-end tests under ASan + UBSan (ci/sanitize.sh)
 if [ $# -eq 0 ]; then
   ci/sanitize.sh
 fi
