@@ -2,8 +2,9 @@
 # The unit tests and two end-to-end tests (e2e/reports, e2e/storm: real eBPF, real
 # Tokio targets) again, with tokio-guard and the tests built with ASan + UBSan
 # (-DTG_SANITIZE=ON). Not e2e/blocking_kinds: it passes under ASan with no report,
-# but its sampling check fails on a loaded machine more often with a slower tokio-guard. ci/test.sh runs it after the main build, whose Rust examples
-# (examples/target/release) the end-to-end tests share, so no Rust is built here.
+# but its sampling check fails on a loaded machine more often with a slower tokio-guard.
+# ci/test.sh runs it after the main build, whose Rust examples (examples/target/release)
+# the end-to-end tests share, so no Rust is built here.
 # Any sanitizer report fails it, including one from a tokio-guard the tests started
 # and whose exit code they did not look at: every report goes to a log file.
 # Extra arguments go to ctest.
