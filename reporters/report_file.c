@@ -91,13 +91,13 @@ int tg_report_open(const char *path, char *tmp, size_t tmplen)
 	return -EEXIST;
 }
 
-/* The unnamed file FD given the name TMP (the rename's source). */
-static int name_it(int fd, const char *tmp)
+/* The unnamed file FD given the name NAME. */
+static int name_it(int fd, const char *name)
 {
 	char proc[64];
 
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ? -errno : 0;
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) ? -errno : 0;
 }
 
 int tg_report_commit(const char *tmp, const char *path, int rc)
@@ -105,8 +105,19 @@ int tg_report_commit(const char *tmp, const char *path, int rc)
 	int fd = take(tmp);
 
 	if (fd >= 0) {
-		if (rc == 0)
-			rc = name_it(fd, tmp);
+		/* A new report is linked in under its final name in one step, so a
+		 * kill leaves nothing behind. linkat cannot replace, so an old report
+		 * is replaced through the temporary name and a rename: only that
+		 * microsecond window can leave a whole `.tmp.` file. */
+		if (rc == 0) {
+			rc = name_it(fd, path);
+			if (rc == -EEXIST)
+				rc = name_it(fd, tmp);
+			else {
+				close(fd);
+				return rc;
+			}
+		}
 		close(fd);
 		if (rc != 0)
 			return rc; /* never named: nothing to remove */

@@ -1,6 +1,7 @@
 /* Every report replaces its file whole: written to an unnamed file (O_TMPFILE)
- * in its folder, named only once complete and renamed over it, so that a
- * reader (a CI step, a trace viewer) never sees half a file and a kill while
+ * in its folder and named only once complete (linked in under its name when
+ * there was none, else through a temporary renamed over the old one), so that
+ * a reader (a CI step, a trace viewer) never sees half a file and a kill while
  * writing leaves nothing behind. Where O_TMPFILE is missing: a temporary next
  * to it, renamed the same way. */
 #ifndef TG_REPORT_FILE_H
@@ -12,7 +13,7 @@
  * less the umask, its name in TMP. The fd, or -errno. */
 int tg_report_open(const char *path, char *tmp, size_t tmplen);
 
-/* RC == 0: renames TMP over PATH. Otherwise (or when that fails) removes TMP.
+/* RC == 0: gives the file PATH's name. Otherwise (or when that fails) removes it.
  * Returns RC, or -errno of the rename. */
 int tg_report_commit(const char *tmp, const char *path, int rc);
 
