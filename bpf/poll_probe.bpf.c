@@ -561,41 +561,6 @@ int BPF_KPROBE(park_enter)
 	return 0;
 }
 
-static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
-{
-	struct thread_state *ts;
-	struct open_poll *p;
-	long n;
-
-	if (!cpu_in_poll_of(prev->pid))
-		return;
-	set_cpu_poll_tid(0);
-	ts = bpf_task_storage_get(&threads, prev, 0, 0);
-	p = top_runtime_poll(ts);
-	if (!p)
-		return;
-	if (p->switch_ts)
-		count(TG_STAT_SWITCH_UNPAIRED);
-	__sync_fetch_and_add(&suspended_polls, 1);
-	p->switch_ts = now;
-	p->wake_ts = 0;
-	p->voluntary = !preempt && is_sleeping(prev);
-	if (!p->voluntary)
-		return;
-	count(TG_STAT_OFFCPU);
-	/* prev is still current here: its user stack is the blocking call site. */
-	n = bpf_get_stack(ctx, ts->pending.ips, stack_bytes, BPF_F_USER_STACK);
-	if (n <= 0) {
-		count(TG_STAT_STACK_FAIL);
-		ts->pending.nr = 0;
-		return;
-	}
-	ts->pending.nr = n / sizeof(__u64);
-	ts->pending.hdr.seq = p->seq;
-	ts->pending.ts_ns = now;
-	copy_stack_top(prev, &ts->pending);
-}
-
 /* A user stack of TASK (current) inside its open runtime poll P. */
 static __always_inline void take_sample(struct task_struct *task, struct open_poll *p, __u64 now)
 {
@@ -623,6 +588,47 @@ static __always_inline void take_sample(struct task_struct *task, struct open_po
 	e->nr = n / sizeof(__u64);
 	bpf_ringbuf_submit(e, rb_flags());
 	p->samples++;
+}
+
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
+{
+	struct thread_state *ts;
+	struct open_poll *p;
+	long n;
+
+	if (!cpu_in_poll_of(prev->pid))
+		return;
+	set_cpu_poll_tid(0);
+	ts = bpf_task_storage_get(&threads, prev, 0, 0);
+	p = top_runtime_poll(ts);
+	if (!p)
+		return;
+	if (p->switch_ts)
+		count(TG_STAT_SWITCH_UNPAIRED);
+	__sync_fetch_and_add(&suspended_polls, 1);
+	p->switch_ts = now;
+	p->wake_ts = 0;
+	p->voluntary = !preempt && is_sleeping(prev);
+	if (!p->voluntary) {
+		/* Preempted in a long poll: prev is where its CPU time goes. On a busy
+		 * machine the ticks that would sample it may all land while it waits
+		 * for the CPU, so this is often its only on-CPU sample. */
+		if (sample_period_ns && now - p->start_ns >= stack_floor_ns)
+			take_sample(prev, p, now);
+		return;
+	}
+	count(TG_STAT_OFFCPU);
+	/* prev is still current here: its user stack is the blocking call site. */
+	n = bpf_get_stack(ctx, ts->pending.ips, stack_bytes, BPF_F_USER_STACK);
+	if (n <= 0) {
+		count(TG_STAT_STACK_FAIL);
+		ts->pending.nr = 0;
+		return;
+	}
+	ts->pending.nr = n / sizeof(__u64);
+	ts->pending.hdr.seq = p->seq;
+	ts->pending.ts_ns = now;
+	copy_stack_top(prev, &ts->pending);
 }
 
 /* The current thread's runtime poll, if it is open on this CPU and at least
