@@ -83,14 +83,7 @@ static int cmd_check(int argc, char **argv)
 		return bad_usage("check takes one SPEC.yaml, got %d arguments (the second is '%s')",
 				 argc - 1, argv[2]);
 	if (tg_spec_load_all(argv[1], &spec, &errs)) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "tokio-guard: %s\n", errs.msg[i]);
-		if (errs.more)
-			fprintf(stderr, "tokio-guard: %s: more than %zu errors; the first %zu are above\n",
-				argv[1], errs.n, errs.n);
-		else
-			fprintf(stderr, "tokio-guard: %s: %zu error%s\n", argv[1], errs.n,
-				errs.n == 1 ? "" : "s");
+		tg_spec_errors_print(stderr, argv[1], &errs, 0);
 		return TG_EXIT_USAGE;
 	}
 	printf("%s: ok (%s, %zu load steps, %zu assertions, %zu allowed)\n", argv[1], spec.name,

@@ -137,10 +137,16 @@ static bool interrupted(struct session *s)
 
 static int load_spec(struct session *s)
 {
+	static struct tg_spec_errors errs; /* 10 KiB: off the stack */
 	char err[1024];
 
-	if (tg_spec_load(s->o->spec_path, &s->spec, err, sizeof(err)))
-		return fail(s, TG_EXIT_USAGE, "%s", err);
+	if (tg_spec_load_all(s->o->spec_path, &s->spec, &errs)) {
+		/* every mistake in one round, as check gives them; the first is the run's error */
+		fail(s, TG_EXIT_USAGE, "%s", errs.msg[0]);
+		if (errs.n > 1 || errs.more)
+			tg_spec_errors_print(stderr, s->o->spec_path, &errs, 1);
+		return -1;
+	}
 	s->have_spec = true;
 	s->nfn = tg_fn_selectors(&s->spec, s->fn_globs, TG_MAX_FN_SELECTORS);
 	s->sched_delay = tg_needs_sched_delay(&s->spec);

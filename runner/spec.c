@@ -3268,6 +3268,17 @@ int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_erro
 	return rc;
 }
 
+void tg_spec_errors_print(FILE *f, const char *path, const struct tg_spec_errors *errs, size_t from)
+{
+	for (size_t i = from; i < errs->n; i++)
+		fprintf(f, "tokio-guard: %s\n", errs->msg[i]);
+	if (errs->more)
+		fprintf(f, "tokio-guard: %s: more than %zu errors; the first %zu are above\n", path,
+			errs->n, errs->n);
+	else
+		fprintf(f, "tokio-guard: %s: %zu error%s\n", path, errs->n, errs->n == 1 ? "" : "s");
+}
+
 static void free_steps(struct tg_step *steps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 enum tg_ready_kind { TG_READY_NONE = 0, TG_READY_TCP, TG_READY_DELAY, TG_READY_HTTP, TG_READY_LOG };
@@ -184,6 +185,9 @@ struct tg_spec_errors {
 
 /* tg_spec_load, with every error in ERRS (at least one when it fails). */
 int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs);
+/* ERRS from message FROM on, a "tokio-guard: " line each, then how many
+ * there were (check and run say them the same way). */
+void tg_spec_errors_print(FILE *f, const char *path, const struct tg_spec_errors *errs, size_t from);
 void tg_spec_free(struct tg_spec *spec);
 
 /* "250us", "10ms", "1.5s", "2m", "1h", "µs", "ns", also compound "1m30s": 0 and *ns on
