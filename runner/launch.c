@@ -1033,6 +1033,26 @@ int tg_target_release(struct tg_target *t, char *err, size_t errlen)
 
 /* ---- exit, stop ---- */
 
+/* Until no process of group PGID is left (at most KILL_WAIT): the leader's
+ * death alone does not mean its children, SIGKILLed with it, are gone, and a
+ * step that ended must leave nothing running. They were reparented to us (the
+ * subreaper) when their parents died, so we reap them. The group id cannot be
+ * reused while any member is alive. */
+static void reap_group(pid_t pgid)
+{
+	uint64_t deadline = tg_now_ns() + KILL_WAIT;
+
+	for (;;) {
+		while (waitpid(-pgid, NULL, WNOHANG) > 0)
+			;
+		if (kill(-pgid, 0) < 0 && errno == ESRCH)
+			return;
+		if (tg_now_ns() >= deadline)
+			return;
+		tg_nap(MS);
+	}
+}
+
 bool tg_target_check_exit(struct tg_target *t)
 {
 	siginfo_t si;
@@ -1058,6 +1078,7 @@ bool tg_target_check_exit(struct tg_target *t)
 	while (r < 0 && errno == EINTR);
 	t->exited = true;
 	t->status = st;
+	reap_group(t->pid);
 	return true;
 }
 
