@@ -25,8 +25,10 @@ size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, 
 			continue;
 		w = strstr(p, "wall_us=");
 		assert_non_null(w);
-		assert_int_equal(sscanf(w, "wall_us=%ld cpu_us=%ld tid=%ld", &out[n].wall_us,
-					&out[n].cpu_us, &out[n].tid), 3);
+		out[n].ms = out[n].pid = 0;
+		sscanf(p + strlen(needle), "ms=%ld", &out[n].ms);
+		assert_true(sscanf(w, "wall_us=%ld cpu_us=%ld tid=%ld pid=%ld", &out[n].wall_us,
+				   &out[n].cpu_us, &out[n].tid, &out[n].pid) >= 3);
 		n++;
 	}
 	return n;

@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-/* One measured section: "kind=cpu ms=20 wall_us=20005 cpu_us=19945 tid=4676". */
+/* One measured section: "kind=cpu ms=20 wall_us=20005 cpu_us=19945 tid=4676 pid=4670"
+ * (pid: 0 in a log written before it was added). */
 struct e2e_section {
-	long wall_us, cpu_us, tid;
+	long ms, wall_us, cpu_us, tid, pid;
 };
 
 /* The sections of KIND in LOG, in order, at most MAX. A line of KIND that

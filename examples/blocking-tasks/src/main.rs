@@ -4,6 +4,7 @@
 //! ```text
 //! blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
 //! blocking-tasks --storm T [--storm-polls K] [--storm-us U]
+//! blocking-tasks [--fork N | --daemonize] [--runtimes 2] ...
 //! ```
 //!
 //! A 2-worker multi-thread runtime runs for N seconds (default 3), then exits 0 (also on
@@ -25,6 +26,14 @@
 //! them is over a low trace floor; then it logs (GUARD_EXAMPLE_LOG) the polls they counted
 //! themselves, `kind=storm tasks=<T> polls=<T*K> spin_us=<U>`, prints `storm of <N> polls`, and
 //! waits for SIGTERM/SIGINT or the end of the N seconds before it exits 0.
+//!
+//! Process shapes, for tokio-guard's fault matrix:
+//! - `--fork N`: N child processes of this program, forked before any runtime exists (a pre-fork
+//!   server); each prints `blocking-tasks: forked <pid>` and runs the same rounds in its own runtime.
+//! - `--daemonize`: the classic daemon start: fork, the parent prints `blocking-tasks: daemon <pid>`
+//!   and exits 0 at once, the child leaves the session (setsid) and runs the rounds.
+//! - `--runtimes 2`: a second runtime, current-thread on its own thread `second-rt`, runs rounds
+//!   too, its blocking sections 10 ms longer than D (so the ground truth tells the two apart).
 //!
 //! A blocking kind blocks in ONE poll of its own task, in a function of the blocking-kinds crate
 //! (shared with blocking-server): the culprit lines and their `guard:<kind>` marker comments are in
@@ -136,6 +145,7 @@ async fn storm(cfg: &Config) -> Result<u64, String> {
     Ok(polls)
 }
 
+#[derive(Clone)]
 struct Config {
     seconds: u64,
     block_ms: u64,
@@ -143,6 +153,9 @@ struct Config {
     storm: u64,
     storm_polls: u64,
     storm_us: u64,
+    fork: u64,
+    daemonize: bool,
+    runtimes: u64,
 }
 
 const USAGE: &str = "usage: blocking-tasks [--seconds N] [--block-ms D] [--period-ms P]
@@ -152,11 +165,23 @@ const USAGE: &str = "usage: blocking-tasks [--seconds N] [--block-ms D] [--perio
   --period-ms P  start a round of tasks every P ms (default 100)
   --storm T      probe storm instead: T tasks poll K times each, U us of spin a poll, then exit
   --storm-polls K, --storm-us U   (defaults 5000 and 50)
+  --fork N       N child processes run the rounds too (forked before any runtime)
+  --daemonize    fork; the parent exits 0 at once, the child (setsid) runs the rounds
+  --runtimes 2   a second, current-thread runtime on thread second-rt runs rounds of D+10 ms
 ";
 
 fn parse_args() -> Result<Config, String> {
-    let mut cfg =
-        Config { seconds: 3, block_ms: 20, period_ms: 100, storm: 0, storm_polls: 5000, storm_us: 50 };
+    let mut cfg = Config {
+        seconds: 3,
+        block_ms: 20,
+        period_ms: 100,
+        storm: 0,
+        storm_polls: 5000,
+        storm_us: 50,
+        fork: 0,
+        daemonize: false,
+        runtimes: 1,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let slot = match a.as_str() {
@@ -166,6 +191,12 @@ fn parse_args() -> Result<Config, String> {
             "--storm" => &mut cfg.storm,
             "--storm-polls" => &mut cfg.storm_polls,
             "--storm-us" => &mut cfg.storm_us,
+            "--fork" => &mut cfg.fork,
+            "--runtimes" => &mut cfg.runtimes,
+            "--daemonize" => {
+                cfg.daemonize = true;
+                continue;
+            }
             "--help" | "-h" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -174,6 +205,9 @@ fn parse_args() -> Result<Config, String> {
         };
         let v = args.next().ok_or(format!("{a} needs a number"))?;
         *slot = v.parse().map_err(|_| format!("bad {a} value {v:?}"))?;
+    }
+    if cfg.runtimes == 0 || cfg.runtimes > 2 {
+        return Err(format!("--runtimes is 1 or 2, got {}", cfg.runtimes));
     }
     Ok(cfg)
 }
@@ -200,6 +234,61 @@ async fn run(cfg: &Config) -> Result<u64, String> {
     }
 }
 
+/// Forks before any thread exists (the runtime's included), so the child is a plain copy.
+/// Returns the child's pid in the parent, 0 in the child.
+fn fork() -> Result<i32, String> {
+    // SAFETY: called from main before any other thread is started.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    Ok(pid)
+}
+
+/// --daemonize and --fork: true in the process that goes on to run the rounds.
+fn shape_process(cfg: &Config) -> Result<bool, String> {
+    if cfg.daemonize {
+        let pid = fork()?;
+        if pid > 0 {
+            println!("blocking-tasks: daemon {pid}");
+            return Ok(false);
+        }
+        // SAFETY: setsid has no preconditions; the child is not a group leader.
+        unsafe { libc::setsid() };
+    }
+    for _ in 0..cfg.fork {
+        let pid = fork()?;
+        if pid == 0 {
+            println!("blocking-tasks: forked {}", std::process::id());
+            break;
+        }
+    }
+    Ok(true)
+}
+
+/// The second runtime of --runtimes 2: current-thread, on its own thread.
+fn second_runtime(cfg: &Config) -> Result<std::thread::JoinHandle<Result<u64, String>>, String> {
+    let mut cfg = cfg.clone();
+    cfg.block_ms += 10;
+    std::thread::Builder::new()
+        .name("second-rt".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            rt.map_err(|e| format!("second runtime: {e}")).and_then(|rt| rt.block_on(run(&cfg)))
+        })
+        .map_err(|e| format!("second-rt thread: {e}"))
+}
+
+fn run_runtimes(cfg: &Config) -> Result<u64, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let rt = rt.map_err(|e| format!("runtime: {e}"))?;
+    let second = if cfg.runtimes > 1 { Some(second_runtime(cfg)?) } else { None };
+    let res = if cfg.storm > 0 { rt.block_on(storm(cfg)) } else { rt.block_on(run(cfg)) };
+    rt.shutdown_timeout(Duration::from_millis(500));
+    let second = second.map(|h| h.join().unwrap_or_else(|_| Err("second runtime panicked".into())));
+    Ok(res? + second.transpose()?.unwrap_or(0))
+}
+
 fn main() -> ExitCode {
     let cfg = match parse_args() {
         Ok(c) => c,
@@ -212,13 +301,15 @@ fn main() -> ExitCode {
         eprintln!("blocking-tasks: {e}");
         return ExitCode::from(1);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
-    let res = rt.map_err(|e| format!("runtime: {e}")).and_then(|rt| {
-        let res = if cfg.storm > 0 { rt.block_on(storm(&cfg)) } else { rt.block_on(run(&cfg)) };
-        rt.shutdown_timeout(Duration::from_millis(500));
-        res
-    });
-    match res {
+    match shape_process(&cfg) {
+        Ok(true) => {}
+        Ok(false) => return ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("blocking-tasks: {msg}");
+            return ExitCode::from(1);
+        }
+    }
+    match run_runtimes(&cfg) {
         Ok(_) if cfg.storm > 0 => ExitCode::SUCCESS,
         Ok(rounds) => {
             println!("blocking-tasks: {rounds} rounds");

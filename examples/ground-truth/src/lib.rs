@@ -5,8 +5,10 @@
 //! appends one flushed line:
 //!
 //! ```text
-//! kind=<kind> ms=<requested> wall_us=<wall time of the section> cpu_us=<CPU time> tid=<tid>
+//! kind=<kind> ms=<requested> wall_us=<wall time of the section> cpu_us=<CPU time> tid=<tid> pid=<pid>
 //! ```
+//!
+//! (pid: the process, for targets that fork; readers may ignore it.)
 //!
 //! A synchronous section ([`Meter`]) is measured with CLOCK_THREAD_CPUTIME_ID on the thread that
 //! runs it; an async section ([`measure_async`]) sums the thread CPU time of each of its polls, and
@@ -39,7 +41,8 @@ fn gettid() -> i64 {
 
 /// The log line of one section.
 pub fn format_line(kind: &str, ms: u64, wall_us: u64, cpu_us: u64, tid: i64) -> String {
-    format!("kind={kind} ms={ms} wall_us={wall_us} cpu_us={cpu_us} tid={tid}\n")
+    let pid = std::process::id();
+    format!("kind={kind} ms={ms} wall_us={wall_us} cpu_us={cpu_us} tid={tid} pid={pid}\n")
 }
 
 /// Wall and thread-CPU time of a synchronous section on the current thread.
