@@ -199,12 +199,17 @@ static int add_site(struct tg_poll_sites *sites, struct tg_elf_code *c, size_t f
 /* The functions a block_on thread parks in, one level of each: a park must
  * not be seen twice. CachedParkThread (multi-thread block_on) parks in
  * Inner::park, or where that was inlined, in its own methods; a
- * current_thread runtime parks in its driver. */
-static const char *const park_levels[][3] = {
+ * current_thread runtime parks in its driver, through its Context. Both of
+ * those are probed: Context::park inlines Driver::park (tokio 1.4x), and
+ * LTO may inline Context::park instead; a segment opens only at depth 0, so
+ * the inner return opens it and the outer one does nothing. */
+static const char *const park_levels[][5] = {
 	{ "tokio::runtime::park::Inner::park", "tokio::runtime::park::Inner::park_timeout", NULL },
 	{ "tokio::runtime::park::CachedParkThread::park",
 	  "tokio::runtime::park::CachedParkThread::park_timeout", NULL },
-	{ "tokio::runtime::driver::Driver::park", "tokio::runtime::driver::Driver::park_timeout", NULL },
+	{ "tokio::runtime::driver::Driver::park", "tokio::runtime::driver::Driver::park_timeout",
+	  "tokio::runtime::scheduler::current_thread::Context::park",
+	  "tokio::runtime::scheduler::current_thread::Context::park_yield", NULL },
 };
 
 static size_t find_level(struct tg_elf_code *c, size_t level, size_t *out, size_t max)
@@ -252,14 +257,14 @@ static int add_parks(struct tg_poll_sites *sites, struct tg_elf_code *c, const s
  * main) and on others (Handle::block_on in spawn_blocking, a plain thread). */
 static int add_park_sites(struct tg_poll_sites *sites, struct tg_elf_code *c, const char *main_fn)
 {
-	size_t f[4], n = find_level(c, 0, f, 4);
+	size_t f[8], n = find_level(c, 0, f, 8);
 	int r, added;
 
 	if (n == 0)
-		n = find_level(c, 1, f, 4);
+		n = find_level(c, 1, f, 8);
 	if ((added = add_parks(sites, c, f, n, TG_SITE_PARK)) < 0)
 		return added;
-	n = find_level(c, 2, f, 4);
+	n = find_level(c, 2, f, 8);
 	if ((r = add_parks(sites, c, f, n, TG_SITE_DRIVER_PARK)) < 0)
 		return r;
 	if ((added += r) == 0)
