@@ -2,6 +2,7 @@
  * attached, waited for readiness, stopped with signal and grace. */
 #define _GNU_SOURCE
 #include "launch.h"
+#include "proc_tree.h"
 #include "spec.h"
 
 #include <ctype.h>
@@ -1135,19 +1136,9 @@ static size_t kill_children(void)
 	size_t n = 0;
 
 	while (d && (e = readdir(d))) {
-		char path[64], buf[512], *p;
-		int pid = atoi(e->d_name), ppid = 0;
-		char st;
-		FILE *f;
+		pid_t pid = (pid_t)atoi(e->d_name);
 
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		f = fopen(path, "re");
-		p = f && fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
-		if (f)
-			fclose(f);
-		if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2 || ppid != getpid())
+		if (pid <= 0 || tg_proc_parent(pid, NULL) != getpid())
 			continue;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
