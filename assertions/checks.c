@@ -936,6 +936,27 @@ static void eval_limit(const struct ctx *c, struct tg_check *ch)
 
 /* ------------------------------------------------------------ probe and load checks */
 
+/* Forks of the target (a pre-fork server) or the daemon it became run the
+ * same program unseen: the run measured one process of several. */
+static void unprobed_check(const struct tg_assert_input *in, struct tg_check *c)
+{
+	char pids[160] = "";
+	size_t o = 0, shown = in->nunprobed < 8 ? in->nunprobed : 8;
+
+	for (size_t i = 0; i < shown && o < sizeof pids; i++)
+		o += (size_t)snprintf(pids + o, sizeof pids - o, "%s%d", i ? ", " : "", (int)in->unprobed[i]);
+	c->group = TG_GROUP_PROBE;
+	c->status = TG_CHECK_WARNED;
+	snprintf(c->classname, sizeof c->classname, "probe");
+	snprintf(c->name, sizeof c->name, "probe: every process of the program probed");
+	snprintf(c->observed, sizeof c->observed, "%zu", in->nunprobed);
+	snprintf(c->message, sizeof c->message,
+		 "%zu other process%s of the target's program (pid %s%s) ran unprobed: only pid %d, "
+		 "the one tokio-guard started, is measured", in->nunprobed,
+		 in->nunprobed == 1 ? "" : "es", pids, shown < in->nunprobed ? ", ..." : "",
+		 (int)in->target_pid);
+}
+
 static void probe_checks(const struct tg_assert_input *in, struct tg_check *c)
 {
 	for (int i = 0; i < 2; i++) {
@@ -1169,7 +1190,7 @@ int tg_assert_eval(const struct tg_assert_input *in, struct tg_check **out, size
 	static const struct tg_assertion def_entry = { .sel = TG_SEL_ALL, .limits = &def_limit, .nlimits = 1 };
 	const struct tg_spec *spec = in->spec;
 	const struct tg_assertion *entries = &def_entry;
-	size_t nentries = 1, total = 2 + count_steps(in->steps, in->nsteps), k = 0;
+	size_t nentries = 1, total = 3 + count_steps(in->steps, in->nsteps), k = 0;
 	const char *fns[TG_MAX_FN_SELECTORS];
 	size_t nfns = tg_fn_selectors(spec, fns, TG_MAX_FN_SELECTORS);
 	struct tg_check *c;
@@ -1196,6 +1217,8 @@ int tg_assert_eval(const struct tg_assert_input *in, struct tg_check **out, size
 	}
 	probe_checks(in, &c[k]);
 	k += 2;
+	if (in->nunprobed)
+		unprobed_check(in, &c[k++]);
 	k += load_checks(spec, in->steps, in->nsteps, NULL, false, &c[k]);
 	unique_names(c, k);
 	*out = c;

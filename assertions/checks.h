@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "spec.h"
 
@@ -87,6 +88,10 @@ struct tg_assert_input {
 					      * NULL; with !probed, "probe: polls observed" fails with it */
 	uint64_t polls;                      /* runtime polls observed */
 	uint64_t lost_events;
+	pid_t target_pid;
+	const pid_t *unprobed;                 /* processes of the target's program it forked or
+					      * daemonized into: not probed (a warning check) */
+	size_t nunprobed;
 };
 
 /* Marks spans with a frame (any stack) matching an allow entry's glob: the

@@ -53,6 +53,12 @@ static cJSON *target_json(const struct tg_results *r)
 	else
 		cJSON_AddNullToObject(ex, "signal");
 	cJSON_AddItemToObject(t, "exit", ex);
+	{
+		cJSON *pids = cJSON_AddArrayToObject(t, "unprobed_pids");
+
+		for (size_t i = 0; pids && i < r->nunprobed; i++)
+			cJSON_AddItemToArray(pids, cJSON_CreateNumber(r->unprobed[i]));
+	}
 	return t;
 }
 

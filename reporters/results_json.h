@@ -36,6 +36,8 @@ struct tg_results {
 	const struct tg_spec *spec;
 	const char *exe;            /* resolved target binary */
 	pid_t pid;
+	const pid_t *unprobed;      /* other processes of its program (forks, its daemon) */
+	size_t nunprobed;
 	bool exited;                /* the target's own end, if it came before the stop */
 	int exit_code;              /* valid when exited and not signalled */
 	int exit_signal;            /* 0 when none */

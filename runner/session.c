@@ -18,6 +18,7 @@
 
 #include "session.h"
 #include "launch.h"
+#include "proc_tree.h"
 #include "load.h"
 #include "poll_sites.h"
 #include "probe.h"
@@ -81,6 +82,8 @@ struct session {
 	const struct tg_task_summary *tasks; /* computed once, for the checks and every report */
 	size_t ntasks;
 	size_t nspans;
+	pid_t unprobed[16];         /* forks of the target's program, or the daemon it became */
+	size_t nunprobed;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -416,6 +419,21 @@ static void print_stderr_tail(struct session *s, char *tail)
 		fprintf(stderr, "  | %s\n", line);
 }
 
+/* The target ended but left its program running: it daemonized. What the
+ * user must change goes into the run's error, so every report says it. */
+static void say_daemonized(struct session *s)
+{
+	size_t len = strlen(s->error);
+
+	snprintf(s->error + len, sizeof(s->error) - len,
+		 "; it left pid %d of the same program running: the program daemonizes itself, and "
+		 "tokio-guard measures only the process it starts (run it in the foreground)",
+		 (int)s->unprobed[0]);
+	fprintf(stderr, "%stokio-guard: the target left pid %d of the same program running: it "
+		"daemonizes itself; run it in the foreground, tokio-guard measures only the process "
+		"it starts\n", eol_clear(), (int)s->unprobed[0]);
+}
+
 static void stop_target(struct session *s)
 {
 	char how[128], tail[2048] = "";
@@ -433,6 +451,10 @@ static void stop_target(struct session *s)
 	died = tg_target_check_exit(&s->target) && s->target.gate_fd < 0;
 	if (not_ready) /* before our stop signal makes it say more */
 		tg_target_stderr_tail(&s->target, tail, sizeof(tail), 10);
+	/* before the stop: forks in the target's group die with it */
+	s->nunprobed = tg_same_program(s->exe, s->target.pid, s->unprobed, 16);
+	if (s->nunprobed > 16)
+		s->nunprobed = 16;
 	/* stopping also ends the output capture: the logs are complete after it */
 	tg_target_stop(&s->target, s->spec.target.stop.signal, s->spec.target.stop.grace_ns);
 	s->t_end_ns = tg_now_ns();
@@ -450,6 +472,8 @@ static void stop_target(struct session *s)
 		if (first)
 			print_stderr_tail(s, NULL);
 	}
+	if (s->target.exited && s->nunprobed && s->status == TG_EXIT_TARGET)
+		say_daemonized(s);
 }
 
 static void read_sched_stats(struct session *s)
@@ -545,6 +569,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 	uname(&uts);
 	*res = (struct tg_results){
 		.spec = &s->spec, .exe = s->exe, .pid = s->target.pid,
+		.unprobed = s->unprobed, .nunprobed = s->nunprobed,
 		.exited = s->target.exited, .poll_sites = s->sites.n,
 		.tokio_version = s->sites.tokio_version, .t0_ns = s->t0_ns,
 		/* t0 is set when the target is released: without it (no root, no
@@ -673,6 +698,7 @@ static void evaluate(struct session *s)
 		.baseline = s->have_baseline ? &s->baseline : NULL, .sched_measured = s->sched_delay,
 		/* attached, not merely prepared: a probe that failed to load saw nothing */
 		.probed = s->phase_ns[TG_PHASE_ATTACHED] != 0, .run_error = s->status ? s->error : NULL,
+		.target_pid = s->target.pid, .unprobed = s->unprobed, .nunprobed = s->nunprobed,
 	};
 	if (s->rec) {
 		s->tasks = tg_record_tasks(s->rec, &s->ntasks);
@@ -715,8 +741,9 @@ static int finish(struct session *s)
 	tg_watchdog_stop(); /* the target is gone: not a stray */
 	strays = tg_kill_strays(); /* before the probes' background release is spawned */
 	if (strays)
-		fprintf(stderr, "tokio-guard: warning: killed %zu processes the target or load steps "
-			"left behind (daemons outside their process group)\n", strays);
+		fprintf(stderr, "tokio-guard: warning: killed %zu process%s the target or load steps "
+			"left behind (daemons outside their process group)\n", strays,
+			strays == 1 ? "" : "es");
 	phase(s, TG_PHASE_STOPPED);
 	stop_probe(s);
 	phase(s, TG_PHASE_DETACHED);

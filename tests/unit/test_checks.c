@@ -742,6 +742,41 @@ static void test_load_limits(void **state)
 	expect(chk(12), TG_CHECK_PASSED, "5.0/s", "throughput 5.0/s >= 5/s (load step main)");
 }
 
+/* Forks of the target and the daemon it became: a warning naming them, only when there are any. */
+static void test_unprobed_processes(void **state)
+{
+	static const pid_t pids[] = { 4101, 4102, 4103, 4104, 4105, 4106, 4107, 4108, 4109 };
+	const struct tg_check *c;
+
+	(void)state;
+	in.target_pid = 4100;
+	eval();
+	for (size_t i = 0; i < nchecks; i++)
+		assert_null(strstr(checks[i].name, "every process"));
+	in.unprobed = pids;
+	in.nunprobed = 2;
+	eval();
+	c = by_name("probe: every process of the program probed");
+	assert_int_equal(c->group, TG_GROUP_PROBE);
+	expect(c, TG_CHECK_WARNED, "2",
+	       "2 other processes of the target's program (pid 4101, 4102) ran unprobed: only pid 4100, "
+	       "the one tokio-guard started, is measured");
+	assert_ptr_equal(c, by_name("probe: events lost") + 1); /* with the probe's checks */
+	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0); /* a warning, not a failure */
+	in.nunprobed = 9;
+	eval();
+	expect(by_name("probe: every process of the program probed"), TG_CHECK_WARNED, "9",
+	       "9 other processes of the target's program (pid 4101, 4102, 4103, 4104, 4105, 4106, "
+	       "4107, 4108, ...) ran unprobed: only pid 4100, the one tokio-guard started, is measured");
+	in.nunprobed = 1;
+	eval();
+	expect(by_name("probe: every process of the program probed"), TG_CHECK_WARNED, "1",
+	       "1 other process of the target's program (pid 4101) ran unprobed: only pid 4100, "
+	       "the one tokio-guard started, is measured");
+	in.unprobed = NULL;
+	in.nunprobed = 0;
+}
+
 static void test_probe_and_load_checks(void **state)
 {
 	const struct tg_check *c;
@@ -988,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_regression, reset, done),
 		cmocka_unit_test_setup_teardown(test_bad_baselines, reset, done),
 		cmocka_unit_test_setup_teardown(test_load_limits, reset, done),
+		cmocka_unit_test_setup_teardown(test_unprobed_processes, reset, done),
 		cmocka_unit_test_setup_teardown(test_probe_and_load_checks, reset, done),
 		cmocka_unit_test(test_status_names),
 	};
