@@ -1,6 +1,7 @@
 /* End-to-end: the fault matrix. tokio-guard interrupted (SIGINT, SIGTERM,
  * SIGKILL) in each phase of a run, targets that crash at start or mid-run,
- * exec another binary, load tools that hang or leave children behind,
+ * exec another binary, fork copies of themselves, daemonize or run two
+ * runtimes, load tools that hang or leave children behind,
  * report folders that cannot be written or fill up, two runs at once.
  *
  * Every cell asserts the exit code, that the reports are what was seen
@@ -746,7 +747,7 @@ static void test_exec_step_daemonizes(void **state)
 	NEED();
 	/* the pause: setsid has left the group before the step ends */
 	exec_leaves("setsid sleep 300 >/dev/null 2>&1 < /dev/null & sleep 0.5; exit 0",
-		    "killed 1 processes the target or load steps left behind");
+		    "killed 1 process the target or load steps left behind");
 }
 
 /* ---- where the reports go */
@@ -871,11 +872,168 @@ static void test_two_runs_at_once(void **state)
 	}
 }
 
-/* No example runs two Tokio runtimes in one process: the cell is skipped
- * rather than faked (a flag in examples/blocking-tasks would give it one). */
+/* ---- the target's shape: forks, a daemon, two runtimes */
+
+/* The cell's ground truth (examples/ground-truth lines in example.log). */
+static size_t truth(const struct cell *c, const char *kind, struct e2e_section *out, size_t max)
+{
+	char path[160], *log;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/example.log", c->dir);
+	log = tg_test_read(path, NULL);
+	assert_non_null(log);
+	n = e2e_sections(log, kind, out, max);
+	free(log);
+	return n;
+}
+
+static bool check_status(const struct cell *c, const char *name, const char *status)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(c->results, "assertions"))
+		if (strcmp(e2e_str(a, "name"), name) == 0)
+			return strcmp(e2e_str(a, "status"), status) == 0;
+	return false;
+}
+
+static const cJSON *unprobed_pids(const struct cell *c)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(c->results, "target");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "unprobed_pids");
+
+	assert_true(cJSON_IsArray(p));
+	return p;
+}
+
+/* A pre-fork target: three processes of one program, the one started is
+ * measured, the two forks are named, and their sections never become spans
+ * of the target. */
+static void test_target_forks_children(void **state)
+{
+	static struct e2e_section sec[1024];
+	struct cell c;
+	const cJSON *p, *s;
+	long target;
+	size_t n, own = 0, forks = 0, spans = 0;
+
+	NEED();
+	cell_new(&c);
+	cell_spec(&c, "\"" TASKS "\", \"--fork\", \"2\", \"--seconds\", \"300\"", "delay: 300ms",
+		  "  - sleep: 1s\n", NULL);
+	run_cell(&c, NO_SIGNAL, 0, NULL);
+	assert_int_equal(c.status, 0);
+	assert_reports(&c);
+	target = (long)e2e_num(cJSON_GetObjectItemCaseSensitive(c.results, "target"), "pid");
+	p = unprobed_pids(&c);
+	assert_int_equal(cJSON_GetArraySize(p), 2);
+	assert_true(check_status(&c, "probe: every process of the program probed", "warned"));
+	n = truth(&c, "cpu", sec, 1024);
+	for (size_t i = 0; i < n; i++) {
+		own += sec[i].pid == target;
+		for (int k = 0; k < 2; k++)
+			forks += sec[i].pid == (long)cJSON_GetArrayItem(p, k)->valuedouble;
+	}
+	assert_true(own >= 3);
+	assert_true(forks >= 6); /* the forks ran the same work: the check below is not vacuous */
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(c.results, "blocking_spans")) {
+		bool mine = false;
+
+		if (strcmp(e2e_str(s, "task"), "blocking_tasks::cpu_task"))
+			continue;
+		spans++;
+		for (size_t i = 0; i < n && !mine; i++)
+			mine = sec[i].tid == (long)e2e_num(s, "tid") && sec[i].pid == target;
+		if (!mine)
+			fail_msg("cpu span on tid %d is no section of the target (pid %ld)",
+				 (int)e2e_num(s, "tid"), target);
+	}
+	assert_true(spans >= 3);
+	assert_nothing_left(&c);
+	cell_free(&c);
+}
+
+/* A daemonizing target: the started process exits 0 at once, its daemon
+ * runs the program. Exit 4, the reason named, the daemon killed. */
+static void test_target_daemonizes(void **state)
+{
+	struct cell c;
+	char path[160], *out, *at;
+	int daemon = 0;
+
+	NEED();
+	cell_new(&c);
+	cell_spec(&c, "\"" TASKS "\", \"--daemonize\", \"--seconds\", \"300\"", "delay: 300ms",
+		  "  - sleep: 1s\n", NULL);
+	run_cell(&c, NO_SIGNAL, 0, NULL);
+	assert_int_equal(c.status, 4);
+	assert_reports(&c);
+	assert_int_equal((int)e2e_num(target_exit(&c), "code"), 0);
+	snprintf(path, sizeof path, "%s/target.stdout.log", c.out);
+	out = tg_test_read(path, NULL);
+	assert_non_null(out);
+	assert_non_null(at = strstr(out, "blocking-tasks: daemon "));
+	daemon = atoi(at + strlen("blocking-tasks: daemon "));
+	free(out);
+	assert_int_equal(cJSON_GetArraySize(unprobed_pids(&c)), 1);
+	assert_int_equal((int)cJSON_GetArrayItem(unprobed_pids(&c), 0)->valuedouble, daemon);
+	assert_non_null(strstr(e2e_str(c.results, "error"), "daemonizes itself"));
+	assert_said(&c, "daemonizes itself; run it in the foreground");
+	assert_said(&c, "killed 1 process the target or load steps left behind");
+	assert_nothing_left(&c);
+	cell_free(&c);
+}
+
+/* Two runtimes in one process: the 2-worker multi-thread one (sections of
+ * 20 ms) and a current-thread one on thread second-rt (30 ms). Both are
+ * measured, on their own threads, and the current-thread runtime's idle
+ * parks are never blocking. */
 static void test_two_runtimes(void **state)
 {
-	E2E_SKIP_UNLESS(false, "no example target runs two Tokio runtimes");
+	static struct e2e_section sec[1024];
+	struct cell c;
+	const cJSON *s;
+	long second = 0;
+	size_t n, spans[2] = { 0 };
+
+	NEED();
+	cell_new(&c);
+	cell_spec(&c, "\"" TASKS "\", \"--runtimes\", \"2\", \"--seconds\", \"300\"", "delay: 300ms",
+		  "  - sleep: 1500ms\n", NULL);
+	run_cell(&c, NO_SIGNAL, 0, NULL);
+	assert_int_equal(c.status, 0);
+	assert_reports(&c);
+	assert_int_equal(cJSON_GetArraySize(unprobed_pids(&c)), 0);
+	n = truth(&c, "cpu", sec, 1024);
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].ms == 30) {
+			assert_true(!second || second == sec[i].tid); /* one thread */
+			second = sec[i].tid;
+		}
+	assert_true(second > 0);
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].ms == 20)
+			assert_true(sec[i].tid != second);
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(c.results, "blocking_spans")) {
+		const char *task = e2e_str(s, "task");
+		bool on_second = (long)e2e_num(s, "tid") == second;
+
+		if (strcmp(task, "blocking_tasks::cpu_task") && strcmp(task, "blocking_tasks::sleep_task") &&
+		    strcmp(task, "blocking_tasks::mutex_task"))
+			fail_msg("span of %s (%.1f ms on tid %d): only the blocking tasks block", task,
+				 e2e_num(s, "duration_ns") / 1e6, (int)e2e_num(s, "tid"));
+		if (strcmp(task, "blocking_tasks::cpu_task"))
+			continue;
+		spans[on_second]++;
+		if (on_second)
+			assert_true(e2e_num(s, "duration_ns") >= 29.5e6);
+	}
+	if (spans[0] < 5 || spans[1] < 5)
+		fail_msg("cpu spans: %zu of the multi-thread runtime, %zu of the current-thread one",
+			 spans[0], spans[1]);
+	assert_nothing_left(&c);
+	cell_free(&c);
 }
 
 static int setup(void **state)
@@ -915,6 +1073,8 @@ int main(void)
 		cmocka_unit_test(test_target_exits_mid_run),
 		cmocka_unit_test(test_target_crashes_mid_run),
 		cmocka_unit_test(test_target_execs_another_binary),
+		cmocka_unit_test(test_target_forks_children),
+		cmocka_unit_test(test_target_daemonizes),
 		cmocka_unit_test(test_exec_step_hangs_past_timeout),
 		cmocka_unit_test(test_exec_step_backgrounds_a_child),
 		cmocka_unit_test(test_exec_step_daemonizes),
