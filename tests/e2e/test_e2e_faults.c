@@ -599,10 +599,20 @@ static void test_sigkill_at_reports(void **state) { NEED(); signal_at_reports(SI
 
 /* ---- the target */
 
-static const cJSON *target_exit(const struct cell *c)
+/* results.json's target.KEY (fails the test when absent). */
+static const cJSON *target_field(const struct cell *c, const char *key)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(c->results, "target");
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "exit");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, key);
+
+	if (!v)
+		fail_msg("%s: no target.%s in results.json", c->dir, key);
+	return v;
+}
+
+static const cJSON *target_exit(const struct cell *c)
+{
+	const cJSON *e = target_field(c, "exit");
 
 	assert_true(cJSON_IsObject(e));
 	return e;
@@ -900,8 +910,7 @@ static bool check_status(const struct cell *c, const char *name, const char *sta
 
 static const cJSON *unprobed_pids(const struct cell *c)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(c->results, "target");
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "unprobed_pids");
+	const cJSON *p = target_field(c, "unprobed_pids");
 
 	assert_true(cJSON_IsArray(p));
 	return p;
@@ -925,7 +934,7 @@ static void test_target_forks_children(void **state)
 	run_cell(&c, NO_SIGNAL, 0, NULL);
 	assert_int_equal(c.status, 0);
 	assert_reports(&c);
-	target = (long)e2e_num(cJSON_GetObjectItemCaseSensitive(c.results, "target"), "pid");
+	target = (long)target_field(&c, "pid")->valuedouble;
 	p = unprobed_pids(&c);
 	assert_int_equal(cJSON_GetArraySize(p), 2);
 	assert_true(check_status(&c, "probe: every process of the program probed", "warned"));
