@@ -95,10 +95,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tg_test_rm_rf(dir) ? 0 : -1;
 }
 
 /* help, --help and -h, alone or after a command: the usage on stdout, exit 0 */
@@ -156,7 +153,7 @@ static void test_bad_usage(void **state)
 /* check and run: four mistakes, four lines at their positions, and a count; exit 2 */
 static void test_check_many(void **state)
 {
-	char spec[128], want[256];
+	char spec[1024], want[1280];
 	const char *args[] = { "check", spec, NULL };
 	static const char *const at[] = {
 		":4:41: target.ready.timeout: a duration needs a unit",
@@ -165,20 +162,8 @@ static void test_check_many(void **state)
 		":12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
 
-	write_file("four.yaml",
-		   "version: 1\n"
-		   "target:\n"
-		   "  command: [x]\n"
-		   "  ready: { tcp: \"127.0.0.1:1\", timeout: 5 }\n"
-		   "probe:\n"
-		   "  blocking_threshold: 10ms\n"
-		   "  sampel_rate: 99\n"
-		   "load:\n"
-		   "  - sleep: 1s\n"
-		   "  - sleeep: 2s\n"
-		   "assertions:\n"
-		   "  - max_poll: fast\n",
-		   spec, sizeof spec);
+	/* the spec test_spec's test_err_many parses (all messages in full there) */
+	snprintf(spec, sizeof spec, "%s", TG_SOURCE_DIR "/tests/common/specs/four-mistakes.yaml");
 	/* run says them the same way, before it starts anything */
 	struct cli r;
 	for (int c = 0; c < 2; c++) {

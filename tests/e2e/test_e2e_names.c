@@ -153,14 +153,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *cmd;
-
 	(void)state;
-	if (asprintf(&cmd, "rm -rf '%s'", tmp) > 0) {
-		if (system(cmd) != 0)
-			print_message("could not remove %s\n", tmp);
-		free(cmd);
-	}
+	if (!tg_test_rm_rf(tmp))
+		print_message("could not remove %s\n", tmp);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "test_files.h"
 
 static char dir[64], path[128];
 
@@ -43,16 +44,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (!tg_test_write_bytes(path, data, size))
 		abort();
-	for (size_t o = 0; o < size;) {
-		ssize_t w = write(fd, data + o, size - o);
-		if (w <= 0)
-			abort();
-		o += (size_t)w;
-	}
-	close(fd);
 
 	struct tg_baseline b;
 	char err[512];

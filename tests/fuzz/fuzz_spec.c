@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "test_files.h"
 
 static char dir[64], spec_path[128];
 
@@ -89,16 +90,8 @@ static void check_all(int rc_load, const char *err_load)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fd = open(spec_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (!tg_test_write_bytes(spec_path, data, size))
 		abort();
-	for (size_t o = 0; o < size;) {
-		ssize_t w = write(fd, data + o, size - o);
-		if (w <= 0)
-			abort();
-		o += (size_t)w;
-	}
-	close(fd);
 
 	struct tg_spec s;
 	char err[512];

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "spec.h"
+#include "test_files.h"
 
 #define MS 1000000ull
 #define S 1000000000ull
@@ -843,19 +844,12 @@ static void test_err_many(void **state)
 		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
 		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
-	load_errs("version: 1\n"
-		  "target:\n"
-		  "  command: [x]\n"
-		  "  ready: { tcp: \"127.0.0.1:1\", timeout: 5 }\n"
-		  "probe:\n"
-		  "  blocking_threshold: 10ms\n"
-		  "  sampel_rate: 99\n"
-		  "load:\n"
-		  "  - sleep: 1s\n"
-		  "  - sleeep: 2s\n"
-		  "assertions:\n"
-		  "  - max_poll: fast\n",
-		  four, 4, false);
+	/* the spec e2e/cli gives check and run */
+	char *four_text = tg_test_read(TG_SOURCE_DIR "/tests/common/specs/four-mistakes.yaml", NULL);
+
+	assert_non_null(four_text);
+	load_errs(four_text, four, 4, false);
+	free(four_text);
 
 	/* a missing section is one more, after what the walk found */
 	static const char *const no_target[] = {
