@@ -34,6 +34,8 @@ const volatile bool sched_delay = false;         /* task_wake is attached: time 
 const volatile bool timer_sampler = false;       /* on-CPU samples from the tick and BPF timers */
 const volatile __u32 block_on_main_site = ~0u;   /* block_on segments on the main thread */
 const volatile __u32 block_on_other_site = ~0u;  /* ... on other threads (Handle::block_on) */
+const volatile bool unwind_dwarf = false;        /* stacks as register + stack copies (no frame pointers) */
+const volatile __u32 copy_pages = 5;             /* pages per copy: probe.stack_copy / 4096 + 1 */
 
 #ifndef CLOCK_MONOTONIC
 #define CLOCK_MONOTONIC 1
@@ -71,6 +73,16 @@ struct thread_state {
 	 * only if the thread then stayed off-CPU for long enough. */
 	struct tg_stack_event pending;
 };
+
+/* DWARF mode's counterpart of thread_state.pending: the copy taken at the
+ * last voluntary switch-out, sent at switch-in if it stayed off long enough.
+ * Its own map: created only for threads that block inside a poll. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_copy_event);
+} pending_copies SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -188,6 +200,44 @@ static __always_inline void copy_stack_top(struct task_struct *task, struct tg_s
 	e->sp = sp;
 	if (!sp || bpf_probe_read_user(e->top, sizeof(e->top), (void *)sp))
 		e->sp = 0;
+}
+
+/* The user registers (in DWARF order) and the stack from sp's page up,
+ * page by page until COPY_PAGES or a page that faults: the top of the stack. */
+static __always_inline void copy_user_stack(struct task_struct *task, struct tg_copy_event *e)
+{
+	struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs r;
+	__u64 base;
+
+	e->npages = 0;
+	if (bpf_probe_read_kernel(&r, sizeof(r), uregs))
+		return;
+	e->regs[0] = r.ax;
+	e->regs[1] = r.dx;
+	e->regs[2] = r.cx;
+	e->regs[3] = r.bx;
+	e->regs[4] = r.si;
+	e->regs[5] = r.di;
+	e->regs[6] = r.bp;
+	e->regs[7] = r.sp;
+	e->regs[8] = r.r8;
+	e->regs[9] = r.r9;
+	e->regs[10] = r.r10;
+	e->regs[11] = r.r11;
+	e->regs[12] = r.r12;
+	e->regs[13] = r.r13;
+	e->regs[14] = r.r14;
+	e->regs[15] = r.r15;
+	e->regs[16] = r.ip;
+	base = r.sp & ~(__u64)(TG_COPY_PAGE - 1);
+	e->base = base;
+	for (__u32 k = 0; k < TG_COPY_MAX_PAGES; k++) {
+		if (k >= copy_pages ||
+		    bpf_probe_read_user(e->data + k * TG_COPY_PAGE, TG_COPY_PAGE, (void *)(base + k * TG_COPY_PAGE)))
+			break;
+		e->npages = k + 1;
+	}
 }
 
 static __always_inline void set_cpu_poll_tid(__u32 tid)
@@ -561,6 +611,29 @@ int BPF_KPROBE(park_enter)
 	return 0;
 }
 
+/* take_sample in DWARF mode: the registers and stack, unwound in user space. */
+static __always_inline void take_copy_sample(struct task_struct *task, struct open_poll *p, __u64 now)
+{
+	struct tg_copy_event *e;
+
+	e = bpf_ringbuf_reserve(&events, offsetof(struct tg_copy_event, data) + copy_pages * TG_COPY_PAGE, 0);
+	if (!e) {
+		count(TG_STAT_RB_FULL_SAMPLE);
+		return;
+	}
+	copy_user_stack(task, e);
+	if (!e->npages)
+		count(TG_STAT_STACK_FAIL);
+	e->hdr.type = TG_EV_SAMPLE_COPY;
+	e->hdr.tid = task->pid;
+	e->hdr.seq = p->seq;
+	e->hdr.site = p->site;
+	e->ts_ns = now;
+	e->duration_ns = 0;
+	bpf_ringbuf_submit(e, rb_flags());
+	p->samples++;
+}
+
 /* A user stack of TASK (current) inside its open runtime poll P. */
 static __always_inline void take_sample(struct task_struct *task, struct open_poll *p, __u64 now)
 {
@@ -568,6 +641,10 @@ static __always_inline void take_sample(struct task_struct *task, struct open_po
 	long n;
 
 	count(TG_STAT_SAMPLES);
+	if (unwind_dwarf) {
+		take_copy_sample(task, p, now);
+		return;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TG_STAT_RB_FULL_SAMPLE);
@@ -588,6 +665,47 @@ static __always_inline void take_sample(struct task_struct *task, struct open_po
 	e->nr = n / sizeof(__u64);
 	bpf_ringbuf_submit(e, rb_flags());
 	p->samples++;
+}
+
+/* switch_out in DWARF mode: prev is current, its registers and stack are
+ * the blocking call's; held until switch_in knows how long it slept. */
+static __always_inline void hold_copy(struct task_struct *prev, struct open_poll *p, __u64 now)
+{
+	struct tg_copy_event *c = bpf_task_storage_get(&pending_copies, prev, 0,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!c) {
+		count(TG_STAT_NO_STORAGE);
+		return;
+	}
+	copy_user_stack(prev, c);
+	if (!c->npages)
+		count(TG_STAT_STACK_FAIL);
+	c->hdr.seq = p->seq;
+	c->ts_ns = now;
+}
+
+/* switch_in's sending of a held copy: P slept DELTA, at least the floor. */
+static __always_inline void send_copy(struct task_struct *next, struct open_poll *p, __u64 delta)
+{
+	struct tg_copy_event *c = bpf_task_storage_get(&pending_copies, next, 0, 0);
+	__u32 np;
+
+	if (!c || !c->npages || c->hdr.seq != p->seq)
+		return;
+	np = c->npages;
+	if (np > TG_COPY_MAX_PAGES)
+		np = TG_COPY_MAX_PAGES;
+	c->hdr.type = TG_EV_OFFCPU_COPY;
+	c->hdr.tid = next->pid;
+	c->hdr.site = p->site;
+	c->duration_ns = delta;
+	if (bpf_ringbuf_output(&events, c, offsetof(struct tg_copy_event, data) + np * TG_COPY_PAGE,
+			       rb_flags()))
+		count(TG_STAT_RB_FULL_OFFCPU);
+	else
+		p->offcpu_events++;
+	c->npages = 0;
 }
 
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, __u64 now)
@@ -618,6 +736,10 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 		return;
 	}
 	count(TG_STAT_OFFCPU);
+	if (unwind_dwarf) {
+		hold_copy(prev, p, now);
+		return;
+	}
 	/* prev is still current here: its user stack is the blocking call site. */
 	n = bpf_get_stack(ctx, ts->pending.ips, stack_bytes, BPF_F_USER_STACK);
 	if (n <= 0) {
@@ -712,6 +834,10 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 		delta = p->wake_ts - (now - delta);
 	}
 	p->off_ns += delta;
+	if (delta >= stack_floor_ns && unwind_dwarf) {
+		send_copy(next, p, delta);
+		return;
+	}
 	if (delta < stack_floor_ns || !ts->pending.nr || ts->pending.hdr.seq != p->seq)
 		return;
 	ts->pending.hdr.type = TG_EV_OFFCPU;

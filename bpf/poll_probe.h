@@ -78,6 +78,8 @@ enum tg_event_type {
 	TG_EV_POLL = 1,   /* a poll at or above the trace floor ended */
 	TG_EV_SAMPLE = 2, /* an on-CPU sample inside an open runtime poll */
 	TG_EV_OFFCPU = 3, /* a voluntary off-CPU interval inside an open runtime poll */
+	TG_EV_SAMPLE_COPY = 4, /* the same two, as registers and stack bytes to unwind */
+	TG_EV_OFFCPU_COPY = 5,
 };
 
 /* Every event starts with this; seq ties samples and off-CPU intervals to
@@ -115,6 +117,26 @@ struct tg_stack_event {
 	__u32 nr;          /* frames in ips[] */
 	__u32 pad;
 	__u64 ips[TG_MAX_STACK_DEPTH];
+};
+
+/* DWARF unwinding (probe.unwind: dwarf): where the target keeps no frame
+ * pointers, the user registers and the top of the user stack are copied and
+ * user space unwinds them with the binaries' CFI (perf's --call-graph dwarf).
+ * The copy starts at the page sp is in, so every page read is whole and at a
+ * fixed offset; a page that faults (the stack's end) ends it. */
+#define TG_UNWIND_NREGS 17     /* x86-64 DWARF registers 0-16: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+#define TG_COPY_PAGE 4096
+#define TG_COPY_MAX_PAGES 15   /* task storage values stay under 64 KB: probe.stack_copy <= 56 KB */
+
+struct tg_copy_event {
+	struct tg_event_hdr hdr;
+	__u64 ts_ns;
+	__u64 duration_ns;     /* off-CPU interval length; 0 for samples */
+	__u64 regs[TG_UNWIND_NREGS];
+	__u64 base;            /* user address of data[0] */
+	__u32 npages;          /* whole pages in data[] */
+	__u32 pad;
+	__u8 data[TG_COPY_MAX_PAGES * TG_COPY_PAGE]; /* only npages of them are sent */
 };
 
 #ifndef TG_INLINE

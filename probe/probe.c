@@ -94,6 +94,14 @@ static int fail(char *err, size_t errlen, int r, const char *what)
 	return r;
 }
 
+/* Whole pages from sp's page up that hold at least BYTES above sp. */
+static uint32_t pages_to_copy(uint32_t bytes)
+{
+	uint32_t pages = (bytes ? bytes : 16384) / TG_COPY_PAGE + 1;
+
+	return pages < TG_COPY_MAX_PAGES ? pages : TG_COPY_MAX_PAGES;
+}
+
 static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 {
 	struct poll_probe *s = p->skel;
@@ -109,6 +117,8 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	s->rodata->stack_bytes = depth * sizeof(uint64_t);
 	s->rodata->sample_period_ns = o->sample_rate ? 1000000000ull / o->sample_rate : 0;
 	s->rodata->boost_after_ns = o->blocking_ns / 4 > floor ? o->blocking_ns / 4 : floor;
+	s->rodata->unwind_dwarf = o->unwind_dwarf;
+	s->rodata->copy_pages = pages_to_copy(o->stack_copy);
 	bpf_map__set_max_entries(s->maps.samplers, (uint32_t)p->ncpus);
 	bpf_map__set_max_entries(s->maps.site_stats, (uint32_t)o->sites->n);
 	for (size_t i = 0; i < o->sites->n; i++) {

@@ -21,6 +21,10 @@ struct tg_probe_opts {
 	uint32_t sample_rate;        /* on-CPU samples per second per CPU; 0: none */
 	uint32_t stack_depth;        /* user frames per stack, at most TG_MAX_STACK_DEPTH */
 	uint64_t ringbuf_bytes;      /* a power of two of pages (probe.ring_buffer); 0: 16 MB */
+	/* Stacks as register and stack copies for user space to unwind (the
+	 * binary keeps no frame pointers), STACK_COPY bytes above sp (0: 16 KB). */
+	bool unwind_dwarf;
+	uint32_t stack_copy;
 	/* Function selectors: each glob is matched against the binary's demangled
 	 * function symbols and their entries probed; a poll that entered one gets
 	 * bit INDEX in fn_mask and counts in that selector's statistics. */
