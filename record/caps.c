@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "unwind.h"
 #include "grow.h"
 #include "poll_probe.h"
 
@@ -42,7 +43,8 @@ size_t tg_slices_raise_floor(struct tg_slice *v, size_t n, uint64_t *floor)
 
 size_t tg_stack_bytes(const struct tg_stack *st)
 {
-	return sizeof(*st) + (size_t)st->nr * sizeof(uint64_t) + (st->top ? TG_STACK_TOP : 0);
+	return sizeof(*st) + (size_t)st->nr * sizeof(uint64_t) + (st->top ? TG_STACK_TOP : 0) +
+	       (st->copy ? sizeof(*st->copy) + st->copy->len : 0);
 }
 
 int tg_span_heap_push(struct tg_span_heap *h, uint64_t key, uint32_t span)

@@ -17,6 +17,7 @@
 #include "names.h"
 #include "poll_probe.h"
 #include "poll_sites.h"
+#include "unwind.h"
 
 #define MAX_PENDING 65536
 #define PEND_BUCKETS 64 /* pending stacks counted by tid % this: most polls' threads have none */
@@ -99,6 +100,7 @@ static void free_stack(struct tg_stack *st)
 {
 	free(st->ips);
 	free(st->top);
+	free(st->copy);
 }
 
 static void free_span(struct tg_span *s)
@@ -137,26 +139,44 @@ void tg_record_free(struct tg_record *r)
 	free(r);
 }
 
+/* A pending stack of the poll (H's tid, seq), or NULL when it is dropped
+ * (counted). The caller fills the stack and then counts it in with add_pending. */
+static struct pending *new_pending(struct tg_record *r, const struct tg_event_hdr *h, uint64_t ts_ns,
+				   uint64_t duration_ns, bool offcpu)
+{
+	struct pending *p;
+
+	if (r->npend >= MAX_PENDING ||
+	    tg_grow((void **)&r->pend, &r->cappend, r->npend + 1, sizeof(*r->pend))) {
+		r->dropped++;
+		return NULL;
+	}
+	p = &r->pend[r->npend];
+	memset(p, 0, sizeof(*p));
+	p->tid = h->tid;
+	p->seq = h->seq;
+	p->st.ts_ns = ts_ns;
+	p->st.offcpu = offcpu;
+	p->st.weight_ns = offcpu ? duration_ns : r->sample_period_ns;
+	return p;
+}
+
+static void add_pending(struct tg_record *r, struct pending *p)
+{
+	r->npend++;
+	r->pend_by_tid[p->tid % PEND_BUCKETS]++;
+}
+
 static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t size)
 {
 	size_t room = (size - offsetof(struct tg_stack_event, ips)) / sizeof(uint64_t);
 	uint32_t nr = e->nr < room ? e->nr : (uint32_t)room;
-	struct pending *p;
+	struct pending *p = new_pending(r, &e->hdr, e->ts_ns, e->duration_ns, e->hdr.type == TG_EV_OFFCPU);
 
+	if (!p)
+		return 0;
 	if (nr > TG_MAX_STACK_DEPTH)
 		nr = TG_MAX_STACK_DEPTH;
-	if (r->npend >= MAX_PENDING ||
-	    tg_grow((void **)&r->pend, &r->cappend, r->npend + 1, sizeof(*r->pend))) {
-		r->dropped++;
-		return 0;
-	}
-	p = &r->pend[r->npend];
-	memset(p, 0, sizeof(*p));
-	p->tid = e->hdr.tid;
-	p->seq = e->hdr.seq;
-	p->st.ts_ns = e->ts_ns;
-	p->st.offcpu = e->hdr.type == TG_EV_OFFCPU;
-	p->st.weight_ns = p->st.offcpu ? e->duration_ns : r->sample_period_ns;
 	p->st.nr = nr;
 	p->st.ips = malloc((nr ? nr : 1) * sizeof(uint64_t));
 	if (!p->st.ips) {
@@ -164,16 +184,31 @@ static int on_stack(struct tg_record *r, const struct tg_stack_event *e, size_t 
 		return 0;
 	}
 	memcpy(p->st.ips, e->ips, nr * sizeof(uint64_t));
-	p->st.sp = 0;
-	p->st.top = NULL;
 	/* Without the top of the stack the skipped leaf caller stays skipped:
 	 * that is a worse stack, not a lost one. */
 	if (e->sp && (p->st.top = malloc(TG_STACK_TOP))) {
 		p->st.sp = e->sp;
 		memcpy(p->st.top, e->top, TG_STACK_TOP);
 	}
-	r->npend++;
-	r->pend_by_tid[p->tid % PEND_BUCKETS]++;
+	add_pending(r, p);
+	return 0;
+}
+
+/* DWARF mode: the copy waits, like the addresses above, for its poll's end;
+ * only a span's copies are unwound (tg_record_resolve). */
+static int on_copy(struct tg_record *r, const struct tg_copy_event *e, size_t size)
+{
+	struct pending *p = new_pending(r, &e->hdr, e->ts_ns, e->duration_ns,
+					e->hdr.type == TG_EV_OFFCPU_COPY);
+
+	if (!p)
+		return 0;
+	p->st.copy = tg_stack_copy_new(e, size);
+	if (!p->st.copy) {
+		r->dropped++; /* the probe could not read the stack, or out of memory */
+		return 0;
+	}
+	add_pending(r, p);
 	return 0;
 }
 
@@ -427,6 +462,9 @@ int tg_record_on_event(void *ctx, void *data, size_t size)
 	case TG_EV_SAMPLE:
 	case TG_EV_OFFCPU:
 		return size >= offsetof(struct tg_stack_event, ips) ? on_stack(r, data, size) : 0;
+	case TG_EV_SAMPLE_COPY:
+	case TG_EV_OFFCPU_COPY:
+		return size >= offsetof(struct tg_copy_event, data) ? on_copy(r, data, size) : 0;
 	}
 	return 0;
 }
@@ -707,6 +745,21 @@ static void note_where(struct tg_stack *st, const struct tg_frame *f, int n)
 		}
 }
 
+/* A DWARF-mode stack's addresses, from its copy (which goes: unwound once). */
+static void unwind_copy(struct tg_symbolizer *sz, struct tg_stack *st)
+{
+	uint64_t ips[TG_MAX_STACK_DEPTH];
+
+	if (!st->copy || st->ips)
+		return;
+	st->nr = tg_unwind(sz, st->copy, ips, TG_MAX_STACK_DEPTH, &st->truncated);
+	st->ips = malloc((st->nr ? st->nr : 1) * sizeof(*ips));
+	if (st->ips)
+		memcpy(st->ips, ips, st->nr * sizeof(*ips));
+	else
+		st->nr = 0;
+}
+
 /* Each stack votes for its culprit with its weight (off-CPU time or a sample
  * period); the span keeps the winner and its heaviest stack. */
 static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
@@ -716,7 +769,10 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 	size_t nc = 0, best = 0, capfn = 0;
 
 	for (size_t i = 0; buf && c && i < s->nstacks; i++) {
-		int n = symbolize_stack(sz, &s->stacks[i], buf, MAX_FRAMES);
+		int n;
+
+		unwind_copy(sz, &s->stacks[i]);
+		n = symbolize_stack(sz, &s->stacks[i], buf, MAX_FRAMES);
 		int k = pick_culprit(buf, n);
 
 		add_functions(s, &capfn, buf, n);
@@ -742,18 +798,19 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 /* After its culprit is known a span needs of its stacks only the off-CPU
  * intervals' times and where they blocked (the trace draws them): the raw
  * addresses and stack bytes go, and with them most of a span's memory. */
-static void compact_stacks(struct tg_record *r, struct tg_span *sp)
+static void compact_stacks(struct tg_span *sp)
 {
 	size_t kept = 0;
 
-	r->stack_bytes -= span_stack_bytes(sp);
 	for (size_t i = 0; i < sp->nstacks; i++) {
 		struct tg_stack *st = &sp->stacks[i];
 
 		free(st->ips);
 		free(st->top);
+		free(st->copy);
 		st->ips = NULL;
 		st->top = NULL;
+		st->copy = NULL;
 		st->nr = 0;
 		st->sp = 0;
 		if (st->offcpu)
@@ -773,9 +830,11 @@ size_t tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz)
 	for (; r->resolved < r->nspans; r->resolved++, n++) {
 		struct tg_span *sp = &r->spans[r->resolved];
 
+		/* what budget_stacks counted, before unwinding changes the stacks */
+		r->stack_bytes -= span_stack_bytes(sp);
 		resolve_span(sp, sz);
 		sp->kind = tg_block_kind_of(sp);
-		compact_stacks(r, sp);
+		compact_stacks(sp);
 	}
 	return n;
 }

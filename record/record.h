@@ -22,6 +22,10 @@ struct tg_stack {
 	uint64_t *ips;      /* innermost first */
 	uint64_t sp;        /* user sp at ips[0], and the TG_STACK_TOP bytes there */
 	uint8_t *top;       /* NULL when not captured */
+	/* DWARF mode: registers and stack bytes, unwound into ips when the span
+	 * is resolved (and freed then); truncated: the copy ended before the stack. */
+	struct tg_stack_copy *copy;
+	bool truncated;
 	/* Filled by tg_record_resolve: the call a person recognizes this stack by,
 	 * its innermost Rust frame (above libc's wrappers); function NULL when none. */
 	struct tg_frame where;

@@ -936,3 +936,8 @@ int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
 	memcpy(ra, stack + (at - sp), sizeof(*ra));
 	return *ra ? 0 : -ENOENT;
 }
+
+struct Dwfl *tg_symbolizer_dwfl(struct tg_symbolizer *sz)
+{
+	return sz ? sz->dwfl : NULL;
+}

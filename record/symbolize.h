@@ -39,4 +39,8 @@ int tg_symbolize(struct tg_symbolizer *sz, uint64_t addr, bool retaddr,
 int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
 			   const uint8_t *stack, size_t len, uint64_t *ra);
 
+/* The libdwfl session holding the target's modules (record/unwind.c walks
+ * their CFI); NULL when SZ is. */
+struct Dwfl *tg_symbolizer_dwfl(struct tg_symbolizer *sz);
+
 #endif
