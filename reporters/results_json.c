@@ -114,6 +114,7 @@ static cJSON *probe_json(const struct tg_results *r)
 	cJSON_AddNumberToObject(p, "sample_rate", r->spec->probe.sample_rate);
 	cJSON_AddStringToObject(p, "sampler", r->sampler ? r->sampler : "off");
 	cJSON_AddBoolToObject(p, "frame_pointers", r->frame_pointers);
+	cJSON_AddStringToObject(p, "unwind", r->unwind ? r->unwind : "fp");
 	cJSON_AddStringToObject(p, "tokio_version", r->tokio_version ? r->tokio_version : "");
 	for (int i = 0; i < TG_STAT__COUNT; i++)
 		cJSON_AddNumberToObject(s, stat_names[i], (double)r->bpf_stats[i]);

@@ -46,6 +46,7 @@ struct tg_results {
 	const char *tokio_version;  /* "" when unknown */
 	const char *sampler;        /* on-CPU sampling: "tick+timer", "perf cpu-clock", "off" */
 	bool frame_pointers;        /* the target keeps frame pointers */
+	const char *unwind;         /* how user stacks were walked: "fp" or "dwarf" (NULL: "fp") */
 	uint64_t t0_ns;             /* CLOCK_MONOTONIC origin of every *_ns timestamp */
 	double duration_s;
 	uint64_t bpf_stats[TG_STAT__COUNT];

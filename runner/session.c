@@ -38,6 +38,9 @@
 #define SAMPLE_EVERY_NS 250000000ull /* the trace's counter tracks: 4 points a second */
 #define RESOLVE_EVERY_NS 1000000000ull /* spans symbolized as the run goes: memory stays flat */
 
+_Static_assert(TG_SPEC_STACK_COPY_MAX <= (TG_COPY_MAX_PAGES - 1) * TG_COPY_PAGE,
+	       "probe.stack_copy's largest must fit the BPF copy");
+
 struct session {
 	const struct tg_run_opts *o;
 	struct tg_spec spec;
@@ -82,6 +85,7 @@ struct session {
 	const struct tg_task_summary *tasks; /* computed once, for the checks and every report */
 	size_t ntasks;
 	size_t nspans;
+	bool unwind_dwarf;          /* probe.unwind, auto decided: copies unwound with CFI */
 	pid_t unprobed[16];         /* forks of the target's program, or the daemon it became */
 	size_t nunprobed;
 };
@@ -193,9 +197,11 @@ static int find_target(struct session *s)
 	r = tg_find_task_sites(s->exe, &s->sites, err, sizeof(err));
 	if (r)
 		return fail(s, r == -ENOENT || r == -ENOEXEC ? TG_EXIT_ENV : TG_EXIT_TARGET, "%s", err);
-	if (!s->sites.frame_pointers)
-		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers: stacks and "
-			"culprits will be incomplete; build it with RUSTFLAGS=\"-C force-frame-pointers=yes\"\n",
+	s->unwind_dwarf = s->spec.probe.unwind == TG_UNWIND_DWARF ||
+			  (s->spec.probe.unwind == TG_UNWIND_AUTO && !s->sites.frame_pointers);
+	if (!s->sites.frame_pointers && !s->unwind_dwarf)
+		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers and "
+			"probe.unwind is fp: stacks will stop after the leaf; use probe.unwind: auto\n",
 			s->exe);
 	if (!s->sites.has_dwarf)
 		fprintf(stderr, "tokio-guard: note: %s has no debug info: no file:line in stacks; "
@@ -294,6 +300,8 @@ static int start_probe(struct session *s)
 		.fn_globs = s->fn_globs,
 		.nfn = s->nfn,
 		.sched_delay = s->sched_delay,
+		.unwind_dwarf = s->unwind_dwarf,
+		.stack_copy = s->spec.probe.stack_copy_bytes,
 	};
 	char err[1024];
 
@@ -579,6 +587,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.record = s->rec, .steps = s->steps, .nsteps = s->nsteps,
 		.status = s->status, .error = s->status ? s->error : NULL,
 		.sampler = s->sampler, .frame_pointers = s->sites.frame_pointers,
+		.unwind = s->unwind_dwarf ? "dwarf" : "fp",
 		.kernel = uts.release, .sched_measured = s->sched_delay,
 		.spans = s->by_length, .nspans = s->nspans,
 		.checks = s->checks, .nchecks = s->nchecks,

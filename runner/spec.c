@@ -1221,6 +1221,37 @@ static void format_bytes(uint64_t x, char *out, size_t len)
 	snprintf(out, len, "%llu%s", (unsigned long long)x, units[u]);
 }
 
+/* A size in bytes from F->min (at least a page) to F->max, into *X. */
+static int size_in_range(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path,
+			 uint64_t *x)
+{
+	char q[QUOTE_LEN], lo[32], hi[32];
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), min = page > f->min ? page : f->min;
+	const char *s;
+	int rc = scalar(c, v, path, "a size like 64KB or 16MB", &s);
+
+	if (rc)
+		return rc;
+	if (!(*x = parse_bytes(s)))
+		return fail(c, v, path, "expected a size like 64KB or 16MB, got %s", describe(v, q, sizeof q));
+	format_bytes(min, lo, sizeof lo);
+	format_bytes(f->max, hi, sizeof hi);
+	if (*x < min || *x > f->max)
+		return fail(c, v, path, "must be from %s to %s, got %s", lo, hi, describe(v, q, sizeof q));
+	return 0;
+}
+
+/* A uint32_t size: probe.stack_copy. */
+static int h_size32(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	uint64_t x;
+	int rc = size_in_range(c, f, v, path, &x);
+
+	if (!rc)
+		*(uint32_t *)((char *)obj + f->off) = (uint32_t)x;
+	return rc;
+}
+
 /* The BPF ring buffer's size: the kernel takes only a power of two that is a
  * multiple of the page size, so anything else is refused with the two
  * nearest sizes that work. */
@@ -1228,18 +1259,11 @@ static int h_ring_buffer(struct ctx *c, const struct field *f, yaml_node_t *v, c
 			 void *obj)
 {
 	char q[QUOTE_LEN], lo[32], hi[32];
-	uint64_t x, page = (uint64_t)sysconf(_SC_PAGESIZE), min = page > f->min ? page : f->min;
-	const char *s;
-	int rc = scalar(c, v, path, "a size like 64KB or 16MB", &s);
+	uint64_t x;
+	int rc = size_in_range(c, f, v, path, &x);
 
 	if (rc)
 		return rc;
-	if (!(x = parse_bytes(s)))
-		return fail(c, v, path, "expected a size like 64KB or 16MB, got %s", describe(v, q, sizeof q));
-	format_bytes(min, lo, sizeof lo);
-	format_bytes(f->max, hi, sizeof hi);
-	if (x < min || x > f->max)
-		return fail(c, v, path, "must be from %s to %s, got %s", lo, hi, describe(v, q, sizeof q));
 	if (x & (x - 1)) {
 		uint64_t down = 1ull << (63 - __builtin_clzll(x));
 
@@ -1250,6 +1274,27 @@ static int h_ring_buffer(struct ctx *c, const struct field *f, yaml_node_t *v, c
 	}
 	*(uint64_t *)((char *)obj + f->off) = x;
 	return 0;
+}
+
+/* probe.unwind: auto, fp or dwarf. */
+static int h_unwind(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	static const char *const names[] = { [TG_UNWIND_AUTO] = "auto", [TG_UNWIND_FP] = "fp",
+					     [TG_UNWIND_DWARF] = "dwarf" };
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "auto, fp or dwarf", &s);
+
+	(void)f;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0) {
+			((struct tg_spec *)obj)->probe.unwind = (enum tg_unwind)i;
+			return 0;
+		}
+	return fail(c, v, path, "expected auto, fp or dwarf (how user stacks are walked), got %s",
+		    describe(v, q, sizeof q));
 }
 
 /* An argv: a list of strings, or one string split like a shell would. */
@@ -1854,6 +1899,9 @@ static const struct field probe_fields[] = {
 	U32("stack_depth", struct tg_spec, probe.stack_depth, 1, 127),
 	{ "ring_buffer", h_ring_buffer, offsetof(struct tg_spec, probe.ring_buffer_bytes), 4096, 1u << 30,
 	  NULL },
+	FIELD("unwind", h_unwind),
+	{ "stack_copy", h_size32, offsetof(struct tg_spec, probe.stack_copy_bytes), 4096,
+	  TG_SPEC_STACK_COPY_MAX, NULL },
 };
 static const struct table probe_table = TABLE(probe_fields, NULL);
 
@@ -2992,6 +3040,7 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->probe.stack_depth = 64;
 	s->report.trace_max_polls = 128u << 10; /* record/caps.h's TG_KEEP_SLICES */
 	s->probe.ring_buffer_bytes = 16u << 20;
+	s->probe.stack_copy_bytes = 16u << 10;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
 	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))
 		return oom(c);

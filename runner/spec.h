@@ -114,6 +114,17 @@ bool tg_limit_is_min(enum tg_limit_kind kind);
 /* True for limits that belong to load selectors. */
 bool tg_limit_is_load(enum tg_limit_kind kind);
 
+/* probe.stack_copy's largest: the copy lives in a BPF task storage value,
+ * which must stay under 64KB (bpf/poll_probe.h's TG_COPY_MAX_PAGES). */
+#define TG_SPEC_STACK_COPY_MAX (56u << 10)
+
+/* probe.unwind: how user stacks are walked. */
+enum tg_unwind {
+	TG_UNWIND_AUTO = 0, /* dwarf where the binary keeps no frame pointers */
+	TG_UNWIND_FP,       /* the kernel's frame-pointer walk */
+	TG_UNWIND_DWARF,    /* register and stack copies, unwound with CFI in user space */
+};
+
 struct tg_spec {
 	char *path;    /* as given */
 	char *dir;     /* absolute folder of the spec file */
@@ -146,6 +157,8 @@ struct tg_spec {
 		uint32_t sample_rate;           /* default 999; 0 turns sampling off */
 		uint32_t stack_depth;           /* default 64, at most 127 */
 		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
+		enum tg_unwind unwind;          /* default auto */
+		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */
