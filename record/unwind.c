@@ -112,7 +112,6 @@ uint32_t tg_unwind(struct tg_symbolizer *sz, const struct tg_stack_copy *c, uint
 {
 	struct walk w = { .copy = c, .ips = ips, .max = max };
 	Dwfl *dwfl = tg_symbolizer_dwfl(sz);
-	int rc;
 
 	*truncated = false;
 	if (!dwfl || !c || !max)
@@ -125,9 +124,11 @@ uint32_t tg_unwind(struct tg_symbolizer *sz, const struct tg_stack_copy *c, uint
 		pthread_mutex_unlock(&g_lock);
 		return 0;
 	}
-	rc = dwfl_getthread_frames(dwfl, FAKE_TID, on_frame, &w);
+	/* its result does not tell a walk that ran out of copy from one that
+	 * reached the stack's bottom: the reads past the copy do */
+	dwfl_getthread_frames(dwfl, FAKE_TID, on_frame, &w);
 	g_walk = NULL;
 	pthread_mutex_unlock(&g_lock);
-	*truncated = w.n >= max || (rc != 0 && w.read_past_copy);
+	*truncated = w.n >= max || w.read_past_copy;
 	return w.n;
 }
