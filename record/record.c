@@ -680,12 +680,13 @@ static bool same_frame(const struct tg_frame *a, const struct tg_frame *b)
 struct candidate {
 	struct tg_frame *frames; /* of the heaviest stack naming this culprit */
 	int nframes, culprit;
+	bool truncated;          /* that stack's walk ended early */
 	uint64_t best_weight;    /* that stack's weight */
 	uint64_t total;          /* all stacks naming this culprit */
 };
 
 static void add_candidate(struct candidate *c, size_t *nc, struct tg_frame *f, int n, int k,
-			  uint64_t w)
+			  uint64_t w, bool truncated)
 {
 	size_t i;
 
@@ -708,6 +709,7 @@ static void add_candidate(struct candidate *c, size_t *nc, struct tg_frame *f, i
 			c[i].nframes = n;
 			c[i].culprit = k;
 			c[i].best_weight = w;
+			c[i].truncated = truncated;
 		}
 	}
 	if (!c[i].frames) /* only a new candidate, the last one, has none */
@@ -778,7 +780,8 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 		add_functions(s, &capfn, buf, n);
 		note_where(&s->stacks[i], buf, n);
 		if (k >= 0)
-			add_candidate(c, &nc, buf, n, k, s->stacks[i].weight_ns ? s->stacks[i].weight_ns : 1);
+			add_candidate(c, &nc, buf, n, k, s->stacks[i].weight_ns ? s->stacks[i].weight_ns : 1,
+				      s->stacks[i].truncated);
 	}
 	for (size_t i = 1; i < nc; i++)
 		if (c[i].total > c[best].total)
@@ -787,6 +790,7 @@ static void resolve_span(struct tg_span *s, struct tg_symbolizer *sz)
 		s->frames = c[best].frames;
 		s->nframes = c[best].nframes;
 		s->culprit = c[best].culprit;
+		s->stack_truncated = c[best].truncated;
 		c[best].frames = NULL;
 	}
 	for (size_t i = 0; c && i < nc; i++)

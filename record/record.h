@@ -71,6 +71,7 @@ struct tg_span {
 	const char *allow_function; /* the allow entry's glob */
 	const char *allow_reason;   /* its reason */
 	bool stacks_dropped;        /* its stacks went to keep memory bounded (caps.h) */
+	bool stack_truncated;       /* FRAMES' walk ended before the stack did (dwarf: copy too short) */
 	size_t stacks_seen;         /* stacks it had before tg_record_resolve kept only off-CPU ones */
 };
 

@@ -285,6 +285,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	for (int i = 0; i < s->nframes; i++)
 		cJSON_AddItemToArray(st, frame_json(&s->frames[i], base));
 	cJSON_AddItemToObject(o, "stack", st);
+	if (s->stack_truncated) /* the walk ran out of copied stack: raise probe.stack_copy */
+		cJSON_AddBoolToObject(o, "stack_truncated", true);
 	return o;
 }
 

@@ -461,6 +461,8 @@ static void test_defaults(void **state)
 	assert_int_equal(s.probe.sample_rate, 999);
 	assert_int_equal(s.probe.stack_depth, 64);
 	assert_int_equal(s.probe.ring_buffer_bytes, 16 << 20);
+	assert_int_equal(s.probe.unwind, TG_UNWIND_AUTO);
+	assert_int_equal(s.probe.stack_copy_bytes, 16 << 10);
 	assert_int_equal(s.nsteps, 0);
 	assert_null(s.steps);
 	assert_string_equal(s.report.dir, "tokio-guard-out");
@@ -840,7 +842,7 @@ static void test_err_many(void **state)
 {
 	static const char *const four[] = {
 		"4:41: target.ready.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)",
-		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer)",
+		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy)",
 		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
 		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
@@ -876,7 +878,7 @@ static void test_err_many(void **state)
 	for (int i = 0; i < 20; i++) {
 		snprintf(want_buf[i], sizeof want_buf[i],
 			 "%d:3: probe: unknown key \"k%02d\" (expected one of: blocking_threshold, "
-			 "sample_rate, stack_depth, ring_buffer)", i + 3, i);
+			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy)", i + 3, i);
 		want[i] = want_buf[i];
 	}
 	load_errs(text, want, 20, true);
@@ -932,7 +934,7 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
 		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
-		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer)");
+		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
@@ -1010,6 +1012,34 @@ static void test_ring_buffer(void **state)
 		 "2:22: probe.ring_buffer: expected a size like 64KB or 16MB, got \"0\"");
 	load_err("target: {command: [x]}\nprobe: {ring_buffer: [1]}\n",
 		 "2:22: probe.ring_buffer: expected a size like 64KB or 16MB, got a list");
+}
+
+/* probe.unwind and probe.stack_copy: how stacks are walked, how much is copied for DWARF. */
+static void test_unwind_keys(void **state)
+{
+	static const struct { const char *v; enum tg_unwind u; } modes[] = {
+		{ "auto", TG_UNWIND_AUTO }, { "fp", TG_UNWIND_FP }, { "dwarf", TG_UNWIND_DWARF },
+	};
+	char text[160];
+	struct tg_spec s;
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		snprintf(text, sizeof text, "target: {command: [x]}\nprobe: {unwind: %s, stack_copy: 32KB}\n",
+			 modes[i].v);
+		load_ok("guard.yaml", text, &s);
+		assert_int_equal(s.probe.unwind, modes[i].u);
+		assert_int_equal(s.probe.stack_copy_bytes, 32 << 10);
+		tg_spec_free(&s);
+	}
+	load_ok("guard.yaml", "target: {command: [x]}\nprobe: {stack_copy: 10000}\n", &s);
+	assert_int_equal(s.probe.stack_copy_bytes, 10000); /* any size: whole pages are copied */
+	tg_spec_free(&s);
+	load_err("target: {command: [x]}\nprobe: {unwind: cfi}\n",
+		 "2:17: probe.unwind: expected auto, fp or dwarf (how user stacks are walked), got \"cfi\"");
+	load_err("target: {command: [x]}\nprobe: {stack_copy: 64KB}\n",
+		 "2:21: probe.stack_copy: must be from 4KB to 56KB, got \"64KB\"");
+	load_err("target: {command: [x]}\nprobe: {stack_copy: 1KB}\n",
+		 "2:21: probe.stack_copy: must be from 4KB to 56KB, got \"1KB\"");
 }
 
 static void test_err_duration(void **state)
@@ -2009,6 +2039,7 @@ int main(void)
 		cmocka_unit_test(test_err_unknown_key),
 		cmocka_unit_test(test_err_wrong_type),
 		cmocka_unit_test(test_ring_buffer),
+		cmocka_unit_test(test_unwind_keys),
 		cmocka_unit_test(test_err_duration),
 		cmocka_unit_test(test_err_missing),
 		cmocka_unit_test(test_err_ready),
