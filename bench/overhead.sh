@@ -9,7 +9,10 @@
 # (uprobe on every call of the handler's function) and scheduling delay (uprobes
 # on task wakes). With TG_BIN_BASE=path/to/an/older/tokio-guard a fifth column
 # runs that build with default settings: a probe change measured against the
-# build before it, side by side.
+# build before it, side by side. With TG_BENCH_DWARF=1 a column runs tokio-guard
+# with probe.unwind: dwarf on the same binary (its stacks copied and unwound
+# with CFI, as for a build without frame pointers), beside the default
+# frame-pointer walk.
 #
 # usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
 # needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
@@ -53,13 +56,15 @@ run_plain() { # path
   kill $pid; wait $pid 2>/dev/null || true
 }
 
-run_guard() { # path [assertions YAML, or "none" for builds without assertions] [binary]
-  local asserts="assertions: ${2:-[]}" bin=${3:-$guard}
+run_guard() { # path [assertions YAML, or "none" for builds without assertions] [binary] [probe YAML]
+  local asserts="assertions: ${2:-[]}" bin=${3:-$guard} probe=${4:-}
   [ "${2:-}" = none ] && asserts=
+  [ -n "$probe" ] && probe="probe: $probe"
   cat > "$work/guard.yaml" <<YAML
 version: 1
 name: bench
 $asserts
+$probe
 target:
   command: ["$PWD/$server", "--port", "$port"]
   ready: { tcp: "127.0.0.1:$port", timeout: 10s }
@@ -96,12 +101,13 @@ optin='[{ function: "blocking_server::*", max_blocking_spans: 1000000 }, { p99_s
 modes='plain guard bpftrace'
 [ "${TG_BENCH_OPTIN:-0}" = 1 ] && modes="$modes optin"
 [ -n "${TG_BIN_BASE:-}" ] && modes="$modes base"
+[ "${TG_BENCH_DWARF:-0}" = 1 ] && modes="$modes dwarf"
 nm=$(echo $modes | wc -w)
-printf '%-8s %-6s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base
+printf '%-8s %-6s %12s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base dwarf
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     # Rotate the order each round: on a shared machine, running first or last is not neutral.
-    d=- e=-
+    d=- e=- f=-
     for m in $(echo $modes | tr ' ' '\n' | awk -v r="$r" -v n="$nm" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[(i + r) % n + 1] }'); do
       case $m in
         plain) a=$(run_plain "$path") ;;
@@ -109,10 +115,12 @@ for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
         bpftrace) c=$(run_bpftrace "$path") ;;
         optin) d=$(run_guard "$path" "$optin") ;;
         base) e=$(run_guard "$path" none "$TG_BIN_BASE") ;;
+        dwarf) f=$(run_guard "$path" "[]" "$guard" "{ unwind: dwarf }") ;;
       esac
     done
-    printf '%-8s %-6s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s\n' \
-      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
-      "$([ "$d" = - ] && echo - || ratio "$a" "$d")" "$([ "$e" = - ] && echo - || ratio "$a" "$e")"
+    printf '%-8s %-6s %12s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s  dwarf %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$f" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
+      "$([ "$d" = - ] && echo - || ratio "$a" "$d")" "$([ "$e" = - ] && echo - || ratio "$a" "$e")" \
+      "$([ "$f" = - ] && echo - || ratio "$a" "$f")"
   done
 done

@@ -1,6 +1,7 @@
 /* DWARF CFI unwinding (record/unwind.h) of a copy taken from this very
  * process: a thread on a stack of our own captures its registers and stack
- * three calls deep in functions built without frame pointers, and the
+ * (tests/common/stack_capture.h) three calls deep in functions built without
+ * frame pointers, and the
  * unwinder, over this process's modules as the symbolizer reports them, must
  * walk back through all three; a copy cut short says it is truncated. */
 #define _GNU_SOURCE
@@ -8,52 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "stack_capture.h"
 #include "symbolize.h"
 #include "unwind.h"
 
 #define STACK_SIZE (256 << 10)
 #define NOFP __attribute__((noinline, optimize("omit-frame-pointer")))
 
-static uint8_t *stack_lo;            /* the thread's stack, ours */
-static struct tg_stack_copy *copy;   /* what capture() took */
-
-/* The registers libdw needs (sp, pc and the callee-saved ones), then the
- * stack from sp's page to the top, as the probe copies it. */
-NOFP static void capture(void)
-{
-	uint64_t r[TG_UNWIND_NREGS] = { 0 }, base;
-	size_t len;
-
-	__asm__ volatile("mov %%rbx, %0\n\t"
-			 "mov %%rbp, %1\n\t"
-			 "mov %%rsp, %2\n\t"
-			 "mov %%r12, %3\n\t"
-			 "mov %%r13, %4\n\t"
-			 "mov %%r14, %5\n\t"
-			 "mov %%r15, %6\n\t"
-			 "lea 0(%%rip), %%rax\n\t"
-			 "mov %%rax, %7\n\t"
-			 : "=m"(r[3]), "=m"(r[6]), "=m"(r[7]), "=m"(r[12]), "=m"(r[13]), "=m"(r[14]),
-			   "=m"(r[15]), "=m"(r[16])
-			 :
-			 : "rax", "memory");
-	base = r[7] & ~(uint64_t)(TG_COPY_PAGE - 1);
-	len = (size_t)((uint64_t)(stack_lo + STACK_SIZE) - base);
-	copy = malloc(sizeof(*copy) + len);
-	if (!copy)
-		return;
-	memcpy(copy->regs, r, sizeof(r));
-	copy->base = base;
-	copy->len = len;
-	memcpy(copy->bytes, (void *)base, len);
-}
+static struct tg_stack_copy *copy; /* taken three calls deep */
 
 /* Each level keeps a buffer live across its call: frames of known size, and
  * no tail calls (the call is not the last thing each does). */
@@ -62,7 +31,7 @@ NOFP static int level3(volatile char *p)
 	volatile char buf[64];
 
 	buf[0] = p[0];
-	capture();
+	copy = tg_capture_stack();
 	return buf[0] + 1;
 }
 
@@ -90,23 +59,14 @@ static void *thread_main(void *arg)
 
 static int setup(void **state)
 {
-	pthread_attr_t a;
-	pthread_t t;
-
 	(void)state;
-	stack_lo = aligned_alloc(TG_COPY_PAGE, STACK_SIZE);
-	if (!stack_lo || pthread_attr_init(&a) || pthread_attr_setstack(&a, stack_lo, STACK_SIZE) ||
-	    pthread_create(&t, &a, thread_main, NULL) || pthread_join(t, NULL))
-		return -1;
-	pthread_attr_destroy(&a);
-	return copy ? 0 : -1;
+	return tg_run_on_own_stack(thread_main, NULL, STACK_SIZE) == 0 && copy ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	free(copy);
-	free(stack_lo);
 	return 0;
 }
 
@@ -154,7 +114,7 @@ static void test_walks_back_through_every_level(void **state)
 	(void)state;
 	n = unwind_names(copy, names, 64, &trunc);
 	assert_true(n >= 5);
-	assert_int_equal(index_of(names, n, "capture"), 0);
+	assert_int_equal(index_of(names, n, "tg_capture_stack"), 0);
 	assert_int_equal(index_of(names, n, "level3"), 1);
 	assert_int_equal(index_of(names, n, "level2"), 2);
 	assert_int_equal(index_of(names, n, "level1"), 3);
