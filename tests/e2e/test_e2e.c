@@ -53,8 +53,9 @@ struct run {
 	char *log;     /* the example's own measurements */
 };
 
-static struct run multi, current;
+static struct run multi, current, dwarf;
 static bool have_root;
+static const char *probe_extra = ""; /* more probe: keys for the next do_run */
 
 /* ---- helpers */
 
@@ -92,10 +93,10 @@ static void write_spec(const char *dir, int port, const char *target_args, const
 		"  ready: { tcp: \"127.0.0.1:%d\", timeout: 20s }\n"
 		"  stop: { signal: SIGTERM, grace: 5s }\n"
 		"probe:\n"
-		"  blocking_threshold: %dms\n"
+		"  blocking_threshold: %dms\n%s"
 		"assertions: []  # measure only: these runs block on purpose\n"
 		"load:\n%s",
-		SERVER, port, target_args, dir, dir, port, THRESHOLD_MS, load) > 0);
+		SERVER, port, target_args, dir, dir, port, THRESHOLD_MS, probe_extra, load) > 0);
 	snprintf(path, sizeof(path), "%s/guard.yaml", dir);
 	write_file(path, text);
 	free(text);
@@ -154,6 +155,10 @@ static int setup(void **state)
 		return 0;
 	do_run(&multi, "", all, sizeof(all) / sizeof(all[0]));
 	do_run(&current, ", \"--current-thread\"", few, sizeof(few) / sizeof(few[0]));
+	/* the frame-pointer build walked with CFI instead, as a build without them is */
+	probe_extra = "  unwind: dwarf\n";
+	do_run(&dwarf, "", all, sizeof(all) / sizeof(all[0]));
+	probe_extra = "";
 	return 0;
 }
 
@@ -161,8 +166,10 @@ static int teardown(void **state)
 {
 	cJSON_Delete(multi.results);
 	cJSON_Delete(current.results);
+	cJSON_Delete(dwarf.results);
 	free(multi.log);
 	free(current.log);
+	free(dwarf.log);
 	return 0;
 }
 
@@ -282,6 +289,38 @@ static void test_every_kind_found_timed_attributed(void **state)
 				 block_ms[k][1] ? 3 : 1);
 	}
 	check_kinds(&multi, 4);
+}
+
+/* probe.unwind: dwarf: the same ground truth holds with stacks copied and
+ * unwound with CFI, and every span's stack reaches the task's own async fn
+ * and stops where the poll entered Tokio. */
+static void test_dwarf_unwinding(void **state)
+{
+	const cJSON *s;
+	size_t spans = 0;
+
+	NEED_ROOT();
+	assert_int_equal(dwarf.status, 0);
+	assert_string_equal(e2e_str(cJSON_GetObjectItemCaseSensitive(dwarf.results, "probe"), "unwind"), "dwarf");
+	check_kinds(&dwarf, 4);
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(dwarf.results, "blocking_spans")) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(s, "stack"), *f;
+		const char *task = e2e_str(s, "task"), *last = NULL;
+		bool reaches_task = false;
+
+		if (!strstr(task, "blocking_server::") || strstr(task, "(block_on)"))
+			continue;
+		spans++;
+		cJSON_ArrayForEach(f, st) {
+			last = e2e_str(f, "function");
+			reaches_task |= last && strncmp(last, task, strlen(task)) == 0;
+		}
+		if (!reaches_task || !last || strncmp(last, "tokio::runtime::task::", 22))
+			fail_msg("%s: the stack does not run from the culprit through the task to Tokio "
+				 "(outermost frame %s)", task, last ? last : "none");
+		assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "stack_truncated")));
+	}
+	assert_true(spans >= 8);
 }
 
 static void test_well_behaved_twins_not_reported(void **state)
@@ -778,6 +817,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_succeeds_and_sees_polls),
 		cmocka_unit_test(test_every_kind_found_timed_attributed),
+		cmocka_unit_test(test_dwarf_unwinding),
 		cmocka_unit_test(test_well_behaved_twins_not_reported),
 		cmocka_unit_test(test_task_statistics),
 		cmocka_unit_test(test_current_thread_runtime),
