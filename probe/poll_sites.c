@@ -25,6 +25,7 @@
 
 #include "elf_code.h"
 #include "poll_sites.h"
+#include "vtable_sites.h"
 #include "block_on_sites.h"
 #include "poll_probe.h"
 #include "names.h"
@@ -978,8 +979,9 @@ static void explain_no_sites(const struct tg_elf_code *c, bool has_symtab, const
 	if (has_symtab)
 		snprintf(err, errlen, "%s has no tokio::runtime::task::raw::poll instances: not a Tokio binary?", exe);
 	else if (mentions_tokio(c))
-		snprintf(err, errlen, "%s has no symbol table (stripped): its Tokio poll functions cannot be "
-			 "found; build it without stripping (profile strip = false or \"debuginfo\")", exe);
+		snprintf(err, errlen, "%s has no symbol table (stripped) and no task vtable was recognized: "
+			 "its Tokio poll functions cannot be found; keep the symbol table: in Cargo.toml, "
+			 "[profile.release] strip = \"debuginfo\" (Rust's default) or strip = false", exe);
 	else
 		snprintf(err, errlen, "%s has no symbol table and no sign of Tokio: not a Tokio binary?", exe);
 }
@@ -1015,6 +1017,11 @@ static int find_in(struct tg_elf_code *c, const char *exe, struct tg_poll_sites 
 	r = collect_sites(c, out);
 	if (r) {
 		snprintf(err, errlen, "reading symbols of %s: %s", exe, strerror(-r));
+		return r;
+	}
+	/* stripped: the task vtables still hold every poll function's address */
+	if (out->n == 0 && !out->has_symtab && mentions_tokio(c) && (r = tg_find_vtable_sites(c, out)) < 0) {
+		snprintf(err, errlen, "reading %s's task vtables: %s", exe, strerror(-r));
 		return r;
 	}
 	if (out->n == 0) {

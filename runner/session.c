@@ -203,7 +203,12 @@ static int find_target(struct session *s)
 		fprintf(stderr, "tokio-guard: warning: %s seems built without frame pointers and "
 			"probe.unwind is fp: stacks will stop after the leaf; use probe.unwind: auto\n",
 			s->exe);
-	if (!s->sites.has_dwarf)
+	if (!s->sites.has_symtab)
+		fprintf(stderr, "tokio-guard: warning: %s is stripped: its %zu poll sites were found "
+			"through the task vtables, tasks are named by address, functions by offset, "
+			"block_on bodies are not measured; keep the symbol table with [profile.release] "
+			"strip = \"debuginfo\" (Rust's default)\n", s->exe, s->sites.n);
+	else if (!s->sites.has_dwarf)
 		fprintf(stderr, "tokio-guard: note: %s has no debug info: no file:line in stacks; "
 			"keep line tables ([profile.release] debug = \"line-tables-only\")\n", s->exe);
 	if (s->o->verbose) {
