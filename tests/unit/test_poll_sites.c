@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "poll_sites.h"
+#include "test_files.h"
 #include "poll_probe.h"
 
 #define EXAMPLES TG_SOURCE_DIR "/examples/target"
@@ -507,16 +508,8 @@ static int make_tmpdir(void **state)
 
 static int remove_tmpdir(void **state)
 {
-	static const char *const files[] = { "server-nodebug", "server-lto-nodebug", "tasks-nodebug",
-					     "tasks-hard-nodebug", "server-stripped", "notes.txt" };
-	char path[128];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
-		unlink(path);
-	}
-	return rmdir(tmpdir);
+	return tg_test_rm_rf(tmpdir) ? 0 : -1;
 }
 
 int main(void)
