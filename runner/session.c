@@ -326,8 +326,11 @@ static int start_probe(struct session *s)
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
 	if (!s->o->quiet)
-		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s\n",
-			s->sites.n, s->exe, tg_probe_attached(s->probe), tg_probe_sampler(s->probe));
+		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
+			"stacks: %s\n", s->sites.n, s->exe, tg_probe_attached(s->probe),
+			tg_probe_sampler(s->probe),
+			s->unwind_dwarf ? "dwarf (registers and stack copied, unwound with CFI)" :
+					  "frame pointers");
 	s->sampler = tg_probe_sampler(s->probe);
 	s->probes_attached = tg_probe_attached(s->probe);
 	s->phase_ns[TG_PHASE_ATTACHED] = tg_now_ns();
