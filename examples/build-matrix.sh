@@ -4,6 +4,8 @@
 #   -> target/builds/default/blocking-tasks  default `cargo build --release`: no frame pointers,
 #                                            debuginfo stripped (symbols and .eh_frame kept)
 #      target/builds/lines/blocking-tasks    debug = "line-tables-only", no frame pointers
+#      target/builds/fp-lines/blocking-tasks line tables only with frame pointers (what the
+#                                            README recommended before: DWARF's short names)
 #      target/builds/fp/blocking-tasks       frame pointers + full debug (target/release)
 #      target/builds/v0-lto/blocking-tasks   v0 mangling + fat LTO (target/v0-lto)
 # build.sh calls it after the other builds, which the last two copy from. The first two share
@@ -26,6 +28,12 @@ for v in default:release-default lines:release-lines; do
     mkdir -p "$out/$name"
     cp -f "$nofp/$profile/blocking-tasks" "$out/$name/blocking-tasks"
 done
+
+# .cargo/config.toml's frame pointers: the workspace's own target dir
+echo "build-matrix.sh: $CARGO build --locked --profile release-lines -p blocking-tasks (frame pointers)" >&2
+"$CARGO" build --locked --profile release-lines -p blocking-tasks
+mkdir -p "$out/fp-lines"
+cp -f "$here/target/release-lines/blocking-tasks" "$out/fp-lines/blocking-tasks"
 
 copy() { # copy NAME FROM: a build of build.sh's, when it exists
     if [[ -x "$2" ]]; then

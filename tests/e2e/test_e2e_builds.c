@@ -2,6 +2,8 @@
  * the ways users do by examples/build-matrix.sh (target/builds/<build>/):
  *   default   `cargo build --release`: no frame pointers, debuginfo stripped
  *   lines     debug = "line-tables-only", no frame pointers
+ *   fp-lines  the same with frame pointers (DWARF's names are short there:
+ *             "{async_fn#0}"; the stack must still end where the poll entered Tokio)
  *   fp        frame pointers and full debug info (the examples' own build)
  *   v0-lto    the same with v0 mangling and fat LTO
  * Real eBPF on each; one cmocka test per build. Each reports, against the
@@ -52,6 +54,7 @@ struct build {
 static const struct build builds[] = {
 	{ "default", false, false, 0.90, 0, 0.90 },
 	{ "lines", true, false, 0.90, 0.95, 0 },
+	{ "fp-lines", true, true, 0.95, 0.95, 0.90 },
 	{ "fp", true, true, 0.95, 0.95, 0.90 },
 	{ "v0-lto", true, true, 0.95, 0.95, 0.90 },
 };
@@ -272,7 +275,7 @@ static void report(const struct build *b, const struct tally *t, struct tally *a
 			all->stacked += x->stacked, all->fn_ok += x->fn_ok, all->line_ok += x->line_ok;
 			all->reach += x->reach, all->cut += x->cut, all->overrun += x->overrun;
 		}
-		fprintf(stderr, "  %-7s %-5s spans %zu (%zu match the log's %zu sections), with a stack %zu: "
+		fprintf(stderr, "  %-8s %-5s spans %zu (%zu match the log's %zu sections), with a stack %zu: "
 			"culprit fn %.0f%%, file:line %.0f%%, reach the task fn %.0f%%, end at tokio's poll "
 			"%.0f%%, past it %zu\n",
 			b->name, k < NKINDS ? kinds[k] : "all", x->spans, x->matched, x->sections, x->stacked,
