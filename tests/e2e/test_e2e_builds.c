@@ -260,7 +260,12 @@ static void tally_run(const struct run *r, const struct build *b, struct tally *
 			fprintf(stderr, "  unexpected span in %s\n", e2e_str(s, "task") ? e2e_str(s, "task") : "?");
 		assert_true(k < NKINDS);
 		t[k].spans++;
-		t[k].matched += matches_log(s, sec[k], t[k].sections);
+		if (matches_log(s, sec[k], t[k].sections))
+			t[k].matched++;
+		else
+			fprintf(stderr, "  %s span fits no section of the log: wall %.0fus, waiting for a CPU "
+				"%.0fus, off-CPU %.0fus\n", kinds[k], e2e_num(s, "duration_ns") / 1e3,
+				e2e_num(s, "runqueue_ns") / 1e3, e2e_num(s, "off_cpu_ns") / 1e3);
 		tally_span(s, k, b, &t[k]);
 	}
 }
@@ -324,15 +329,19 @@ static void check_build(const struct run *r, const struct build *b)
 	tally_run(r, b, t);
 	report(b, t, &all);
 	for (size_t k = 0; k < NKINDS; k++) {
-		/* every span is a section of the log; a section may start before the probes
-		 * attach or end after they detach, and a busy machine can push one spin's
-		 * own time under the threshold */
-		assert_int_equal(t[k].matched, t[k].spans);
+		/* every span is a section of the log, but for one a build: the example
+		 * writes its log line inside the poll, after the section, under a lock
+		 * the other kinds' tasks take too (ground-truth's log_line), and on a
+		 * busy machine that wait can outlast the 1 ms tolerance (seen once in
+		 * about ten runs, a mutex span). A section may start before the probes attach or
+		 * end after they detach, and a busy machine can push one spin's own
+		 * time under the threshold. */
+		assert_true(t[k].matched + 1 >= t[k].spans);
 		assert_true(t[k].spans <= t[k].sections && t[k].spans + 2 >= t[k].sections);
 		/* off-CPU spans take their stack at the switch; a spin is sampled on a timer */
 		assert_true(k == 0 ? t[k].stacked * 2 >= t[k].spans : t[k].stacked == t[k].spans);
 	}
-	assert_true(all.spans >= 5 * NKINDS);
+	assert_true(all.spans >= 5 * NKINDS && all.matched + 1 >= all.spans);
 	assert_true(share(all.fn_ok, all.stacked) >= b->fn_right);
 	if (b->line_tables)
 		assert_true(share(all.line_ok, all.stacked) >= b->line_right);
