@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the Rust example targets: examples/build.sh [CARGO] [extra cargo build args...]
 # CMake runs it from examples/ (target "examples"). Output: examples/target/release/, plus the
-# v0-mangled fat-LTO blocking-tasks at examples/target/v0-lto/release-lto/blocking-tasks.
+# v0-mangled fat-LTO blocking-tasks at examples/target/v0-lto/release-lto/blocking-tasks, and the
+# build matrix (build-matrix.sh) at examples/target/builds/<variant>/blocking-tasks.
 # Crates come from crates.io at the versions of the committed Cargo.lock (--locked: a build
 # never re-resolves; after changing a Cargo.toml, run `cargo update -p <crate>` and commit the lock).
 set -euo pipefail
@@ -50,4 +51,10 @@ if [[ "$hard" == yes && "${TG_EXAMPLES_HARD:-1}" != 0 ]]; then
     fi
     echo "build.sh: $CARGO ${hard_args[*]} (v0 mangling, into target/v0-lto)" >&2
     CARGO_TARGET_DIR="$here/target/v0-lto" "$CARGO" "${hard_args[@]}"
+fi
+
+# blocking-tasks built the ways users do (default release, line tables only, the two above),
+# for e2e/builds: target/builds/<variant>/blocking-tasks (skip with TG_EXAMPLES_BUILDS=0)
+if [[ "$hard" == yes && "${TG_EXAMPLES_BUILDS:-1}" != 0 ]]; then
+    env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS "$here/build-matrix.sh" "$CARGO"
 fi

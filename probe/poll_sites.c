@@ -140,6 +140,39 @@ static void tokio_version_from_path(const char *path, char *buf, size_t len)
 	buf[n] = 0;
 }
 
+/* The version in the first ".../tokio-1.x.y/src/" of BUF (LEN bytes, not
+ * NUL-terminated: Rust's panic Location strings are not), or "". */
+void tg_tokio_version_in(const char *buf, size_t len, char *out, size_t outlen)
+{
+	static const char pre[] = "/tokio-1.";
+	const char *p = buf, *end = buf + len;
+
+	out[0] = 0;
+	while (p && (p = memmem(p, (size_t)(end - p), pre, sizeof(pre) - 1))) {
+		const char *v = p + 7; /* "1." onwards */
+		size_t n = 0;
+
+		while (v + n < end && ((v[n] >= '0' && v[n] <= '9') || v[n] == '.'))
+			n++;
+		p += sizeof(pre) - 1;
+		if (n < 3 || n >= outlen || v[n - 1] == '.' || end - (v + n) < 5 || memcmp(v + n, "/src/", 5))
+			continue;
+		memcpy(out, v, n);
+		out[n] = 0;
+		return;
+	}
+}
+
+/* Without DWARF's decl_file paths (line-tables-only, debuginfo stripped):
+ * panic locations keep Tokio's source path in .rodata in every build. */
+static void tokio_version_from_rodata(const struct tg_elf_code *c, struct tg_poll_sites *out)
+{
+	Elf_Data *d = out->tokio_version[0] ? NULL : tg_elf_section(c, ".rodata", SHT_PROGBITS);
+
+	if (d && d->d_buf)
+		tg_tokio_version_in(d->d_buf, d->d_size, out->tokio_version, sizeof(out->tokio_version));
+}
+
 static bool name_from_dwarf_die(Dwarf_Die *die, struct tg_poll_site *site, struct tg_poll_sites *out)
 {
 	Dwarf_Attribute attr;
@@ -1030,6 +1063,7 @@ static int find_in(struct tg_elf_code *c, const char *exe, struct tg_poll_sites 
 	}
 	name_sites_dwarf(exe, out);
 	name_sites_vtable(c, out);
+	tokio_version_from_rodata(c, out);
 	for (size_t i = 0; i < out->n; i++)
 		finish_site(&out->v[i]);
 	out->frame_pointers = keeps_frame_pointers(c, out);

@@ -26,8 +26,11 @@ struct tg_poll_sites {
 	bool has_symtab;    /* a .symtab (not only .dynsym) was present */
 	bool has_dwarf;
 	bool frame_pointers; /* the build keeps frame pointers: stacks can be walked */
-	char tokio_version[32]; /* "1.24.2" when the DWARF paths tell, else "" */
+	char tokio_version[32]; /* "1.24.2" from DWARF's paths or .rodata's panic locations, else "" */
 };
+
+/* The x.y.z of the first ".../tokio-x.y.z/src/" in the LEN bytes at BUF, into OUT; "" if none. */
+void tg_tokio_version_in(const char *buf, size_t len, char *out, size_t outlen);
 
 /* Returns 0 with at least one site, -ENOENT when the binary has none (with
  * the likely reason in ERR), or another -errno when it cannot be read. */

@@ -797,7 +797,30 @@ static const char *unknown_name(struct tg_symbolizer *sz, Dwfl_Module *mod,
 	return "[unknown]";
 }
 
-/* Fills OUT for PC; returns the frame count (>= 1). */
+/* The symbol table's function containing PC, demangled, without a symbol
+ * version ("clock_nanosleep@GLIBC_2.2.5": not a name users write), or NULL. */
+static const char *symtab_name(struct tg_symbolizer *sz, Dwfl_Module *mod, uint64_t pc)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *s = mod ? dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL) : NULL;
+	char buf[512];
+	size_t n = s ? strcspn(s, "@") : 0;
+
+	if (!s || n == 0)
+		return NULL;
+	if (s[n] && n < sizeof(buf)) {
+		memcpy(buf, s, n);
+		buf[n] = 0;
+		s = buf;
+	}
+	return frame_name(sz, s);
+}
+
+/* Fills OUT for PC; returns the frame count (>= 1). The frame that is not
+ * inlined takes the symbol table's name: with debug = "line-tables-only"
+ * DWARF has only short names ("{async_fn#0}", "run"), while the symbol is
+ * the full path at every debug level. Inlined frames exist only in DWARF. */
 static int resolve(struct tg_symbolizer *sz, uint64_t pc, struct tg_frame *out, int max)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(sz->dwfl, pc);
@@ -805,16 +828,13 @@ static int resolve(struct tg_symbolizer *sz, uint64_t pc, struct tg_frame *out, 
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = mod ? find_cu(sz, mod, pc, &bias) : NULL;
 	int n = cu ? dwarf_frames(sz, cu, pc - bias, out, max) : 0;
+	const char *sym = symtab_name(sz, mod, pc);
 
 	if (n == 0 && cu) /* line rows without a function DIE (assembly) */
 		line_of(sz, cu, pc - bias, &out[0]);
-	if (n == 0 || !out[0].function) {
-		GElf_Off off;
-		GElf_Sym sym;
-		const char *s = mod ? dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL) : NULL;
-		out[0].function = (char *)(s ? frame_name(sz, s) : NULL);
-		n = n ? n : 1;
-	}
+	n = n ? n : 1;
+	if (sym)
+		out[n - 1].function = (char *)sym;
 	for (int i = 0; i < n; i++) {
 		if (!out[i].function)
 			out[i].function = (char *)unknown_name(sz, mod, mi, pc);

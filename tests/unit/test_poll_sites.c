@@ -35,6 +35,8 @@
 #define SERVER_LTO EXAMPLES "/release-lto/blocking-server"
 #define TASKS EXAMPLES "/release/blocking-tasks"
 #define TASKS_HARD EXAMPLES "/v0-lto/release-lto/blocking-tasks"
+#define TASKS_DEFAULT EXAMPLES "/builds/default/blocking-tasks" /* examples/build-matrix.sh */
+#define TASKS_LINES EXAMPLES "/builds/lines/blocking-tasks"
 
 extern char **environ;
 
@@ -306,7 +308,8 @@ static void test_server_no_debug(void **state)
 	find_ok(SERVER, &dw);
 	find_ok(nd, &s);
 	assert_false(s.has_dwarf);
-	assert_string_equal(s.tokio_version, "");
+	/* from the panic locations in .rodata, not DWARF: the same version */
+	assert_string_equal(s.tokio_version, dw.tokio_version);
 	check_common(nd, &s, NULL);
 	for (size_t i = 0; i < s.n; i++)
 		by_glue += strcmp(s.v[i].named_by, "drop_in_place") == 0;
@@ -451,6 +454,48 @@ static void check_stripped(const char *exe, const char *name, size_t min_found)
 	tg_poll_sites_free(&bare);
 }
 
+/* The version out of raw bytes: the first ".../tokio-1.x.y/src/" path;
+ * Rust's strings end without a NUL, other crates' paths do not count. */
+static void test_tokio_version_in(void **state)
+{
+	static const char rodata[] = "called `Option::unwrap()`/r/tokio-util-0.7.1/src/a.rs"
+		"/r/tokio-1.2/x.rs/r/tokio-1./src//r/tokio-1.47.1/src/runtime/task/raw.rs"
+		"/r/tokio-1.24.2/src/lib.rs";
+	static const char cut[] = "/r/tokio-1.47.1/sr";
+	char v[32] = "x";
+
+	(void)state;
+	tg_tokio_version_in(rodata, sizeof(rodata) - 1, v, sizeof(v));
+	assert_string_equal(v, "1.47.1");
+	tg_tokio_version_in(cut, sizeof(cut) - 1, v, sizeof(v));
+	assert_string_equal(v, "");
+	tg_tokio_version_in(rodata, sizeof(rodata) - 1, v, 4); /* does not fit */
+	assert_string_equal(v, "");
+	tg_tokio_version_in("", 0, v, sizeof(v));
+	assert_string_equal(v, "");
+}
+
+/* A default `cargo build --release` (debuginfo stripped) and a line-tables-only
+ * build: no decl_file paths, the version still found, the same as full DWARF's. */
+static void test_version_without_full_dwarf(void **state)
+{
+	const char *const exes[] = { TASKS_DEFAULT, TASKS_LINES };
+	struct tg_poll_sites dw, s;
+
+	(void)state;
+	need(TASKS);
+	find_ok(TASKS, &dw);
+	check_tokio_version(&dw);
+	for (size_t i = 0; i < 2; i++) {
+		need(exes[i]);
+		find_ok(exes[i], &s);
+		assert_string_equal(s.tokio_version, dw.tokio_version);
+		expect_tasks(&s, tasks_tasks);
+		tg_poll_sites_free(&s);
+	}
+	tg_poll_sites_free(&dw);
+}
+
 static void test_fully_stripped(void **state)
 {
 	(void)state;
@@ -521,6 +566,8 @@ int main(void)
 		cmocka_unit_test(test_tasks_legacy_no_debug),
 		cmocka_unit_test(test_tasks_v0_lto_dwarf),
 		cmocka_unit_test(test_tasks_v0_lto_no_debug),
+		cmocka_unit_test(test_tokio_version_in),
+		cmocka_unit_test(test_version_without_full_dwarf),
 		cmocka_unit_test(test_fully_stripped),
 		cmocka_unit_test(test_stripped_without_vtables),
 		cmocka_unit_test(test_not_tokio),

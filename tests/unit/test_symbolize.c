@@ -446,6 +446,68 @@ static void test_blocking_server(void **state)
 	tg_symbolizer_free(sz);
 }
 
+/* Starts blocking-tasks at PATH for a few seconds; its pid once PATH is mapped, or -1. */
+static pid_t start_tasks(const char *path, uint64_t *base)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(path, path, "--seconds", "3", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 100 && !(*base = mapped_base(pid, path)); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	return pid > 0 && *base ? pid : -1;
+}
+
+/* blocking-tasks as a default release build (no DWARF) and with line tables
+ * only (DWARF's names are short there: "burn_cpu", "{async_fn#0}"): a frame
+ * that is not inlined has the symbol table's full name either way, and
+ * file:line exactly where line tables are (examples/build-matrix.sh). */
+static void test_names_at_any_debug_level(void **state)
+{
+	static const char *const builds[] = { TG_SOURCE_DIR "/examples/target/builds/default/blocking-tasks",
+					      TG_SOURCE_DIR "/examples/target/builds/lines/blocking-tasks" };
+	static const char *const fns[] = { "blocking_kinds::burn_cpu", "blocking_tasks::cpu_task::{{closure}}" };
+	static const char *const files[] = { "/blocking-kinds/src/lib.rs", "/blocking-tasks/src/main.rs" };
+	(void)state;
+
+	for (size_t b = 0; b < 2; b++) {
+		char real[4096];
+		uint64_t first_load, size, sym[2], base = 0;
+		if (!realpath(builds[b], real)) {
+			print_message("skipped: %s is missing (examples/build-matrix.sh)\n", builds[b]);
+			skip();
+		}
+		for (size_t i = 0; i < 2; i++)
+			assert_true((sym[i] = elf_symbol(real, fns[i], &first_load, &size)) != 0);
+		pid_t pid = start_tasks(real, &base);
+		assert_true(pid > 0);
+		struct tg_symbolizer *sz = tg_symbolizer_new(pid);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		assert_non_null(sz);
+		for (size_t i = 0; i < 2; i++) {
+			struct tg_frame f[16];
+			int n = tg_symbolize(sz, base - first_load + sym[i] + 4, false, f, 16);
+			assert_true(n >= 1);
+			assert_string_equal(f[n - 1].function, fns[i]);
+			assert_false(f[n - 1].inlined);
+			assert_true(f[n - 1].own);
+			if (b == 0) {
+				assert_null(f[n - 1].file);
+				assert_int_equal(f[n - 1].line, 0);
+			} else {
+				assert_true(ends_with(f[n - 1].file, files[i]));
+				assert_true(f[n - 1].line > 0);
+			}
+		}
+		tg_symbolizer_free(sz);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_deleted_library),
 		cmocka_unit_test(test_after_exit),
 		cmocka_unit_test(test_blocking_server),
+		cmocka_unit_test(test_names_at_any_debug_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
