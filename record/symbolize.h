@@ -13,6 +13,7 @@ struct tg_frame {
 	int line;       /* 0 when unknown */
 	bool inlined;   /* an inlined call inside the next (outer) frame */
 	bool own;       /* tg_is_own_code() */
+	bool tail_call; /* put back from the caller's call: a tail call hid it (tail_calls.h) */
 };
 
 struct tg_symbolizer;

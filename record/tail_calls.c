@@ -1,0 +1,148 @@
+/* Tail-call frames from the caller's call instruction (x86-64).
+ *
+ * A tail call (`jmp` instead of `call` + `ret`) removes the caller of the
+ * jump from every stack walk, frame-pointer or CFI: the frame below it
+ * returns straight to its caller's caller. That caller's return address
+ * follows the `call` that entered the hidden function; when its target is
+ * known from the file, that is the hidden function: a direct `call rel32`
+ * (E8, also `addr32 call`, a linker-relaxed GOT call), or `call *slot(%rip)`
+ * (FF 15) through a GOT slot the file itself fills. rustc calls other crates'
+ * functions through the GOT and rust-lld leaves them so, with the slot 0 in
+ * the file and its R_X86_64_RELATIVE relocation holding the address. Only
+ * targets that are the exact start of a function symbol count: PLT stubs and
+ * thunks have none, and stray opcode bytes inside a longer instruction almost
+ * never point at one. */
+#include "tail_calls.h"
+#include "symbolize.h"
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define CALL_REL32 0xe8
+#define CALL_LEN 5
+#define CALL_RIP_LEN 6 /* ff 15 disp32: call *disp32(%rip) */
+#define MAX_INLINE 64
+
+/* LEN bytes at module-relative address VADDR, from a section of the
+ * module's ELF file holding code (CODE) or data. */
+static bool file_bytes(Elf *e, GElf_Addr vaddr, uint8_t *buf, size_t len, bool code)
+{
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC) ||
+		    !(sh.sh_flags & SHF_EXECINSTR) != !code || vaddr < sh.sh_addr ||
+		    vaddr + len > sh.sh_addr + sh.sh_size)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		GElf_Addr at = vaddr - sh.sh_addr;
+		if (!d || !d->d_buf || at + len > d->d_size)
+			return false;
+		memcpy(buf, (const uint8_t *)d->d_buf + at, len);
+		return true;
+	}
+	return false;
+}
+
+/* What the dynamic relocations put into the GOT slot at module-relative
+ * SLOT: a relative address, or a function the module defines. 0: unknown
+ * (an undefined symbol, resolved only at run time). */
+static GElf_Addr reloc_value(Elf *e, GElf_Addr slot)
+{
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !(sh.sh_flags & SHF_ALLOC) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			if (!gelf_getrela(d, (int)i, &r) || r.r_offset != slot)
+				continue;
+			if (GELF_R_TYPE(r.r_info) == R_X86_64_RELATIVE)
+				return (GElf_Addr)r.r_addend;
+			Elf_Data *syms = elf_getdata(elf_getscn(e, sh.sh_link), NULL);
+			bool glob = GELF_R_TYPE(r.r_info) == R_X86_64_GLOB_DAT ||
+				    GELF_R_TYPE(r.r_info) == R_X86_64_JUMP_SLOT;
+			if (glob && syms && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym) &&
+			    sym.st_shndx != SHN_UNDEF)
+				return sym.st_value;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The function address in the GOT slot at module-relative SLOT, or 0. */
+static uint64_t slot_target(Elf *e, GElf_Addr bias, GElf_Addr slot)
+{
+	uint8_t v[8];
+	uint64_t value = 0;
+
+	/* non-PIE, or relocations applied at link time: the file holds it */
+	if (file_bytes(e, slot, v, sizeof(v), false))
+		memcpy(&value, v, sizeof(value));
+	if (!value)
+		value = reloc_value(e, slot);
+	return value ? value + bias : 0;
+}
+
+/* The target of a call ending at RA whose target the file says, or 0. */
+static uint64_t call_target(Dwfl_Module *mod, uint64_t ra)
+{
+	GElf_Addr bias = 0;
+	Elf *e = dwfl_module_getelf(mod, &bias);
+	uint8_t insn[CALL_RIP_LEN];
+	int32_t rel;
+
+	if (!e || ra < bias + CALL_RIP_LEN)
+		return 0;
+	GElf_Addr end = ra - bias;
+	if (file_bytes(e, end - CALL_LEN, insn, CALL_LEN, true) && insn[0] == CALL_REL32) {
+		memcpy(&rel, insn + 1, sizeof(rel)); /* little-endian, as the host */
+		return ra + (uint64_t)(int64_t)rel;
+	}
+	if (file_bytes(e, end - CALL_RIP_LEN, insn, CALL_RIP_LEN, true) && insn[0] == 0xff &&
+	    insn[1] == 0x15) {
+		memcpy(&rel, insn + 2, sizeof(rel));
+		return slot_target(e, bias, end + (GElf_Addr)(int64_t)rel);
+	}
+	return 0;
+}
+
+/* The start of the function symbol holding ADDR, or 0. */
+static uint64_t symbol_start(Dwfl *dwfl, uint64_t addr)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+	GElf_Off off = 0;
+	GElf_Sym sym;
+
+	if (!mod || !dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) ||
+	    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+		return 0;
+	return addr - off;
+}
+
+int tg_tail_call_frame(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
+		       const char *callee_fn, struct tg_frame *out)
+{
+	Dwfl *dwfl = tg_symbolizer_dwfl(sz);
+	Dwfl_Module *mod = dwfl && ra ? dwfl_addrmodule(dwfl, ra) : NULL;
+	uint64_t target = mod ? call_target(mod, ra) : 0;
+	struct tg_frame f[MAX_INLINE];
+
+	if (!target || symbol_start(dwfl, target) != target ||
+	    symbol_start(dwfl, callee_ret && callee ? callee - 1 : callee) == target)
+		return 0;
+	int n = tg_symbolize(sz, target, false, f, MAX_INLINE);
+	/* the function itself, not what was inlined at its first instruction */
+	if (n < 1 || !f[n - 1].function || f[n - 1].function[0] == '[' ||
+	    (callee_fn && strcmp(callee_fn, f[n - 1].function) == 0))
+		return 0;
+	*out = f[n - 1];
+	out->inlined = false;
+	out->tail_call = true;
+	return 1;
+}
