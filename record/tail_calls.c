@@ -18,12 +18,12 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CALL_REL32 0xe8
 #define CALL_LEN 5
 #define CALL_RIP_LEN 6 /* ff 15 disp32: call *disp32(%rip) */
-#define MAX_INLINE 64
 
 /* LEN bytes at module-relative address VADDR, from a section of the
  * module's ELF file holding code (CODE) or data. */
@@ -112,8 +112,8 @@ static uint64_t call_target(Dwfl_Module *mod, uint64_t ra)
 	return 0;
 }
 
-/* The start of the function symbol holding ADDR, or 0. */
-static uint64_t symbol_start(Dwfl *dwfl, uint64_t addr)
+/* The start of the function symbol holding ADDR (and its size), or 0. */
+static uint64_t symbol_start(Dwfl *dwfl, uint64_t addr, uint64_t *size)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
 	GElf_Off off = 0;
@@ -122,27 +122,71 @@ static uint64_t symbol_start(Dwfl *dwfl, uint64_t addr)
 	if (!mod || !dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) ||
 	    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 		return 0;
+	if (size)
+		*size = sym.st_size;
 	return addr - off;
 }
 
-int tg_tail_call_frame(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
-		       const char *callee_fn, struct tg_frame *out)
+/* Where a jump at module-relative address AT with bytes C (AVAIL of them)
+ * goes, or 0: jmp rel32/rel8, jcc rel32, jmp *slot(%rip). */
+static uint64_t jump_dest(Elf *e, GElf_Addr bias, GElf_Addr at, const uint8_t *c, size_t avail)
+{
+	int32_t rel;
+
+	if (avail >= 5 && c[0] == 0xe9) {
+		memcpy(&rel, c + 1, sizeof(rel));
+		return at + 5 + (GElf_Addr)(int64_t)rel + bias;
+	}
+	if (avail >= 2 && c[0] == 0xeb)
+		return at + 2 + (GElf_Addr)(int64_t)(int8_t)c[1] + bias;
+	if (avail >= 6 && c[0] == 0x0f && (c[1] & 0xf0) == 0x80) {
+		memcpy(&rel, c + 2, sizeof(rel));
+		return at + 6 + (GElf_Addr)(int64_t)rel + bias;
+	}
+	if (avail >= 6 && c[0] == 0xff && c[1] == 0x25) {
+		memcpy(&rel, c + 2, sizeof(rel));
+		return slot_target(e, bias, at + 6 + (GElf_Addr)(int64_t)rel);
+	}
+	return 0;
+}
+
+#define MAX_SCAN 65536
+
+/* The jump in the function at FN (SIZE bytes) that goes to DEST: the line a
+ * person wants for the hidden frame. FN itself when none is found (a byte
+ * scan, not a decoder: the exact destination is what makes a hit count). */
+static uint64_t jump_site(Dwfl_Module *mod, uint64_t fn, uint64_t size, uint64_t dest)
+{
+	GElf_Addr bias = 0;
+	Elf *e = dwfl_module_getelf(mod, &bias);
+	uint8_t *code = size && size <= MAX_SCAN && dest ? malloc(size) : NULL;
+	uint64_t site = fn;
+
+	if (code && e && file_bytes(e, fn - bias, code, size, true))
+		for (uint64_t j = 0; j < size && site == fn; j++)
+			if (jump_dest(e, bias, fn - bias + j, code + j, size - j) == dest)
+				site = fn + j;
+	free(code);
+	return site;
+}
+
+int tg_tail_call_frames(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
+			const char *callee_fn, struct tg_frame *out, int max)
 {
 	Dwfl *dwfl = tg_symbolizer_dwfl(sz);
 	Dwfl_Module *mod = dwfl && ra ? dwfl_addrmodule(dwfl, ra) : NULL;
-	uint64_t target = mod ? call_target(mod, ra) : 0;
-	struct tg_frame f[MAX_INLINE];
+	uint64_t target = mod ? call_target(mod, ra) : 0, size = 0;
+	uint64_t below = target ? symbol_start(dwfl, callee_ret && callee ? callee - 1 : callee, NULL) : 0;
 
-	if (!target || symbol_start(dwfl, target) != target ||
-	    symbol_start(dwfl, callee_ret && callee ? callee - 1 : callee) == target)
+	if (!target || max < 1 || symbol_start(dwfl, target, &size) != target || below == target)
 		return 0;
-	int n = tg_symbolize(sz, target, false, f, MAX_INLINE);
-	/* the function itself, not what was inlined at its first instruction */
-	if (n < 1 || !f[n - 1].function || f[n - 1].function[0] == '[' ||
-	    (callee_fn && strcmp(callee_fn, f[n - 1].function) == 0))
+	uint64_t site = jump_site(dwfl_addrmodule(dwfl, target), target, size, below);
+	int n = tg_symbolize(sz, site, false, out, max);
+	/* a name, and not the one of the frame below (a .cold part, an alias) */
+	if (n < 1 || !out[n - 1].function || out[n - 1].function[0] == '[' ||
+	    (callee_fn && strcmp(callee_fn, out[n - 1].function) == 0))
 		return 0;
-	*out = f[n - 1];
-	out->inlined = false;
-	out->tail_call = true;
-	return 1;
+	for (int i = 0; i < n; i++)
+		out[i].tail_call = true;
+	return n;
 }

@@ -10,14 +10,17 @@ struct tg_frame;
 struct tg_symbolizer;
 
 /* The function a tail call hid between a frame and its caller, when the
- * instruction before return address RA (the caller's frame) is a direct
- * `call rel32` to the start of a function symbol other than the one holding
- * CALLEE (the next-inner frame's address, itself a return address when
- * CALLEE_RET) and named otherwise than CALLEE_FN (the next-inner frame's
- * outermost function, NULL: unknown). Code bytes come from the module's ELF
- * file, never from the target. Fills *OUT, marked tail_call, and returns 1;
- * 0 when no frame is missing (or the bytes are not at hand). */
-int tg_tail_call_frame(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
-		       const char *callee_fn, struct tg_frame *out);
+ * instruction before return address RA (the caller's frame) is a call whose
+ * target the file says (call rel32, or through a GOT slot the file fills)
+ * and that target is the start of a function symbol other than the one
+ * holding CALLEE (the next-inner frame's address, itself a return address
+ * when CALLEE_RET) and named otherwise than CALLEE_FN (the next-inner frame's
+ * outermost function; NULL: unknown). Writes up to MAX frames, innermost
+ * first, of the jump into CALLEE's function (its line, and what was inlined
+ * there; the function's entry when no such jump is found), all marked
+ * tail_call. Code bytes come from the module's ELF file, never from the
+ * target. Returns the count; 0 when no frame is missing. */
+int tg_tail_call_frames(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
+			const char *callee_fn, struct tg_frame *out, int max);
 
 #endif
