@@ -11,7 +11,9 @@
  * the file and its R_X86_64_RELATIVE relocation holding the address. Only
  * targets that are the exact start of a function symbol count: PLT stubs and
  * thunks have none, and stray opcode bytes inside a longer instruction almost
- * never point at one. */
+ * never point at one. And the target must hold a jump (jmp, jcc, jmp through
+ * the GOT) to the start of the frame below: a chain of two tail calls, or a
+ * tail call through a register, is not put back. */
 #include "tail_calls.h"
 #include "symbolize.h"
 
@@ -152,18 +154,18 @@ static uint64_t jump_dest(Elf *e, GElf_Addr bias, GElf_Addr at, const uint8_t *c
 
 #define MAX_SCAN 65536
 
-/* The jump in the function at FN (SIZE bytes) that goes to DEST: the line a
- * person wants for the hidden frame. FN itself when none is found (a byte
- * scan, not a decoder: the exact destination is what makes a hit count). */
+/* The jump in the function at FN (SIZE bytes) that goes to DEST, or 0: the
+ * proof that FN tail-called DEST, and the line a person wants for its frame.
+ * A byte scan, not a decoder: the exact destination is what makes a hit. */
 static uint64_t jump_site(Dwfl_Module *mod, uint64_t fn, uint64_t size, uint64_t dest)
 {
 	GElf_Addr bias = 0;
-	Elf *e = dwfl_module_getelf(mod, &bias);
+	Elf *e = mod ? dwfl_module_getelf(mod, &bias) : NULL;
 	uint8_t *code = size && size <= MAX_SCAN && dest ? malloc(size) : NULL;
-	uint64_t site = fn;
+	uint64_t site = 0;
 
 	if (code && e && file_bytes(e, fn - bias, code, size, true))
-		for (uint64_t j = 0; j < size && site == fn; j++)
+		for (uint64_t j = 0; j < size && !site; j++)
 			if (jump_dest(e, bias, fn - bias + j, code + j, size - j) == dest)
 				site = fn + j;
 	free(code);
@@ -180,8 +182,10 @@ int tg_tail_call_frames(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, 
 
 	if (!target || max < 1 || symbol_start(dwfl, target, &size) != target || below == target)
 		return 0;
+	/* without a jump to the frame below, frames were lost some other way (a
+	 * walk that skipped one): nothing says which */
 	uint64_t site = jump_site(dwfl_addrmodule(dwfl, target), target, size, below);
-	int n = tg_symbolize(sz, site, false, out, max);
+	int n = site ? tg_symbolize(sz, site, false, out, max) : 0;
 	/* a name, and not the one of the frame below (a .cold part, an alias) */
 	if (n < 1 || !out[n - 1].function || out[n - 1].function[0] == '[' ||
 	    (callee_fn && strcmp(callee_fn, out[n - 1].function) == 0))

@@ -15,10 +15,9 @@ struct tg_symbolizer;
  * and that target is the start of a function symbol other than the one
  * holding CALLEE (the next-inner frame's address, itself a return address
  * when CALLEE_RET) and named otherwise than CALLEE_FN (the next-inner frame's
- * outermost function; NULL: unknown). Writes up to MAX frames, innermost
- * first, of the jump into CALLEE's function (its line, and what was inlined
- * there; the function's entry when no such jump is found), all marked
- * tail_call. Code bytes come from the module's ELF file, never from the
+ * outermost function; NULL: unknown), and that target holds a jump to the
+ * start of CALLEE's function. Writes up to MAX frames, innermost first, of
+ * that jump (its line, and what was inlined there), all marked tail_call. Code bytes come from the module's ELF file, never from the
  * target. Returns the count; 0 when no frame is missing. */
 int tg_tail_call_frames(struct tg_symbolizer *sz, uint64_t ra, uint64_t callee, bool callee_ret,
 			const char *callee_fn, struct tg_frame *out, int max);

@@ -34,7 +34,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* The leaf's return address leads into TOP, and the frame put back there is
  * MID at its jump's line. */
-static void check_hidden(const struct tail_seen *seen, const char *top, const char *mid)
+static void check_hidden(const struct tail_seen *seen, const char *top, const char *mid,
+			 uint64_t other)
 {
 	struct tg_symbolizer *sz = tg_symbolizer_new(getpid());
 	struct tg_frame f[MAX];
@@ -57,6 +58,8 @@ static void check_hidden(const struct tail_seen *seen, const char *top, const ch
 	assert_int_equal(tg_tail_call_frames(sz, seen->ra, seen->leaf, false, mid, f, MAX), 0);
 	/* the frame below is mid itself: nothing is missing */
 	assert_int_equal(tg_tail_call_frames(sz, seen->ra, seen->mid, false, NULL, f, MAX), 0);
+	/* mid jumps nowhere near OTHER: frames went missing some other way */
+	assert_int_equal(tg_tail_call_frames(sz, seen->ra, other, false, NULL, f, MAX), 0);
 	/* no room */
 	assert_int_equal(tg_tail_call_frames(sz, seen->ra, seen->leaf, false, NULL, f, 0), 0);
 	tg_symbolizer_free(sz);
@@ -68,7 +71,7 @@ static void test_direct_call_and_jmp(void **state)
 
 	(void)state;
 	tail_direct(&seen);
-	check_hidden(&seen, "direct_top", "direct_mid");
+	check_hidden(&seen, "direct_top", "direct_mid", (uint64_t)(uintptr_t)&tail_got_leaf);
 }
 
 static void test_calls_through_the_got(void **state)
@@ -77,7 +80,10 @@ static void test_calls_through_the_got(void **state)
 
 	(void)state;
 	tail_got(&seen);
-	check_hidden(&seen, "tail_got", "tail_got_mid");
+	struct tail_seen direct = { 0 };
+
+	tail_direct(&direct);
+	check_hidden(&seen, "tail_got", "tail_got_mid", direct.leaf);
 }
 
 static void test_plain_call_adds_nothing(void **state)
