@@ -44,4 +44,9 @@ int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
  * their CFI); NULL when SZ is. */
 struct Dwfl *tg_symbolizer_dwfl(struct tg_symbolizer *sz);
 
+/* Data a helper keeps per symbolizer (record/tail_calls.c: indexes of the
+ * modules' symbols and relocations), freed with FREE_AUX when SZ is. */
+void *tg_symbolizer_aux(struct tg_symbolizer *sz);
+void tg_symbolizer_set_aux(struct tg_symbolizer *sz, void *aux, void (*free_aux)(void *));
+
 #endif
