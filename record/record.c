@@ -17,6 +17,7 @@
 #include "names.h"
 #include "poll_probe.h"
 #include "poll_sites.h"
+#include "tail_calls.h"
 #include "unwind.h"
 
 #define MAX_PENDING 65536
@@ -646,6 +647,12 @@ static int symbolize_stack(struct tg_symbolizer *sz, const struct tg_stack *st,
 	int n = 0;
 
 	for (uint32_t i = 0; i < na && n < max; i++) {
+		/* a function that tail-called the frame below sits between it and addrs[i] */
+		int t = i > 0 && n > 0 ? tg_tail_call_frames(sz, addrs[i], addrs[i - 1], i > 1,
+							    out[n - 1].function, out + n, max - n) : 0;
+
+		if (t && ((n += t) >= max || is_poll_entry(out[n - 1].function)))
+			return n;
 		int k = tg_symbolize(sz, addrs[i], i > 0, out + n, max - n);
 
 		for (int j = n; j < n + k; j++) {

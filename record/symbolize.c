@@ -97,6 +97,8 @@ struct tg_symbolizer {
 	size_t nframes, frames_cap;
 	struct entry *cache;
 	size_t cache_cap, cache_used;
+	void *aux; /* tg_symbolizer_set_aux() */
+	void (*free_aux)(void *);
 };
 
 static char *debuginfo_path;
@@ -449,6 +451,8 @@ void tg_symbolizer_free(struct tg_symbolizer *sz)
 {
 	if (!sz)
 		return;
+	if (sz->free_aux)
+		sz->free_aux(sz->aux);
 	if (sz->dwfl)
 		dwfl_end(sz->dwfl);
 	for (size_t i = 0; i < sz->nmaps; i++)
@@ -960,4 +964,15 @@ int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
 struct Dwfl *tg_symbolizer_dwfl(struct tg_symbolizer *sz)
 {
 	return sz ? sz->dwfl : NULL;
+}
+
+void *tg_symbolizer_aux(struct tg_symbolizer *sz)
+{
+	return sz ? sz->aux : NULL;
+}
+
+void tg_symbolizer_set_aux(struct tg_symbolizer *sz, void *aux, void (*free_aux)(void *))
+{
+	sz->aux = aux;
+	sz->free_aux = free_aux;
 }

@@ -13,6 +13,7 @@ struct tg_frame {
 	int line;       /* 0 when unknown */
 	bool inlined;   /* an inlined call inside the next (outer) frame */
 	bool own;       /* tg_is_own_code() */
+	bool tail_call; /* put back from the caller's call: a tail call hid it (tail_calls.h) */
 };
 
 struct tg_symbolizer;
@@ -42,5 +43,10 @@ int tg_leaf_return_address(struct tg_symbolizer *sz, uint64_t ip, uint64_t sp,
 /* The libdwfl session holding the target's modules (record/unwind.c walks
  * their CFI); NULL when SZ is. */
 struct Dwfl *tg_symbolizer_dwfl(struct tg_symbolizer *sz);
+
+/* Data a helper keeps per symbolizer (record/tail_calls.c: indexes of the
+ * modules' symbols and relocations), freed with FREE_AUX when SZ is. */
+void *tg_symbolizer_aux(struct tg_symbolizer *sz);
+void tg_symbolizer_set_aux(struct tg_symbolizer *sz, void *aux, void (*free_aux)(void *));
 
 #endif

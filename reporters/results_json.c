@@ -237,6 +237,8 @@ static cJSON *frame_json(const struct tg_frame *f, const char *base)
 	cJSON_AddNumberToObject(o, "line", f->line);
 	if (f->inlined)
 		cJSON_AddBoolToObject(o, "inlined", 1);
+	if (f->tail_call)
+		cJSON_AddBoolToObject(o, "tail_call", 1);
 	return o;
 }
 

@@ -7,13 +7,16 @@
 //! sleepy        std::thread::sleep                            (marker sleep)
 //! sync_file_io  std::fs write + fdatasync + read back, looped (marker file)
 //! lock_shared   std::sync::Mutex::lock                        (marker mutex)
+//! nap           std::thread::sleep as a tail call             (marker nap)
 //! ```
 //!
 //! The culprit line ends with a marker comment, `guard:` followed by the kind, which the tests grep
 //! for: exactly one line per kind, in this file only (never write a marker anywhere else).
 //!
 //! Every blocking function is `#[inline(never)]` (its own frame, under fat LTO too) and never ends
-//! with a tail call to the blocking operation (that would drop its frame from the stack).
+//! with a tail call to the blocking operation (that would drop its frame from the stack), except
+//! `nap`, which exists to do exactly that: its body is a `jmp` into std::thread::sleep, so no
+//! stack walk sees it and tokio-guard must put it back from the caller's `call nap`.
 //! `#[rustfmt::skip]` keeps each marked line whole. Symbols: `blocking_kinds::burn_cpu`, ...
 //!
 //! This crate builds with Rust 1.63 (Debian bookworm's rustc) as well as with current rustup
@@ -94,4 +97,13 @@ pub fn lock_shared(m: &Mutex<u64>) -> u64 {
     let mut g = m.lock().unwrap_or_else(PoisonError::into_inner); // guard:mutex
     *g += 1;
     black_box(*g)
+}
+
+/// Sleeps the thread for `d` as a tail call: nothing follows the sleep, so the body compiles to a
+/// `jmp` into std::thread::sleep and `nap` has no frame of its own in any stack (check with
+/// `objdump -d --disassemble=<nap's symbol>`). Keep it that way: no code after the call.
+#[inline(never)]
+#[rustfmt::skip]
+pub fn nap(d: Duration) {
+    std::thread::sleep(d) // guard:nap
 }

@@ -10,6 +10,7 @@
 //! GET /sleep?ms=D       blocking: std::thread::sleep              blocking_kinds::sleepy
 //! GET /file?ms=D        blocking: std::fs write + fdatasync       blocking_kinds::sync_file_io
 //! GET /mutex?ms=D       blocking: std::sync::Mutex held elsewhere blocking_kinds::lock_shared
+//! GET /nap?ms=D         blocking: std::thread::sleep, tail-called  blocking_kinds::nap
 //! GET /cpu-ok?ms=D      burn_cpu inside spawn_blocking
 //! GET /sleep-ok?ms=D    tokio::time::sleep
 //! GET /file-ok?ms=D     the same file work through tokio::fs
@@ -21,6 +22,10 @@
 //! blocking in ONE poll of that task, in a function of the blocking-kinds crate (shared with
 //! blocking-tasks): the culprit lines and their `guard:<kind>` marker comments are in
 //! blocking-kinds/src/lib.rs, never in this file.
+//!
+//! `/nap` has no twin: it is `/sleep` again, but `blocking_kinds::nap` reaches std::thread::sleep
+//! through a tail call (a `jmp`), so its frame is in no stack walk; tokio-guard puts it back as a
+//! `tail_call` frame from the `call nap` before the return address into `nap_task`.
 //!
 //! Each endpoint has its own handler function (`blocking_server::work`, ...). axum's router is
 //! type-erased, so the connection tasks that poll the handlers are named after axum/hyper types,
@@ -128,6 +133,12 @@ async fn sleep_task(ms: u64) -> String {
     let m = Meter::start();
     black_box(blocking_kinds::sleepy(Duration::from_millis(ms)));
     m.finish("sleep", ms)
+}
+
+async fn nap_task(ms: u64) -> String {
+    let m = Meter::start();
+    blocking_kinds::nap(Duration::from_millis(ms));
+    m.finish("nap", ms)
 }
 
 async fn file_task(ms: u64) -> io::Result<String> {
@@ -316,6 +327,12 @@ async fn sleep(uri: Uri) -> Result<Response, Response> {
     Ok(finish_kind("sleep", tokio::spawn(sleep_task(ms)).await.map(ok)))
 }
 
+async fn nap(uri: Uri) -> Result<Response, Response> {
+    let _req = InFlight::enter();
+    let ms = ms_param(&uri)?;
+    Ok(finish_kind("nap", tokio::spawn(nap_task(ms)).await.map(ok)))
+}
+
 async fn file(uri: Uri) -> Result<Response, Response> {
     let _req = InFlight::enter();
     let ms = ms_param(&uri)?;
@@ -378,6 +395,7 @@ fn router() -> Router {
         .route("/sleep", get(sleep))
         .route("/file", get(file))
         .route("/mutex", get(mutex))
+        .route("/nap", get(nap))
         .route("/cpu-ok", get(cpu_ok))
         .route("/sleep-ok", get(sleep_ok))
         .route("/file-ok", get(file_ok))
