@@ -72,20 +72,32 @@ static bool have_addr(const struct tg_poll_sites *out, uint64_t addr)
 	return false;
 }
 
-static int add_site(struct tg_poll_sites *out, struct tg_elf_code *c, GElf_Sym *s,
-		    const char *mangled, char *demangled)
+int tg_poll_site_new(struct tg_poll_sites *out, struct tg_elf_code *c, uint64_t addr,
+		     struct tg_poll_site **site)
 {
-	struct tg_poll_site *site, *v;
+	struct tg_poll_site *v;
 
+	*site = NULL;
 	v = realloc(out->v, (out->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	out->v = v;
-	site = &v[out->n];
-	memset(site, 0, sizeof(*site));
-	site->addr = s->st_value;
-	if (tg_elf_vaddr_to_offset(c->elf, site->addr, &site->offset))
+	memset(&v[out->n], 0, sizeof(*v));
+	v[out->n].addr = addr;
+	if (tg_elf_vaddr_to_offset(c->elf, addr, &v[out->n].offset))
 		return 0; /* not in a loaded segment: cannot be probed */
+	*site = &v[out->n];
+	return 0;
+}
+
+static int add_site(struct tg_poll_sites *out, struct tg_elf_code *c, GElf_Sym *s,
+		    const char *mangled, char *demangled)
+{
+	struct tg_poll_site *site;
+	int r = tg_poll_site_new(out, c, s->st_value, &site);
+
+	if (r || !site)
+		return r;
 	site->symbol = strdup(mangled);
 	site->named_by = "none";
 	/* A v0 name already spells the generic arguments. */

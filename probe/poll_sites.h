@@ -40,4 +40,12 @@ int tg_find_poll_sites(const char *exe, struct tg_poll_sites *out, char *err, si
 int tg_find_task_sites(const char *exe, struct tg_poll_sites *out, char *err, size_t errlen);
 void tg_poll_sites_free(struct tg_poll_sites *sites);
 
+/* For the discovery passes (poll sites from symbols, from task vtables): a
+ * site at ADDR made room for in OUT, zeroed but for its address and file
+ * offset, in *SITE; the caller fills it and counts it (out->n++). *SITE is
+ * NULL when ADDR is in no loaded segment (it cannot be probed). 0 or -ENOMEM. */
+struct tg_elf_code;
+int tg_poll_site_new(struct tg_poll_sites *out, struct tg_elf_code *c, uint64_t addr,
+		     struct tg_poll_site **site);
+
 #endif

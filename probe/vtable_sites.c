@@ -167,20 +167,14 @@ static bool blocking_schedule(struct tg_elf_code *c, const struct range *text, u
 
 static int add_vtable_site(struct tg_elf_code *c, struct tg_poll_sites *out, uint64_t poll, bool blocking)
 {
-	struct tg_poll_site *v, *site;
+	struct tg_poll_site *site;
+	int r;
 
 	for (size_t i = 0; i < out->n; i++)
 		if (out->v[i].addr == poll)
 			return 0;
-	v = realloc(out->v, (out->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	out->v = v;
-	site = &v[out->n];
-	memset(site, 0, sizeof(*site));
-	site->addr = poll;
-	if (tg_elf_vaddr_to_offset(c->elf, poll, &site->offset))
-		return 0;
+	if ((r = tg_poll_site_new(out, c, poll, &site)) || !site)
+		return r;
 	site->named_by = "vtable";
 	if (blocking && !(site->scheduler = strdup(BLOCKING_S)))
 		return -ENOMEM;

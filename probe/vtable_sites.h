@@ -14,4 +14,5 @@
  * never scheduled). Returns the number added or -errno. */
 int tg_find_vtable_sites(struct tg_elf_code *c, struct tg_poll_sites *out);
 
+
 #endif

@@ -58,3 +58,21 @@ int e2e_free_port(void)
 	close(fd);
 	return port;
 }
+
+int e2e_run_dir(const char *dir, cJSON **results, char **log)
+{
+	char spec[160], out[160], path[200], *text;
+	const char *args[] = { "run", spec, "--out-dir", out, "--quiet", NULL };
+	int status;
+
+	snprintf(spec, sizeof(spec), "%s/guard.yaml", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	status = e2e_run(TG_EXE, args, NULL);
+	snprintf(path, sizeof(path), "%s/results.json", out);
+	text = tg_test_read(path, NULL);
+	*results = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	snprintf(path, sizeof(path), "%s/example.log", dir);
+	*log = tg_test_read(path, NULL);
+	return status;
+}

@@ -3,6 +3,7 @@
 #define TG_E2E_UTIL_H
 
 #include <stdio.h>
+#include <cjson/cJSON.h>
 #include "test_files.h" /* tg_test_read, tg_test_write */
 
 /* In a cmocka test: skips it, saying WHY on stderr, unless OK (root, a built
@@ -26,6 +27,12 @@ struct e2e_io {
 /* Runs EXE with ARGS (NULL-terminated, without argv[0]). Its exit code, or
  * 128+signal, or -1 when it could not be started. */
 int e2e_run(const char *exe, const char *const *args, const struct e2e_io *io);
+
+/* tokio-guard on DIR/guard.yaml (written by the caller), reports in DIR/out,
+ * quiet. Its exit code; *RESULTS is DIR/out/results.json parsed (NULL when
+ * missing), *LOG the target's DIR/example.log (GUARD_EXAMPLE_LOG; NULL when
+ * it wrote none). */
+int e2e_run_dir(const char *dir, cJSON **results, char **log);
 
 /* A TCP port of 127.0.0.1 the kernel picked as free a moment ago: tests never
  * hard-code one, other builds run beside them. */

@@ -118,21 +118,10 @@ static void write_spec(const struct run *r, const char *name)
 
 static void run_build(struct run *r, const char *name)
 {
-	char spec[128], out[128], path[160], *text;
-	const char *args[] = { "run", spec, "--out-dir", out, "--quiet", NULL };
-
 	snprintf(r->dir, sizeof(r->dir), "/tmp/tg-e2e-builds-XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
 	write_spec(r, name);
-	snprintf(spec, sizeof(spec), "%s/guard.yaml", r->dir);
-	snprintf(out, sizeof(out), "%s/out", r->dir);
-	r->status = e2e_run(TG_EXE, args, NULL);
-	snprintf(path, sizeof(path), "%s/results.json", out);
-	text = tg_test_read(path, NULL);
-	r->results = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	snprintf(path, sizeof(path), "%s/example.log", r->dir);
-	r->log = tg_test_read(path, NULL);
+	r->status = e2e_run_dir(r->dir, &r->results, &r->log);
 }
 
 /* ---- one span */
