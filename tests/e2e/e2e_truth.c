@@ -34,6 +34,18 @@ size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, 
 	return n;
 }
 
+size_t e2e_kind_of_task(const char *task, const char *crate, const char *const *kinds, size_t n)
+{
+	char name[128];
+
+	for (size_t k = 0; task && k < n; k++) {
+		snprintf(name, sizeof(name), "%s::%s_task", crate, kinds[k]);
+		if (strcmp(task, name) == 0)
+			return k;
+	}
+	return n;
+}
+
 int e2e_marker_line(const char *path, const char *kind)
 {
 	char *src = tg_test_read(path, NULL), needle[48], *hit;

@@ -18,6 +18,10 @@ struct e2e_section {
  * does not parse fails the test: the target's log is the truth, not noise. */
 size_t e2e_sections(const char *log, const char *kind, struct e2e_section *out, size_t max);
 
+/* Which of KINDS (N of them) TASK is the task of: "<CRATE>::<kind>_task", as
+ * the examples name them; N when none. */
+size_t e2e_kind_of_task(const char *task, const char *crate, const char *const *kinds, size_t n);
+
 /* The line of `// guard:KIND` in the source file PATH (fails the test when absent). */
 int e2e_marker_line(const char *path, const char *kind);
 

@@ -76,3 +76,28 @@ int e2e_run_dir(const char *dir, cJSON **results, char **log)
 	*log = tg_test_read(path, NULL);
 	return status;
 }
+
+void e2e_tasks_spec(const char *dir, const char *name, const char *bin, int block_ms, int threshold_ms)
+{
+	char *text, path[160];
+
+	if (asprintf(&text,
+		     "version: 1\n"
+		     "name: %s\n"
+		     "target:\n"
+		     "  command: [\"%s\", \"--seconds\", \"4\", \"--block-ms\", \"%d\"]\n"
+		     "  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\" }\n"
+		     "  ready: { delay: 100ms }\n"
+		     "  stop: { signal: SIGTERM, grace: 5s }\n"
+		     "probe:\n"
+		     "  blocking_threshold: %dms\n"
+		     "assertions: []  # measure only: this target blocks on purpose\n"
+		     "load:\n"
+		     "  - sleep: 2s\n",
+		     name, bin, block_ms, dir, threshold_ms) < 0)
+		abort();
+	snprintf(path, sizeof(path), "%s/guard.yaml", dir);
+	if (!tg_test_write(path, text))
+		abort();
+	free(text);
+}

@@ -34,6 +34,11 @@ int e2e_run(const char *exe, const char *const *args, const struct e2e_io *io);
  * it wrote none). */
 int e2e_run_dir(const char *dir, cJSON **results, char **log);
 
+/* DIR/guard.yaml for the blocking-tasks example BIN run 4 s (every kind
+ * blocking BLOCK_MS, logged to DIR/example.log) under a 2 s sleep, spans from
+ * THRESHOLD_MS, measured only (no assertions): e2e/builds', e2e/matrix's. */
+void e2e_tasks_spec(const char *dir, const char *name, const char *bin, int block_ms, int threshold_ms);
+
 /* A TCP port of 127.0.0.1 the kernel picked as free a moment ago: tests never
  * hard-code one, other builds run beside them. */
 int e2e_free_port(void);

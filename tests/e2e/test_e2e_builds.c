@@ -93,34 +93,14 @@ static bool locked_tokio(char *out, size_t size)
 
 /* ---- one run */
 
-static void write_spec(const struct run *r, const char *name)
-{
-	char *text, path[128];
-
-	assert_true(asprintf(&text,
-		"version: 1\n"
-		"name: builds-%s\n"
-		"target:\n"
-		"  command: [\"%s\", \"--seconds\", \"4\", \"--block-ms\", \"%d\"]\n"
-		"  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\" }\n"
-		"  ready: { delay: 100ms }\n"
-		"  stop: { signal: SIGTERM, grace: 5s }\n"
-		"probe:\n"
-		"  blocking_threshold: %dms\n"
-		"assertions: []  # measure only: this target blocks on purpose\n"
-		"load:\n"
-		"  - sleep: 2s\n",
-		name, r->bin, BLOCK_MS, r->dir, THRESHOLD_MS) > 0);
-	snprintf(path, sizeof(path), "%s/guard.yaml", r->dir);
-	assert_true(tg_test_write(path, text));
-	free(text);
-}
-
 static void run_build(struct run *r, const char *name)
 {
+	char spec_name[96];
+
 	snprintf(r->dir, sizeof(r->dir), "/tmp/tg-e2e-builds-XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
-	write_spec(r, name);
+	snprintf(spec_name, sizeof(spec_name), "builds-%s", name);
+	e2e_tasks_spec(r->dir, spec_name, r->bin, BLOCK_MS, THRESHOLD_MS);
 	r->status = e2e_run_dir(r->dir, &r->results, &r->log);
 }
 
@@ -128,14 +108,7 @@ static void run_build(struct run *r, const char *name)
 
 static size_t kind_of_task(const char *task)
 {
-	char name[64];
-
-	for (size_t k = 0; k < NKINDS; k++) {
-		snprintf(name, sizeof(name), "blocking_tasks::%s_task", kinds[k]);
-		if (task && strcmp(task, name) == 0)
-			return k;
-	}
-	return NKINDS;
+	return e2e_kind_of_task(task, "blocking_tasks", kinds, NKINDS);
 }
 
 /* The span is one of the example's own sections: its poll holds the section

@@ -115,29 +115,6 @@ static void find_cells(void)
 
 /* ---- one run of a cell */
 
-static void write_spec(const struct run *r, const struct cell *c)
-{
-	char *text, path[128];
-
-	assert_true(asprintf(&text,
-		"version: 1\n"
-		"name: %s\n"
-		"target:\n"
-		"  command: [\"%s\", \"--seconds\", \"4\", \"--block-ms\", \"%d\"]\n"
-		"  env: { GUARD_EXAMPLE_LOG: \"%s/example.log\" }\n"
-		"  ready: { delay: 100ms }\n"
-		"  stop: { signal: SIGTERM, grace: 5s }\n"
-		"probe:\n"
-		"  blocking_threshold: %dms\n"
-		"assertions: []  # measure only: this target blocks on purpose\n"
-		"load:\n"
-		"  - sleep: 2s\n",
-		c->name, c->bin, BLOCK_MS, r->dir, THRESHOLD_MS) > 0);
-	snprintf(path, sizeof(path), "%s/guard.yaml", r->dir);
-	assert_true(tg_test_write(path, text));
-	free(text);
-}
-
 static int rounds_run(const char *dir)
 {
 	char path[128], *out, *p;
@@ -156,7 +133,7 @@ static void run_cell(struct run *r, const struct cell *c)
 {
 	snprintf(r->dir, sizeof(r->dir), "/tmp/tg-e2e-matrix-XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
-	write_spec(r, c);
+	e2e_tasks_spec(r->dir, c->name, c->bin, BLOCK_MS, THRESHOLD_MS);
 	r->status = e2e_run_dir(r->dir, &r->results, &r->log);
 	r->rounds = rounds_run(r->dir);
 }
@@ -275,14 +252,7 @@ static bool check_culprit(size_t k, const cJSON *s)
 
 static size_t kind_of_task(const char *task)
 {
-	char name[64];
-
-	for (size_t k = 0; k < NKINDS; k++) {
-		snprintf(name, sizeof(name), "blocking_tasks::%s_task", kinds[k]);
-		if (task && strcmp(task, name) == 0)
-			return k;
-	}
-	return NKINDS;
+	return e2e_kind_of_task(task, "blocking_tasks", kinds, NKINDS);
 }
 
 /* Every span is one of the three kinds (so never a twin or a blocking-pool
