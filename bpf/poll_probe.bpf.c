@@ -622,8 +622,13 @@ static __always_inline void take_copy_sample(struct task_struct *task, struct op
 		return;
 	}
 	copy_user_stack(task, e);
-	if (!e->npages)
+	p->samples++;
+	if (!e->npages) {
+		/* nothing to unwind: counted, not sent (user space would count it lost) */
 		count(TG_STAT_STACK_FAIL);
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
 	e->hdr.type = TG_EV_SAMPLE_COPY;
 	e->hdr.tid = task->pid;
 	e->hdr.seq = p->seq;
@@ -631,7 +636,6 @@ static __always_inline void take_copy_sample(struct task_struct *task, struct op
 	e->ts_ns = now;
 	e->duration_ns = 0;
 	bpf_ringbuf_submit(e, rb_flags());
-	p->samples++;
 }
 
 /* A user stack of TASK (current) inside its open runtime poll P. */

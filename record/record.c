@@ -206,7 +206,7 @@ static int on_copy(struct tg_record *r, const struct tg_copy_event *e, size_t si
 		return 0;
 	p->st.copy = tg_stack_copy_new(e, size);
 	if (!p->st.copy) {
-		r->dropped++; /* the probe could not read the stack, or out of memory */
+		r->dropped++; /* cut short, or out of memory (an unreadable stack is not sent) */
 		return 0;
 	}
 	add_pending(r, p);
