@@ -149,15 +149,21 @@ static int setup(void **state)
 		"/hello", "/work?us=50",
 	};
 	static const char *const few[] = { "/cpu?ms=30", "/sleep?ms=30", "/sleep-ok?ms=30", "/cpu-ok?ms=30" };
+	static const char *const unwound[] = {
+		"/hello", "/cpu?ms=5", "/cpu?ms=30", "/cpu?ms=100", "/sleep?ms=5", "/sleep?ms=30",
+		"/sleep?ms=100", "/mutex?ms=30", "/cpu-ok?ms=30", "/sleep-ok?ms=30", "/hello",
+	};
 
 	have_root = geteuid() == 0 && access(SERVER, X_OK) == 0;
 	if (!have_root)
 		return 0;
 	do_run(&multi, "", all, sizeof(all) / sizeof(all[0]));
 	do_run(&current, ", \"--current-thread\"", few, sizeof(few) / sizeof(few[0]));
-	/* the frame-pointer build walked with CFI instead, as a build without them is */
+	/* the frame-pointer build walked with CFI instead, as a build without them is;
+	 * not the file kind, whose on/off-CPU split is near even (a loaded machine
+	 * tips it either way) and no question of unwinding */
 	probe_extra = "  unwind: dwarf\n";
-	do_run(&dwarf, "", all, sizeof(all) / sizeof(all[0]));
+	do_run(&dwarf, "", unwound, sizeof(unwound) / sizeof(unwound[0]));
 	probe_extra = "";
 	return 0;
 }
@@ -320,7 +326,7 @@ static void test_dwarf_unwinding(void **state)
 				 "(outermost frame %s)", task, last ? last : "none");
 		assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "stack_truncated")));
 	}
-	assert_true(spans >= 8);
+	assert_true(spans >= 7);
 }
 
 static void test_well_behaved_twins_not_reported(void **state)
