@@ -213,8 +213,10 @@ static bool fits(const cJSON *span, const struct e2e_section *tr)
  * time and attributed to FN, then one within the tolerance (two sections of
  * about the same length can run on one thread; a span with another culprit
  * fails its check), then the closest that fits only by discounting its wait
- * for a CPU. NULL when none fits. */
-static const cJSON *matching_span(const cJSON *spans, bool *used, const struct e2e_section *tr, const char *fn)
+ * for a CPU. NULL when none fits (or, for a section that need not be a span,
+ * none of its own culprit does). */
+static const cJSON *matching_span(const cJSON *spans, bool *used, const struct e2e_section *tr, const char *fn,
+				  bool required)
 {
 	const cJSON *s, *best = NULL;
 	double best_score = 1e18;
@@ -230,7 +232,10 @@ static const cJSON *matching_span(const cJSON *spans, bool *used, const struct e
 			score = 2e9 + d;
 		else
 			score = (f && strstr(f, fn) ? 0 : 1e9) + d;
-		if (!used[i] && fits(s, tr) && score < best_score) {
+		/* a section that need not be a span (too little CPU) claims only a span
+		 * of its own culprit: another section of its length on its thread may
+		 * have one (a 5 ms sleep beside a preempted 5 ms spin) */
+		if (!used[i] && fits(s, tr) && score < best_score && (required || score < 1e9)) {
 			best_score = score;
 			best = s;
 			bi = i;
@@ -297,7 +302,7 @@ static size_t check_kinds(const struct target *t, bool used[256])
 		for (size_t i = 0; i < n; i++) {
 			long own_us = strcmp(kinds[k], "cpu") ? tr[i].wall_us : tr[i].cpu_us;
 			bool required = own_us >= THRESHOLD_MS * 1000 + 500;
-			const cJSON *s = matching_span(spans, used, &tr[i], culprit_fn[k]);
+			const cJSON *s = matching_span(spans, used, &tr[i], culprit_fn[k], required);
 
 			if (!s && required)
 				fprintf(stderr, "  %s %s: no span on tid %ld fits the %ldus section (cpu %ldus)\n",
