@@ -15,6 +15,7 @@
 #include "names.h"
 #include "poll_probe.h"
 #include "record.h"
+#include "requests.h"
 #include "spec.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -1010,32 +1011,6 @@ static size_t count_steps(const struct tg_step_result *r, size_t n)
 	for (size_t i = 0; i < n; i++)
 		total += count_steps(r[i].children, r[i].nchildren);
 	return total;
-}
-
-void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len)
-{
-	static const char *const kind[TG_LERR__COUNT][2] = {
-		[TG_LERR_CONNECT] = { "connect error", "connect errors" },
-		[TG_LERR_TIMEOUT] = { "timeout", "timeouts" },
-		[TG_LERR_STATUS] = { "status error", "status errors" },
-		[TG_LERR_EXPECT] = { "reply without the expected text", "replies without the expected text" },
-		[TG_LERR_IO] = { "I/O error", "I/O errors" },
-	};
-	uint64_t listed = 0;
-
-	buf[0] = '\0';
-	for (int k = 0; k < TG_LERR__COUNT; k++) {
-		uint64_t n = r->errors_by_kind[k];
-		if (!n)
-			continue;
-		cat(buf, len, "%s%" PRIu64 " %s", buf[0] ? ", " : "", n, kind[k][n != 1]);
-		listed += n;
-	}
-	if (r->errors > listed)
-		cat(buf, len, "%s%" PRIu64 " other error%s", buf[0] ? ", " : "", r->errors - listed,
-		    r->errors - listed == 1 ? "" : "s");
-	if (!buf[0])
-		snprintf(buf, len, "no errors");
 }
 
 /* The last LINES lines of OUT, at most BYTES of them (a whole line when it can). */
