@@ -27,7 +27,7 @@ static const char *span_task(const struct tg_span *s)
 }
 
 /* Appends to a fixed buffer; silently truncates (messages are one line). */
-void cat(char *buf, size_t len, const char *fmt, ...)
+void tg_checks_cat(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
 	va_list ap;
@@ -288,8 +288,8 @@ static void measure_regression(const struct ctx *c, struct meas *m)
 	tg_format_duration(worst_b->p99_ns, then, sizeof then);
 	snprintf(m->note, sizeof m->note, "p99 %s, baseline %s", now, then);
 	if (noise)
-		cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise", noise,
-		    noise > 1 ? "s" : "", REGRESSION_MIN_POLLS);
+		tg_checks_cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise",
+			      noise, noise > 1 ? "s" : "", REGRESSION_MIN_POLLS);
 }
 
 /* max_blocking_spans and max_blocking_time: allowed spans are accepted blocking. */
@@ -596,7 +596,7 @@ static void worst_note(const struct ctx *c, const struct tg_check *ch, struct me
 	tg_format_duration(w->poll.duration_ns, d, sizeof d);
 	snprintf(m->note, sizeof m->note, "worst %s in %s", d, span_task(w));
 	if ((cf = tg_span_culprit(w)))
-		cat(m->note, sizeof m->note, " at %s",
+		tg_checks_cat(m->note, sizeof m->note, " at %s",
 		    tg_frame_text(cf, c->in->spec ? c->in->spec->dir : NULL, f, sizeof f));
 	if (!m->task)
 		m->task = w->task;
@@ -614,11 +614,11 @@ static void set_message(const struct tg_check *ch, const struct tg_limit *l, con
 	else
 		snprintf(msg, len, "%s %s %s %s", label, ch->observed, op, l->text);
 	if (failed && m->where[0])
-		cat(msg, len, " in %s", m->where);
+		tg_checks_cat(msg, len, " in %s", m->where);
 	if (failed && m->note[0])
-		cat(msg, len, " (%s)", m->note);
+		tg_checks_cat(msg, len, " (%s)", m->note);
 	if (!failed && (m->where[0] || m->note[0]))
-		cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
+		tg_checks_cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
 }
 
 static void name_check(struct tg_check *ch, const struct tg_assertion *e, const struct tg_limit *l)

@@ -54,7 +54,8 @@ struct load_agg {
 };
 
 /* checks.c */
-void cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* printf to the end of BUF, truncated at LEN */
+void tg_checks_cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result *r,
 	       size_t n, bool parent_matched);
 
