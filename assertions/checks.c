@@ -1,26 +1,23 @@
 /* The spec's assertions checked against what the probes saw. Contract:
  * checks.h and shared/spec.md (assertions, allow). Every (entry, limit) pair
- * becomes one check; probe health and each load step are checks too. */
+ * becomes one check; probe health and each load step are checks too.
+ *
+ * This file: allow and selectors, the measurements, one check per (entry, limit)
+ * and the whole run; suggest.c says "did you mean", step_checks.c judges the
+ * probe's health and each load step (checks_parts.h). */
+#include "checks_parts.h"
+#include "frame_text.h"
+#include "hist.h"
+#include "load.h"
+#include "names.h"
+#include "record.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "checks.h"
-#include "frame_text.h"
-#include "hist.h"
-#include "load.h"
-#include "names.h"
-#include "poll_probe.h"
-#include "record.h"
-#include "spec.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-/* Below this many polls a task's p99 is one or two polls: comparing it with
- * a baseline measures noise, not a regression. */
-#define REGRESSION_MIN_POLLS 100
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -30,8 +27,7 @@ static const char *span_task(const struct tg_span *s)
 }
 
 /* Appends to a fixed buffer; silently truncates (messages are one line). */
-static void cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cat(char *buf, size_t len, const char *fmt, ...)
+void tg_checks_cat(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
 	va_list ap;
@@ -106,33 +102,6 @@ bool tg_needs_sched_delay(const struct tg_spec *spec)
 }
 
 /* ------------------------------------------------------------ measurements */
-
-enum meas_state {
-	M_OK,   /* a value was observed: compare it with the limit */
-	M_NONE, /* the selector matched nothing: fail, or skip with allow_missing */
-	M_SKIP, /* the limit cannot be judged in this run: skipped, message says why */
-	M_FAIL, /* nothing to compare, and that is a failure (message says why) */
-};
-
-/* What one limit observed over its selection. */
-struct meas {
-	enum meas_state state;
-	uint64_t u;        /* durations (ns) and counts */
-	double d;          /* percents and rates */
-	char where[256];   /* "demo::handler", "load step warmup"; "" when not one place */
-	char note[320];    /* extra context, shown in parentheses */
-	char why[400];     /* M_NONE detail, M_SKIP / M_FAIL message */
-	char hint[200];    /* M_NONE: "; did you mean `x`?" */
-	const char *task;  /* where the value comes from */
-};
-
-/* Everything a limit's evaluation looks at, so helpers take one argument. */
-struct ctx {
-	const struct tg_assert_input *in;
-	const struct tg_assertion *e;
-	const struct tg_limit *l;
-	int fn_idx; /* function selectors: the fn_mask bit and tg_fn_summary index, or -1 */
-};
 
 static bool task_selected(const struct ctx *c, const char *name)
 {
@@ -319,8 +288,8 @@ static void measure_regression(const struct ctx *c, struct meas *m)
 	tg_format_duration(worst_b->p99_ns, then, sizeof then);
 	snprintf(m->note, sizeof m->note, "p99 %s, baseline %s", now, then);
 	if (noise)
-		cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise", noise,
-		    noise > 1 ? "s" : "", REGRESSION_MIN_POLLS);
+		tg_checks_cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise",
+			      noise, noise > 1 ? "s" : "", REGRESSION_MIN_POLLS);
 }
 
 /* max_blocking_spans and max_blocking_time: allowed spans are accepted blocking. */
@@ -433,16 +402,6 @@ static void measure_function(const struct ctx *c, struct meas *m)
 	free(d);
 }
 
-/* Load selectors: the matched steps' leaves (a parallel step's traffic is
- * its children's, so a parent and child both matching count once). */
-struct load_agg {
-	size_t matched;
-	const struct tg_step_result *first;
-	uint64_t requests, errors, max_ns, hist_count;
-	__u64 hist[TG_HIST_BUCKETS];
-	double throughput;
-};
-
 static void load_add(struct load_agg *a, const struct tg_step_result *r)
 {
 	a->requests += r->requests;
@@ -456,8 +415,8 @@ static void load_add(struct load_agg *a, const struct tg_step_result *r)
 	}
 }
 
-static void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result *r,
-		      size_t n, bool parent_matched)
+void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result *r,
+	       size_t n, bool parent_matched)
 {
 	for (size_t i = 0; i < n; i++) {
 		bool hit = r[i].name && tg_glob_match(pat, r[i].name);
@@ -526,170 +485,6 @@ static void measure_load(const struct ctx *c, struct meas *m)
 					a->max_ns);
 	}
 	free(a);
-}
-
-/* ------------------------------------------------------------ did you mean */
-
-#define SUGGEST_MAX 3
-#define SUGGEST_NAME_MAX 128     /* longer names are compared by their first bytes */
-#define SUGGEST_CANDIDATES 20000 /* names looked at: a huge run must not stall the end */
-
-/* Levenshtein distance over at most SUGGEST_NAME_MAX bytes of each string. */
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[SUGGEST_NAME_MAX + 1];
-
-	la = la > SUGGEST_NAME_MAX ? SUGGEST_NAME_MAX : la;
-	lb = lb > SUGGEST_NAME_MAX ? SUGGEST_NAME_MAX : lb;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-static size_t segments(const char *s)
-{
-	size_t n = 1;
-
-	for (const char *p = s; (p = strstr(p, "::")); p += 2)
-		n++;
-	return n;
-}
-
-/* How far NAME is from what the user wrote (glob stars dropped): the whole
- * name, or its last path segments when the pattern has fewer ("batch_job"
- * for "hidden_app::batch_job"). */
-static size_t name_distance(const char *pat, size_t pat_segs, const char *name)
-{
-	size_t d = edit_distance(pat, strlen(pat), name, strlen(name));
-	size_t segs = segments(name);
-	const char *tail = name;
-
-	for (; segs > pat_segs && (tail = strstr(tail, "::")); segs--)
-		tail += 2;
-	if (tail && tail != name) {
-		size_t t = edit_distance(pat, strlen(pat), tail, strlen(tail));
-		if (t < d)
-			d = t;
-	}
-	return d;
-}
-
-struct suggest {
-	const char *glob; /* as written */
-	char pat[SUGGEST_NAME_MAX + 1];
-	size_t segs, looked;
-	const char *best[SUGGEST_MAX];
-	size_t dist[SUGGEST_MAX], n;
-};
-
-static void consider(struct suggest *g, const char *name)
-{
-	size_t d, k;
-
-	if (!name || !name[0] || g->looked++ >= SUGGEST_CANDIDATES || tg_glob_match(g->glob, name))
-		return; /* a name the selector matched is no alternative to it */
-	for (k = 0; k < g->n; k++)
-		if (strcmp(g->best[k], name) == 0)
-			return;
-	d = name_distance(g->pat, g->segs, name);
-	for (k = g->n; k > 0 && g->dist[k - 1] > d; k--)
-		;
-	if (k >= SUGGEST_MAX)
-		return;
-	if (g->n < SUGGEST_MAX)
-		g->n++;
-	memmove(&g->best[k + 1], &g->best[k], (g->n - 1 - k) * sizeof g->best[0]);
-	memmove(&g->dist[k + 1], &g->dist[k], (g->n - 1 - k) * sizeof g->dist[0]);
-	g->best[k] = name;
-	g->dist[k] = d;
-}
-
-static void consider_results(struct suggest *g, const struct tg_step_result *r, size_t n)
-{
-	for (size_t i = 0; r && i < n; i++) {
-		consider(g, r[i].name);
-		consider_results(g, r[i].children, r[i].nchildren);
-	}
-}
-
-static void consider_steps(struct suggest *g, const struct tg_step *st, size_t n)
-{
-	for (size_t i = 0; st && i < n; i++) {
-		consider(g, st[i].name);
-		consider_steps(g, st[i].children, st[i].nchildren);
-	}
-}
-
-static void consider_observed(struct suggest *g, const struct ctx *c)
-{
-	const struct tg_assert_input *in = c->in;
-
-	if (c->e->sel == TG_SEL_LOAD) {
-		consider_results(g, in->steps, in->nsteps);
-		if (in->spec)
-			consider_steps(g, in->spec->steps, in->spec->nsteps);
-		return;
-	}
-	for (size_t i = 0; in->tasks && i < in->ntasks; i++)
-		consider(g, in->tasks[i].name);
-	if (c->e->sel != TG_SEL_FUNCTION)
-		return;
-	for (size_t i = 0; in->spans && i < in->nspans; i++) {
-		for (size_t j = 0; j < in->spans[i].nfunctions; j++)
-			consider(g, in->spans[i].functions[j]);
-		for (int j = 0; in->spans[i].frames && j < in->spans[i].nframes; j++)
-			consider(g, in->spans[i].frames[j].function);
-	}
-}
-
-/* M_NONE: the observed names closest to the selector, "; did you mean `x`?",
- * or the closest few when none is near. */
-static void suggest(const struct ctx *c, struct meas *m)
-{
-	struct suggest *g;
-	size_t o = 0, near = 0, limit;
-	const char *what = c->e->sel == TG_SEL_LOAD ? "load steps" :
-			   c->e->sel == TG_SEL_FUNCTION ? "functions" : "tasks";
-
-	/* a task selector's WHY says it matched blocking-pool tasks only: no typo */
-	if (c->e->sel == TG_SEL_ALL || (c->e->sel == TG_SEL_TASK && m->why[0]) || !c->e->pattern ||
-	    !(g = calloc(1, sizeof *g)))
-		return;
-	for (const char *p = c->e->pattern; *p && o < SUGGEST_NAME_MAX; p++)
-		if (*p != '*')
-			g->pat[o++] = *p;
-	g->segs = segments(g->pat);
-	g->glob = c->e->pattern;
-	consider_observed(g, c);
-	limit = strlen(g->pat) / 3 > 2 ? strlen(g->pat) / 3 : 2;
-	/* near the limit and near the best: one clear guess beats three vague ones */
-	while (near < g->n && g->dist[near] <= limit && g->dist[near] <= g->dist[0] + 1)
-		near++;
-	if (near)
-		snprintf(m->hint, sizeof m->hint, "; did you mean ");
-	else if (g->n)
-		snprintf(m->hint, sizeof m->hint, "; observed %s include ", what);
-	for (size_t k = 0; k < (near ? near : g->n); k++)
-		cat(m->hint, sizeof m->hint, "%s`%.60s`", k == 0 ? "" : k + 1 == (near ? near : g->n) ? " or " : ", ",
-		    g->best[k]);
-	if (near)
-		cat(m->hint, sizeof m->hint, "?");
-	free(g);
 }
 
 /* ------------------------------------------------------------ one check */
@@ -801,7 +596,7 @@ static void worst_note(const struct ctx *c, const struct tg_check *ch, struct me
 	tg_format_duration(w->poll.duration_ns, d, sizeof d);
 	snprintf(m->note, sizeof m->note, "worst %s in %s", d, span_task(w));
 	if ((cf = tg_span_culprit(w)))
-		cat(m->note, sizeof m->note, " at %s",
+		tg_checks_cat(m->note, sizeof m->note, " at %s",
 		    tg_frame_text(cf, c->in->spec ? c->in->spec->dir : NULL, f, sizeof f));
 	if (!m->task)
 		m->task = w->task;
@@ -819,11 +614,11 @@ static void set_message(const struct tg_check *ch, const struct tg_limit *l, con
 	else
 		snprintf(msg, len, "%s %s %s %s", label, ch->observed, op, l->text);
 	if (failed && m->where[0])
-		cat(msg, len, " in %s", m->where);
+		tg_checks_cat(msg, len, " in %s", m->where);
 	if (failed && m->note[0])
-		cat(msg, len, " (%s)", m->note);
+		tg_checks_cat(msg, len, " (%s)", m->note);
 	if (!failed && (m->where[0] || m->note[0]))
-		cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
+		tg_checks_cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
 }
 
 static void name_check(struct tg_check *ch, const struct tg_assertion *e, const struct tg_limit *l)
@@ -932,235 +727,6 @@ static void eval_limit(const struct ctx *c, struct tg_check *ch)
 	}
 	if (ch->status == TG_CHECK_FAILED && c->e->warn)
 		ch->status = TG_CHECK_WARNED;
-}
-
-/* ------------------------------------------------------------ probe and load checks */
-
-/* Forks of the target (a pre-fork server) or the daemon it became run the
- * same program unseen: the run measured one process of several. */
-static void unprobed_check(const struct tg_assert_input *in, struct tg_check *c)
-{
-	char pids[160] = "";
-	size_t o = 0, shown = in->nunprobed < 8 ? in->nunprobed : 8;
-
-	for (size_t i = 0; i < shown && o < sizeof pids; i++)
-		o += (size_t)snprintf(pids + o, sizeof pids - o, "%s%d", i ? ", " : "", (int)in->unprobed[i]);
-	c->group = TG_GROUP_PROBE;
-	c->status = TG_CHECK_WARNED;
-	snprintf(c->classname, sizeof c->classname, "probe");
-	snprintf(c->name, sizeof c->name, "probe: every process of the program probed");
-	snprintf(c->observed, sizeof c->observed, "%zu", in->nunprobed);
-	snprintf(c->message, sizeof c->message,
-		 "%zu other process%s of the target's program (pid %s%s) ran unprobed: only pid %d, "
-		 "the one tokio-guard started, is measured", in->nunprobed,
-		 in->nunprobed == 1 ? "" : "es", pids, shown < in->nunprobed ? ", ..." : "",
-		 (int)in->target_pid);
-}
-
-static void probe_checks(const struct tg_assert_input *in, struct tg_check *c)
-{
-	for (int i = 0; i < 2; i++) {
-		c[i].group = TG_GROUP_PROBE;
-		snprintf(c[i].classname, sizeof c[i].classname, "probe");
-		if (!in->probed) {
-			c[i].status = TG_CHECK_SKIPPED;
-			snprintf(c[i].message, sizeof c[i].message, "the probes did not run");
-		}
-	}
-	snprintf(c[0].name, sizeof c[0].name, "probe: polls observed");
-	snprintf(c[1].name, sizeof c[1].name, "probe: events lost");
-	if (!in->probed && in->run_error) {
-		/* a CI's test view must show why there is nothing else to see */
-		c[0].status = TG_CHECK_FAILED;
-		c[0].severity = 1;
-		snprintf(c[0].message, sizeof c[0].message, "the probes did not run: %s", in->run_error);
-	}
-	if (!in->probed)
-		return;
-	snprintf(c[0].observed, sizeof c[0].observed, "%" PRIu64, in->polls);
-	if (in->polls) {
-		snprintf(c[0].message, sizeof c[0].message, "%" PRIu64 " runtime polls observed", in->polls);
-	} else {
-		c[0].status = TG_CHECK_FAILED;
-		c[0].severity = 1;
-		if (in->run_error) /* why the target ran no task: the run ended early */
-			snprintf(c[0].message, sizeof c[0].message, "no runtime polls observed: %.400s",
-				 in->run_error);
-		else
-			snprintf(c[0].message, sizeof c[0].message,
-				 "no runtime polls observed: the probes saw no Tokio task run");
-	}
-	snprintf(c[1].observed, sizeof c[1].observed, "%" PRIu64, in->lost_events);
-	if (in->lost_events) {
-		c[1].status = TG_CHECK_WARNED;
-		/* the reader fell behind the probes: a bigger ring holds a longer
-		 * burst, a higher trace floor makes fewer polls events at all */
-		snprintf(c[1].message, sizeof c[1].message,
-			 "%" PRIu64 " events lost: spans may be missing; raise probe.ring_buffer "
-			 "(default 16MB) or report.trace_min_poll (default 100us)", in->lost_events);
-	} else {
-		snprintf(c[1].message, sizeof c[1].message, "no events lost");
-	}
-}
-
-static size_t count_steps(const struct tg_step_result *r, size_t n)
-{
-	size_t total = n;
-
-	for (size_t i = 0; i < n; i++)
-		total += count_steps(r[i].children, r[i].nchildren);
-	return total;
-}
-
-void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len)
-{
-	static const char *const kind[TG_LERR__COUNT][2] = {
-		[TG_LERR_CONNECT] = { "connect error", "connect errors" },
-		[TG_LERR_TIMEOUT] = { "timeout", "timeouts" },
-		[TG_LERR_STATUS] = { "status error", "status errors" },
-		[TG_LERR_EXPECT] = { "reply without the expected text", "replies without the expected text" },
-		[TG_LERR_IO] = { "I/O error", "I/O errors" },
-	};
-	uint64_t listed = 0;
-
-	buf[0] = '\0';
-	for (int k = 0; k < TG_LERR__COUNT; k++) {
-		uint64_t n = r->errors_by_kind[k];
-		if (!n)
-			continue;
-		cat(buf, len, "%s%" PRIu64 " %s", buf[0] ? ", " : "", n, kind[k][n != 1]);
-		listed += n;
-	}
-	if (r->errors > listed)
-		cat(buf, len, "%s%" PRIu64 " other error%s", buf[0] ? ", " : "", r->errors - listed,
-		    r->errors - listed == 1 ? "" : "s");
-	if (!buf[0])
-		snprintf(buf, len, "no errors");
-}
-
-/* The last LINES lines of OUT, at most BYTES of them (a whole line when it can). */
-static const char *output_tail(const char *out, size_t lines, size_t bytes)
-{
-	size_t len = out ? strlen(out) : 0;
-	const char *p;
-
-	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
-		len--;
-	if (!len)
-		return NULL;
-	for (p = out + len; p > out && lines; p--)
-		if (p[-1] == '\n' && --lines == 0)
-			break;
-	if ((size_t)(out + len - p) > bytes) {
-		const char *nl;
-
-		p = out + len - bytes;
-		if ((nl = memchr(p, '\n', bytes)) && nl + 1 < out + len)
-			p = nl + 1;
-	}
-	return p;
-}
-
-/* ": <the output's last non-empty line>", cut to fit one message line. */
-static void last_line(const char *out, char *msg, size_t len)
-{
-	const char *tail = output_tail(out, 1, 200);
-	size_t n = 0;
-
-	if (!tail)
-		return;
-	while (tail[n] && tail[n] != '\n' && tail[n] != '\r')
-		n++;
-	cat(msg, len, ": %.*s", (int)n, tail);
-}
-
-static void step_message(const struct tg_step_result *r, bool errors_fail, char *msg, size_t len)
-{
-	struct load_agg *a;
-	char d[32], kinds[256];
-
-	if (!r->ok) {
-		snprintf(msg, len, "%s", r->error[0] ? r->error : "the step could not run");
-		if (r->kind == TG_STEP_EXEC)
-			last_line(r->output, msg, len);
-		return;
-	}
-	if (r->kind == TG_STEP_EXEC) {
-		if (r->signal)
-			snprintf(msg, len, "killed by signal %d", r->signal);
-		else
-			snprintf(msg, len, "exit %d", r->exit_code);
-		return;
-	}
-	if (r->kind == TG_STEP_SLEEP) {
-		tg_format_duration(r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0, d, sizeof d);
-		snprintf(msg, len, "slept %s", d);
-		return;
-	}
-	if (r->kind == TG_STEP_PARALLEL && !r->requests) {
-		snprintf(msg, len, "ran %zu steps", r->nchildren);
-		return;
-	}
-	if (!(a = calloc(1, sizeof *a))) {
-		snprintf(msg, len, "%" PRIu64 " requests, %" PRIu64 " errors", r->requests, r->errors);
-		return;
-	}
-	load_walk(a, "*", r, 1, false);
-	tg_format_duration(tg_hist_quantile(a->hist, a->hist_count, 0.99, a->max_ns), d, sizeof d);
-	snprintf(msg, len, "%" PRIu64 " request%s, %" PRIu64 " error%s, p99 %s, %.1f/s", a->requests,
-		 a->requests == 1 ? "" : "s", a->errors, a->errors == 1 ? "" : "s",
-		 a->hist_count ? d : "-", a->throughput);
-	if (a->errors) {
-		tg_load_errors_text(r, kinds, sizeof kinds);
-		cat(msg, len, " (%s)%s", kinds, errors_fail ? ": errors fail the step unless an assertion "
-			"on it sets max_errors or max_error_rate" : "");
-	}
-	free(a);
-}
-
-/* An assertion on the step (or on its parent) limits its errors: then they
- * are that assertion's to judge, not the step's. */
-static bool errors_limited(const struct tg_spec *spec, const char *name)
-{
-	for (size_t i = 0; spec && name && i < spec->nassertions; i++) {
-		const struct tg_assertion *e = &spec->assertions[i];
-		if (e->sel != TG_SEL_LOAD || !e->pattern || !tg_glob_match(e->pattern, name))
-			continue;
-		for (size_t j = 0; j < e->nlimits; j++)
-			if (e->limits[j].kind == TG_LIM_MAX_ERRORS || e->limits[j].kind == TG_LIM_MAX_ERROR_RATE)
-				return true;
-	}
-	return false;
-}
-
-/* LIMITED: an assertion on a parent limits the errors of its children. */
-static size_t load_checks(const struct tg_spec *spec, const struct tg_step_result *r, size_t n,
-			  const char *parent, bool limited, struct tg_check *c)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct tg_check *ch = &c[k++];
-		bool lim = limited || errors_limited(spec, r[i].name);
-		/* a parallel step's errors are its children's: failed there, once */
-		bool counted = r[i].errors && !lim && r[i].kind != TG_STEP_PARALLEL;
-		bool failed = !r[i].ok || counted;
-		char path[320];
-
-		snprintf(path, sizeof path, "%s%s%.300s", parent ? parent : "", parent ? "/" : "",
-			 r[i].name ? r[i].name : "?");
-		ch->group = TG_GROUP_LOAD;
-		ch->status = failed ? TG_CHECK_FAILED : TG_CHECK_PASSED;
-		ch->severity = failed ? 1 : 0;
-		ch->time_s = r[i].end_ns > r[i].start_ns ? (double)(r[i].end_ns - r[i].start_ns) / 1e9 : 0;
-		snprintf(ch->name, sizeof ch->name, "load: %s", path);
-		snprintf(ch->classname, sizeof ch->classname, "load");
-		step_message(&r[i], r[i].ok && counted, ch->message, sizeof ch->message);
-		if (!r[i].ok && r[i].kind == TG_STEP_EXEC)
-			ch->output = output_tail(r[i].output, TG_CHECK_OUTPUT_LINES, TG_CHECK_OUTPUT_BYTES);
-		k += load_checks(spec, r[i].children, r[i].nchildren, path, lim, c + k);
-	}
-	return k;
 }
 
 /* ------------------------------------------------------------ the whole run */

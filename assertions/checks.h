@@ -112,10 +112,6 @@ bool tg_needs_sched_delay(const struct tg_spec *spec);
 int tg_assert_eval(const struct tg_assert_input *in, struct tg_check **out, size_t *n);
 void tg_checks_free(struct tg_check *c);
 
-/* A traffic step's errors by kind: "20 connect errors", "3 status errors, 1 timeout";
- * "no errors" when there were none. */
-void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len);
-
 /* 1 when a check failed (warn-mode entries report TG_CHECK_WARNED instead),
  * else 0. Load and probe checks count: a failed step already means exit 4. */
 int tg_checks_exit_code(const struct tg_check *c, size_t n);

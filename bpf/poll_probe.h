@@ -13,13 +13,7 @@
 #define TG_STACK_TOP 256       /* user stack bytes copied at sp: the leaf frame's return address */
 #define TG_MAX_FN_SELECTORS 64 /* function selectors probed at once: bits of fn_mask */
 
-/* Log-linear poll-duration histogram: values below 2^TG_HIST_SUB_BITS ns are
- * exact; above, each power of two is split into 2^TG_HIST_SUB_BITS buckets, so
- * a bucket's midpoint is within 1/64 (1.6%) of any value it holds. */
-#define TG_HIST_SUB_BITS 5
-#define TG_HIST_SUB (1u << TG_HIST_SUB_BITS)
-#define TG_HIST_MAX_EXP 40 /* 2^40 ns = 18 minutes; longer polls land in the last bucket */
-#define TG_HIST_BUCKETS ((TG_HIST_MAX_EXP - TG_HIST_SUB_BITS + 2) * TG_HIST_SUB)
+#include "hist_layout.h" /* TG_HIST_*, tg_hist_bucket: load/ fills the same layout */
 
 /* What raw::poll<T, S> instance a site is; S decides it. */
 enum tg_site_kind {
@@ -138,34 +132,5 @@ struct tg_copy_event {
 	__u32 pad;
 	__u8 data[TG_COPY_MAX_PAGES * TG_COPY_PAGE]; /* only npages of them are sent */
 };
-
-#ifndef TG_INLINE
-#define TG_INLINE static inline
-#endif
-
-/* floor(log2(v)) for v > 0, branch-only: BPF has no clz instruction. */
-TG_INLINE __u32 tg_log2(__u64 v)
-{
-	__u32 r = 0;
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r;
-}
-
-TG_INLINE __u32 tg_hist_bucket(__u64 ns)
-{
-	__u32 e;
-	if (ns < TG_HIST_SUB)
-		return (__u32)ns;
-	e = tg_log2(ns);
-	if (e > TG_HIST_MAX_EXP)
-		return TG_HIST_BUCKETS - 1;
-	return (e - TG_HIST_SUB_BITS + 1) * TG_HIST_SUB +
-	       (__u32)((ns >> (e - TG_HIST_SUB_BITS)) & (TG_HIST_SUB - 1));
-}
 
 #endif

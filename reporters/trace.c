@@ -273,7 +273,7 @@ static void put_poll(struct out *o, const struct ctx *c, const struct item *it)
 	puts_(o, "}}");
 }
 
-/* The blocking call an off-CPU interval is named by (record.c resolved each stack). */
+/* The blocking call an off-CPU interval is named by (record/culprit.c resolved each stack). */
 static const struct tg_frame *blocking_frame(const struct tg_stack *st)
 {
 	return st->where.function ? &st->where : NULL;

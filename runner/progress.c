@@ -4,6 +4,7 @@
 #include "progress.h"
 #include "launch.h"
 #include "record.h"
+#include "requests.h"
 #include "spec.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 
 #define MS (1000ull * 1000)
 
-static _Atomic uint64_t g_requests, g_errors;
 static _Atomic size_t g_step;
 static _Atomic(const char *) g_step_name;
 
@@ -31,19 +31,12 @@ static struct {
 	bool stop;
 } P = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-void tg_progress_add_requests(uint64_t n, uint64_t errors)
-{
-	atomic_fetch_add_explicit(&g_requests, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&g_errors, errors, memory_order_relaxed);
-}
-
 /* Counts are the current step's: reset with the step under the reporter's
  * lock, so that no line shows one step's name with another's counts. */
 void tg_progress_step(size_t index, const char *name)
 {
 	pthread_mutex_lock(&P.lock);
-	atomic_store(&g_requests, 0);
-	atomic_store(&g_errors, 0);
+	tg_load_requests_reset();
 	atomic_store(&g_step_name, name);
 	atomic_store(&g_step, index);
 	pthread_mutex_unlock(&P.lock);
@@ -63,9 +56,10 @@ void tg_progress_format(char *buf, size_t len)
 {
 	char el[32], tot[32], floor[32];
 	const char *name = atomic_load(&g_step_name);
-	uint64_t slices = 0, spans = 0;
+	uint64_t slices = 0, spans = 0, requests, errors;
 	int n;
 
+	tg_load_requests_read(&requests, &errors);
 	secs(tg_now_ns() - P.t0, el, sizeof el);
 	if (P.o.total_ns)
 		secs(P.o.total_ns, tot, sizeof tot);
@@ -74,8 +68,8 @@ void tg_progress_format(char *buf, size_t len)
 	tg_format_duration(P.o.slice_floor_ns, floor, sizeof floor);
 	n = snprintf(buf, len, "tokio-guard: [%s%s%s] step %zu/%zu '%s' requests %llu errors %llu",
 		     el, P.o.total_ns ? "/" : "", P.o.total_ns ? tot : "", atomic_load(&g_step) + 1,
-		     P.o.nsteps, name ? name : "", (unsigned long long)atomic_load(&g_requests),
-		     (unsigned long long)atomic_load(&g_errors));
+		     P.o.nsteps, name ? name : "", (unsigned long long)requests,
+		     (unsigned long long)errors);
 	if (n > 0 && (size_t)n < len && P.o.rec)
 		snprintf(buf + n, len - (size_t)n, " polls>=%s %llu spans %llu", floor,
 			 (unsigned long long)slices, (unsigned long long)spans);
@@ -123,8 +117,7 @@ int tg_progress_start(const struct tg_progress_opts *o)
 		P.o.interval_ns = P.o.tty ? 250 * MS : 2000 * MS;
 	P.t0 = tg_now_ns();
 	P.stop = false;
-	atomic_store(&g_requests, 0);
-	atomic_store(&g_errors, 0);
+	tg_load_requests_reset();
 	atomic_store(&g_step, 0);
 	atomic_store(&g_step_name, NULL);
 	sigfillset(&all);

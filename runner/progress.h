@@ -23,9 +23,7 @@ struct tg_progress_opts {
 int tg_progress_start(const struct tg_progress_opts *o);
 /* The step now running: INDEX counts from 0; NAME must outlive the step. */
 void tg_progress_step(size_t index, const char *name);
-/* For load.c: N more finished requests, ERRORS of them failed. Any thread,
- * lock-free; harmless when no reporter runs. */
-void tg_progress_add_requests(uint64_t n, uint64_t errors);
+/* The load counts the requests it shows: tg_progress_add_requests, load/requests.h. */
 /* Stops the reporter (a terminal's line is cleared). Safe when not started. */
 void tg_progress_stop(void);
 /* Formats the current line (without newline) into BUF: for tests. */

@@ -302,7 +302,7 @@ static void run_cell(struct cell *c, enum phase at, int sig, const char *load_ex
 			killed_at = time(NULL);
 		}
 		if (killed_at && sig == SIGKILL && time(NULL) - killed_at > 10 && !c->stuck) {
-			/* The hang runner/watchdog.c exists for: the dying tokio-guard's
+			/* The hang target/watchdog.c exists for: the dying tokio-guard's
 			 * uprobe_multi link release waits in synchronize_srcu for the
 			 * target's pending uretprobes, and the target's parent-death signal
 			 * comes only after that. Break it (or every uprobe user on the

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the spec parser (runner/spec.c): any input must load or fail
+/* libFuzzer harness for the spec parser (spec/): any input must load or fail
  * with one positioned line, never crash, hang or leak; `check`'s walk past errors
  * (tg_spec_load_all) must agree with it and give at most 20 such lines.
  *

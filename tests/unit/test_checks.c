@@ -22,6 +22,7 @@
 #include "load.h"
 #include "poll_probe.h"
 #include "record.h"
+#include "requests.h"
 #include "spec.h"
 
 #define US 1000ull

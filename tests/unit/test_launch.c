@@ -26,6 +26,7 @@
 #include "launch.h"
 #include "load.h"
 #include "progress.h"
+#include "requests.h"
 #include "spec.h"
 
 #include <pwd.h>

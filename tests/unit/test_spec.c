@@ -1,4 +1,4 @@
-/* Unit tests of the spec parser (runner/spec.c): values, defaults, durations,
+/* Unit tests of the spec parser (spec/): values, defaults, durations,
  * command splitting, and the exact position and field path of every class of error. */
 #define _GNU_SOURCE
 #include <stdarg.h>

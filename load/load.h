@@ -33,7 +33,7 @@ struct tg_step_result {
 	uint64_t requests;  /* finished, successfully or not */
 	uint64_t errors;
 	uint64_t errors_by_kind[TG_LERR__COUNT];
-	uint64_t *latency_hist; /* TG_HIST_BUCKETS counts of latency in ns (bpf/poll_probe.h
+	uint64_t *latency_hist; /* TG_HIST_BUCKETS counts of latency in ns (common/hist_layout.h
 				 * layout); open model: from each request's intended start */
 	uint64_t latency_max_ns;
 	double throughput_per_s; /* requests / (end - start) */

@@ -4,10 +4,9 @@
 #include "launch.h"
 #include "load_http.h"
 #include "load_tcp.h"
-#include "poll_probe.h"
-#include "progress.h"
+#include "hist_layout.h"
+#include "requests.h"
 #include "spec.h"
-#include "checks.h"
 
 #include <errno.h>
 #include <fcntl.h>
