@@ -1,5 +1,7 @@
 /* launch.c and load.c against real processes: no BPF, no root. Timing
- * assertions are generous upper bounds: the machine is shared. */
+ * assertions are generous upper bounds: the machine is shared. One file
+ * over 1000 lines on purpose: its cases share the child-process fixtures
+ * (spawn, gate, reap) that each would otherwise carry. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>

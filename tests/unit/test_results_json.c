@@ -1,7 +1,9 @@
 /* From ring-buffer events to results.json: spans and slices out of synthetic
  * poll/sample/off-CPU events, culprits picked by symbolizing real addresses
  * of this very binary, per-task statistics merged across sites, and the
- * results.json contract (shared/spec.md) read back with cJSON. */
+ * results.json contract (shared/spec.md) read back with cJSON. One file over
+ * 1000 lines on purpose: every case reads the same document built from the
+ * same synthetic events, the fixture the file is mostly made of. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
