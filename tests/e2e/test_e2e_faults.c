@@ -20,7 +20,8 @@
  * exec of a target that never says it is ready; "load" is an exec step's
  * process; "writing reports" is an fd of tokio-guard on a report's unnamed
  * file in the output folder (a 16 MB trace: long enough to be caught). Default probes only (uprobe_multi): the single-uprobe fallback's
- * background detach is not what is tested here. Needs root; skips otherwise.  *
+ * background detach is not what is tested here. Needs root; skips otherwise.
+ *
  * One file over 1000 lines on purpose: the cells share the watchers (fdinfo
  * sampling, children, markers, bpftool) that make each cell's "nothing left"
  * assertion; split, each part would carry them. */
