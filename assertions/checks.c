@@ -26,19 +26,6 @@ static const char *span_task(const struct tg_span *s)
 	return s->task ? s->task : "[unknown task]";
 }
 
-/* Appends to a fixed buffer; silently truncates (messages are one line). */
-void tg_checks_cat(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------ allow, selectors */
 
 static bool span_has_function(const struct tg_span *s, const char *glob)
@@ -288,7 +275,7 @@ static void measure_regression(const struct ctx *c, struct meas *m)
 	tg_format_duration(worst_b->p99_ns, then, sizeof then);
 	snprintf(m->note, sizeof m->note, "p99 %s, baseline %s", now, then);
 	if (noise)
-		tg_checks_cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise",
+		tg_cat(m->note, sizeof m->note, "; %zu task%s with < %d polls ignored as noise",
 			      noise, noise > 1 ? "s" : "", REGRESSION_MIN_POLLS);
 }
 
@@ -596,7 +583,7 @@ static void worst_note(const struct ctx *c, const struct tg_check *ch, struct me
 	tg_format_duration(w->poll.duration_ns, d, sizeof d);
 	snprintf(m->note, sizeof m->note, "worst %s in %s", d, span_task(w));
 	if ((cf = tg_span_culprit(w)))
-		tg_checks_cat(m->note, sizeof m->note, " at %s",
+		tg_cat(m->note, sizeof m->note, " at %s",
 		    tg_frame_text(cf, c->in->spec ? c->in->spec->dir : NULL, f, sizeof f));
 	if (!m->task)
 		m->task = w->task;
@@ -614,11 +601,11 @@ static void set_message(const struct tg_check *ch, const struct tg_limit *l, con
 	else
 		snprintf(msg, len, "%s %s %s %s", label, ch->observed, op, l->text);
 	if (failed && m->where[0])
-		tg_checks_cat(msg, len, " in %s", m->where);
+		tg_cat(msg, len, " in %s", m->where);
 	if (failed && m->note[0])
-		tg_checks_cat(msg, len, " (%s)", m->note);
+		tg_cat(msg, len, " (%s)", m->note);
 	if (!failed && (m->where[0] || m->note[0]))
-		tg_checks_cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
+		tg_cat(msg, len, " (%s%s%s)", m->where, m->where[0] && m->note[0] ? "; " : "", m->note);
 }
 
 static void name_check(struct tg_check *ch, const struct tg_assertion *e, const struct tg_limit *l)

@@ -4,6 +4,7 @@
 #ifndef TG_CHECKS_PARTS_H
 #define TG_CHECKS_PARTS_H
 
+#include "cat.h"
 #include "checks.h"
 #include "hist_layout.h" /* struct load_agg: latencies in the probe's layout */
 
@@ -54,8 +55,6 @@ struct load_agg {
 };
 
 /* checks.c */
-/* printf to the end of BUF, truncated at LEN */
-void tg_checks_cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result *r,
 	       size_t n, bool parent_matched);
 

@@ -122,7 +122,7 @@ static void last_line(const char *out, char *msg, size_t len)
 		return;
 	while (tail[n] && tail[n] != '\n' && tail[n] != '\r')
 		n++;
-	tg_checks_cat(msg, len, ": %.*s", (int)n, tail);
+	tg_cat(msg, len, ": %.*s", (int)n, tail);
 }
 
 static void step_message(const struct tg_step_result *r, bool errors_fail, char *msg, size_t len)
@@ -163,7 +163,7 @@ static void step_message(const struct tg_step_result *r, bool errors_fail, char 
 		 a->hist_count ? d : "-", a->throughput);
 	if (a->errors) {
 		tg_load_errors_text(r, kinds, sizeof kinds);
-		tg_checks_cat(msg, len, " (%s)%s", kinds,
+		tg_cat(msg, len, " (%s)%s", kinds,
 			      errors_fail ? ": errors fail the step unless an assertion "
 					    "on it sets max_errors or max_error_rate" : "");
 	}

@@ -166,9 +166,9 @@ void suggest(const struct ctx *c, struct meas *m)
 	else if (g->n)
 		snprintf(m->hint, sizeof m->hint, "; observed %s include ", what);
 	for (size_t k = 0; k < (near ? near : g->n); k++)
-		tg_checks_cat(m->hint, sizeof m->hint, "%s`%.60s`",
+		tg_cat(m->hint, sizeof m->hint, "%s`%.60s`",
 			      k == 0 ? "" : k + 1 == (near ? near : g->n) ? " or " : ", ", g->best[k]);
 	if (near)
-		tg_checks_cat(m->hint, sizeof m->hint, "?");
+		tg_cat(m->hint, sizeof m->hint, "?");
 	free(g);
 }

@@ -1,5 +1,6 @@
 /* Requests counted while a step runs and after it: see requests.h. */
 #include "requests.h"
+#include "cat.h"
 #include "load.h"
 
 #include <inttypes.h>
@@ -28,19 +29,6 @@ void tg_load_requests_reset(void)
 	atomic_store(&g_errors, 0);
 }
 
-static void cat(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cat(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
-
 void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len)
 {
 	static const char *const kind[TG_LERR__COUNT][2] = {
@@ -57,11 +45,11 @@ void tg_load_errors_text(const struct tg_step_result *r, char *buf, size_t len)
 		uint64_t n = r->errors_by_kind[k];
 		if (!n)
 			continue;
-		cat(buf, len, "%s%" PRIu64 " %s", buf[0] ? ", " : "", n, kind[k][n != 1]);
+		tg_cat(buf, len, "%s%" PRIu64 " %s", buf[0] ? ", " : "", n, kind[k][n != 1]);
 		listed += n;
 	}
 	if (r->errors > listed)
-		cat(buf, len, "%s%" PRIu64 " other error%s", buf[0] ? ", " : "", r->errors - listed,
+		tg_cat(buf, len, "%s%" PRIu64 " other error%s", buf[0] ? ", " : "", r->errors - listed,
 		    r->errors - listed == 1 ? "" : "s");
 	if (!buf[0])
 		snprintf(buf, len, "no errors");
