@@ -241,10 +241,12 @@ static void check_sections(const struct run *r)
 		assert_int_equal(j, ns); /* no span that was not a section */
 		assert_true(matched >= 3);
 		/* Rarely (1 or 2 of ~75 spins a run, quiet machine or not) a spin's poll
-		 * shows about one scheduler tick (3-5 ms) more run-queue time than the
+		 * shows 2-5 ms (about one scheduler tick) more run-queue time than the
 		 * spin's own CPU clock leaves room for: not explained yet (see the
-		 * limits in docs/how-it-works.md). Tolerated once per run, or for a tenth of the spins. */
-		assert_true(mistimed <= 1 || mistimed * 10 <= matched);
+		 * limits in docs/how-it-works.md). Both of a run's can land in one
+		 * case (seen twice in fresh-clone CI: 2 of 9 and 2 of 13 spins), so up
+		 * to two are tolerated, or a tenth of the spins. */
+		assert_true(mistimed <= 2 || mistimed * 10 <= matched);
 	}
 }
 
