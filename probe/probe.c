@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "probe.h"
+#include "privileges.h"
 #include "fn_sites.h"
 #include "poll_sites.h"
 #include "poll_probe.skel.h"
@@ -84,10 +85,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static bool g_single; /* single perf-event uprobes: they need CAP_SYS_ADMIN too */
+
+static bool denied(int r)
+{
+	return r == -EPERM || r == -EACCES;
+}
+
 static int fail(char *err, size_t errlen, int r, const char *what)
 {
-	if (r == -EPERM || r == -EACCES)
-		snprintf(err, errlen, "%s: permission denied: run tokio-guard as root (sudo)", what);
+	if (denied(r))
+		tg_permission_error(what, g_single, err, errlen);
 	else
 		snprintf(err, errlen, "%s: %s%s%s", what, strerror(-r),
 			 libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
@@ -404,13 +412,16 @@ static int load_and_attach(struct tg_probe *p, const struct tg_probe_opts *o, ch
 	p->sampler = !o->sample_rate ? SAMPLER_OFF : getenv("TG_PERF_SAMPLER") ? SAMPLER_PERF : SAMPLER_TICK;
 	/* uprobe_multi where the kernel has it (6.6+); TG_UPROBE_SINGLE=1 forces one link per probe */
 	p->multi = !env_flag("TG_UPROBE_SINGLE");
+	g_single = !p->multi;
 	r = try_load(p, o, err, errlen);
-	if (r && p->multi && geteuid() == 0) {
+	/* a missing feature steps down; a missing privilege does not go away so */
+	if (r && p->multi && !denied(r)) {
 		step_down(p, err, "uprobe_multi", "one uprobe per probe");
 		p->multi = false;
+		g_single = true;
 		r = try_load(p, o, err, errlen);
 	}
-	if (r && p->sampler == SAMPLER_TICK && geteuid() == 0) {
+	if (r && p->sampler == SAMPLER_TICK && !denied(r)) {
 		step_down(p, err, "tick sampler", "using perf events");
 		p->sampler = SAMPLER_PERF;
 		r = try_load(p, o, err, errlen);
