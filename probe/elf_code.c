@@ -147,7 +147,7 @@ bool tg_elf_has_symtab(const struct tg_elf_code *c)
 	return c->symtab && c->symtab_shdr.sh_type == SHT_SYMTAB;
 }
 
-Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t type)
+Elf_Data *tg_elf_section_hdr(const struct tg_elf_code *c, const char *name, uint32_t type, GElf_Shdr *hdr)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
@@ -161,10 +161,18 @@ Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type)
 			continue;
 		n = elf_strptr(c->elf, shstrndx, sh.sh_name);
-		if (n && strcmp(n, name) == 0)
+		if (n && strcmp(n, name) == 0) {
+			if (hdr)
+				*hdr = sh;
 			return elf_getdata(scn, NULL);
+		}
 	}
 	return NULL;
+}
+
+Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t type)
+{
+	return tg_elf_section_hdr(c, name, type, NULL);
 }
 
 size_t tg_elf_func_at(const struct tg_elf_code *c, uint64_t addr)

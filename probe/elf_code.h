@@ -41,6 +41,8 @@ const char *tg_elf_sym_name(const struct tg_elf_code *c, const GElf_Sym *s);
 bool tg_elf_has_symtab(const struct tg_elf_code *c);
 /* The contents of section NAME of type TYPE, or NULL. */
 Elf_Data *tg_elf_section(const struct tg_elf_code *c, const char *name, uint32_t type);
+/* The same, its header (address, size) in *HDR when found and HDR is given. */
+Elf_Data *tg_elf_section_hdr(const struct tg_elf_code *c, const char *name, uint32_t type, GElf_Shdr *hdr);
 
 /* Index of the first symbol starting at ADDR, or nfuncs. */
 size_t tg_elf_func_at(const struct tg_elf_code *c, uint64_t addr);

@@ -29,23 +29,19 @@ static bool in(const struct range *r, uint64_t a)
 	return a >= r->lo && a < r->hi;
 }
 
-/* Section NAME's virtual address range; {0, 0} when absent. */
-static struct range section(const struct tg_elf_code *c, const char *name)
+/* Section NAME's virtual address range ({0, 0} when absent) and its data. */
+static struct range section(const struct tg_elf_code *c, const char *name, Elf_Data **data)
 {
 	struct range r = { 0, 0 };
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
 	GElf_Shdr sh;
+	Elf_Data *d = tg_elf_section_hdr(c, name, SHT_PROGBITS, &sh);
 
-	if (elf_getshdrstrndx(c->elf, &shstrndx))
-		return r;
-	while ((scn = elf_nextscn(c->elf, scn)))
-		if (gelf_getshdr(scn, &sh) && sh.sh_addr &&
-		    strcmp(elf_strptr(c->elf, shstrndx, sh.sh_name) ?: "", name) == 0) {
-			r.lo = sh.sh_addr;
-			r.hi = sh.sh_addr + sh.sh_size;
-			break;
-		}
+	if (d && sh.sh_addr) {
+		r.lo = sh.sh_addr;
+		r.hi = sh.sh_addr + sh.sh_size;
+	}
+	if (data)
+		*data = d;
 	return r;
 }
 
@@ -85,11 +81,9 @@ struct strs {
 	size_t n;
 };
 
-static void rodata_strings(const struct tg_elf_code *c, const struct range *ro, const char *str,
-			   struct strs *out)
+static void rodata_strings(const struct range *ro, const Elf_Data *d, const char *str, struct strs *out)
 {
-	Elf_Data *d = tg_elf_section(c, ".rodata", SHT_PROGBITS);
-	const char *p = d ? d->d_buf : NULL, *end = p ? p + d->d_size : NULL;
+	const char *p = d && ro->hi ? d->d_buf : NULL, *end = p ? p + d->d_size : NULL;
 	size_t len = strlen(str);
 
 	out->n = 0;
@@ -184,12 +178,13 @@ static int add_vtable_site(struct tg_elf_code *c, struct tg_poll_sites *out, uin
 
 int tg_find_vtable_sites(struct tg_elf_code *c, struct tg_poll_sites *out)
 {
-	struct range text = section(c, ".text"), data = section(c, ".data.rel.ro"),
-		     ro = section(c, ".rodata");
+	Elf_Data *rodata;
+	struct range text = section(c, ".text", NULL), data = section(c, ".data.rel.ro", NULL),
+		     ro = section(c, ".rodata", &rodata);
 	struct strs unreachable;
 	int added = 0;
 
-	rodata_strings(c, &ro, UNREACHABLE, &unreachable);
+	rodata_strings(&ro, rodata, UNREACHABLE, &unreachable);
 	if (!text.hi || !data.hi)
 		return 0;
 	for (uint64_t a = (data.lo + 7) & ~7ull; a + 8 * (NPTRS + 3) <= data.hi; a += 8) {
