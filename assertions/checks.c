@@ -584,7 +584,7 @@ static void worst_note(const struct ctx *c, const struct tg_check *ch, struct me
 	snprintf(m->note, sizeof m->note, "worst %s in %s", d, span_task(w));
 	if ((cf = tg_span_culprit(w)))
 		tg_cat(m->note, sizeof m->note, " at %s",
-		    tg_frame_text(cf, c->in->spec ? c->in->spec->dir : NULL, f, sizeof f));
+		    tg_frame_text(cf, tg_spec_root(c->in->spec), f, sizeof f));
 	if (!m->task)
 		m->task = w->task;
 }

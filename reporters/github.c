@@ -92,22 +92,17 @@ static int worst_first(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* GitHub places an annotation by a path from the repository's root
- * (GITHUB_WORKSPACE); without one, the spec's folder is the best guess. */
-static const char *annotation_path(const char *abs, const char *spec_dir, char *buf, size_t len)
+/* The spec file from the repository's root, where a check has no culprit. */
+static const char *spec_display_path(const struct tg_spec *spec, const char *root, char *buf, size_t len)
 {
-	const char *ws = getenv("GITHUB_WORKSPACE");
-	size_t n = ws ? strlen(ws) : 0;
+	const char *slash = strrchr(spec->path, '/');
+	char abs[4096], rel[4096];
 
-	while (n > 1 && ws[n - 1] == '/')
-		n--;
-	if (!n)
-		return tg_display_path(abs, spec_dir, buf, len);
-	if (abs[0] == '/' && strncmp(abs, ws, n) == 0 && abs[n] == '/') {
-		snprintf(buf, len, "%s", abs + n + 1);
-		return buf;
-	}
-	return abs;
+	if (!spec->dir)
+		return spec->path;
+	snprintf(abs, sizeof(abs), "%s/%s", spec->dir, slash ? slash + 1 : spec->path);
+	snprintf(buf, len, "%s", tg_display_path(abs, root, rel, sizeof(rel)));
+	return buf;
 }
 
 static void annotation(FILE *out, const struct tg_results *r, const struct tg_check *c)
@@ -115,20 +110,15 @@ static void annotation(FILE *out, const struct tg_results *r, const struct tg_ch
 	/* static: escaping may triple a text, too much for the stack */
 	static char file[4096], prop[3 * 4096 + 1], msg[3 * 8192 + 1], text[8192], rel[4096];
 	const struct tg_frame *f = c->culprit;
-	const char *base = r->spec ? r->spec->dir : NULL;
+	const char *base = tg_results_root(r);
 	int line = 0;
 
+	/* GitHub places an annotation by a path from the repository's root */
 	if (f && f->file) {
-		snprintf(file, sizeof(file), "%s", annotation_path(f->file, base, rel, sizeof(rel)));
+		snprintf(file, sizeof(file), "%s", tg_display_path(f->file, base, rel, sizeof(rel)));
 		line = f->line;
 	} else if (r->spec && r->spec->path) {
-		const char *slash = strrchr(r->spec->path, '/');
-		char spec[4096];
-
-		snprintf(spec, sizeof(spec), "%s/%s", base ? base : ".", slash ? slash + 1 : r->spec->path);
-		/* without a workspace, the path as given: relative to where the job runs */
-		snprintf(file, sizeof(file), "%s", base && getenv("GITHUB_WORKSPACE") ?
-			 annotation_path(spec, NULL, rel, sizeof(rel)) : r->spec->path);
+		snprintf(file, sizeof(file), "%s", spec_display_path(r->spec, base, rel, sizeof(rel)));
 		line = c->entry ? c->entry->line : 0;
 	} else {
 		file[0] = 0;
@@ -363,7 +353,7 @@ static void span_row(struct md *m, const struct tg_results *r, size_t i)
 	md_cell(m, tg_block_kind_title(s->kind));
 	md_cell(m, s->task ? s->task : "?");
 	md_cell(m, f && f->function ? f->function : "");
-	md_code_cell(m, f ? tg_frame_location(f, r->spec ? r->spec->dir : NULL, loc, sizeof(loc)) : "");
+	md_code_cell(m, f ? tg_frame_location(f, tg_results_root(r), loc, sizeof(loc)) : "");
 	snprintf(allowed, sizeof(allowed), "%s%s", s->allowed ? "yes: " : "no",
 		 s->allowed && s->allow_reason ? s->allow_reason : "");
 	md_cell(m, allowed);

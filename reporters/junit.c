@@ -222,7 +222,7 @@ out:
 
 static void span_lines(FILE *f, const struct tg_results *r, const struct tg_span *s, size_t no)
 {
-	const char *base = r->spec->dir;
+	const char *base = tg_results_root(r);
 	char dur[32], text[8192];
 	double at = s->poll.start_ns >= r->t0_ns ? (double)(s->poll.start_ns - r->t0_ns) / 1e9 : 0;
 	int n = s->frames && s->nframes > 0 ? s->nframes : 0;
@@ -350,7 +350,7 @@ static int location_attrs(xmlTextWriterPtr w, const struct tg_results *r, const 
 
 	if (!c->culprit || !c->culprit->file || !c->culprit->file[0])
 		return 0;
-	file = tg_display_path(c->culprit->file, r->spec->dir, rel, sizeof(rel));
+	file = tg_display_path(c->culprit->file, tg_results_root(r), rel, sizeof(rel));
 	if (attr(w, "file", file) < 0)
 		return -1;
 	return c->culprit->line > 0 ? attrf(w, "line", "%d", c->culprit->line) : 0;

@@ -28,6 +28,11 @@ uint64_t tg_results_lost_events(const struct tg_results *r)
 	return tg_lost_events(r->bpf_stats, r->record);
 }
 
+const char *tg_results_root(const struct tg_results *r)
+{
+	return r ? tg_spec_root(r->spec) : NULL;
+}
+
 static cJSON *strings(char *const *v)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -250,7 +255,7 @@ static const char *span_kind(const struct tg_span *s)
 static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 {
 	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateArray();
-	const char *base = r->spec->dir;
+	const char *base = tg_results_root(r);
 
 	cJSON_AddStringToObject(o, "task", tg_record_site_name(r->record, s->poll.site));
 	cJSON_AddNumberToObject(o, "task_id", (double)s->poll.task_id);
@@ -418,8 +423,8 @@ static cJSON *check_json(const struct tg_results *r, const struct tg_check *c)
 		cJSON_AddBoolToObject(o, "warn_only", c->entry->warn);
 	if (c->task)
 		cJSON_AddStringToObject(o, "task", c->task);
-	if (c->culprit && tg_frame_location(c->culprit, r->spec->dir, loc, sizeof(loc))[0])
-		cJSON_AddStringToObject(o, "culprit", tg_frame_text(c->culprit, r->spec->dir, loc, sizeof(loc)));
+	if (c->culprit && tg_frame_location(c->culprit, tg_results_root(r), loc, sizeof(loc))[0])
+		cJSON_AddStringToObject(o, "culprit", tg_frame_text(c->culprit, tg_results_root(r), loc, sizeof(loc)));
 	return o;
 }
 
@@ -439,6 +444,8 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddNumberToObject(root, "version", 1);
 	cJSON_AddStringToObject(root, "tokio_guard", TG_VERSION);
 	cJSON_AddStringToObject(root, "spec", r->spec->path);
+	if (tg_results_root(r)) /* where the relative source paths below start */
+		cJSON_AddStringToObject(root, "source_root", tg_results_root(r));
 	cJSON_AddStringToObject(root, "name", r->spec->name);
 	cJSON_AddNumberToObject(root, "exit_code", r->status);
 	if (r->error)

@@ -70,6 +70,10 @@ struct tg_results {
 	const char *junit_path, *trace_path, *results_path;
 };
 
+/* The folder report paths are relative to: the repository's root (spec.md,
+ * "Additions"); specs built by hand in unit tests may have only a folder. */
+const char *tg_results_root(const struct tg_results *r);
+
 /* blocking_spans lists at most this many: the longest, in the order they happened. */
 #define TG_RESULTS_MAX_SPANS 10000
 

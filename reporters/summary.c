@@ -140,7 +140,7 @@ static void span_line(const struct out *o, const struct tg_results *r, const str
 	const struct tg_span *s = p->worst;
 	const struct tg_frame *c = tg_span_culprit(s);
 	char dur[32], oncpu[32], offcpu[32], total[32], where[8192];
-	const char *base = r->spec ? r->spec->dir : NULL;
+	const char *base = tg_results_root(r);
 
 	tg_format_duration(s->poll.duration_ns, dur, sizeof(dur));
 	tg_format_duration(s->on_cpu_ns, oncpu, sizeof(oncpu));

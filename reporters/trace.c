@@ -805,7 +805,7 @@ int tg_trace_write(const char *path, const struct tg_results *r, struct tg_trace
 		snprintf(err, errlen, "cannot write %s: the probes recorded nothing to trace", path);
 		return -EINVAL;
 	}
-	c.base = r->spec ? r->spec->dir : NULL;
+	c.base = tg_results_root(r);
 	c.floor_ns = r->spec ? r->spec->report.trace_min_poll_ns : 0;
 	/* a long run's record kept only the longest polls: its floor is where the trace starts */
 	if (tg_record_caps(r->record)->slice_floor_ns > c.floor_ns)

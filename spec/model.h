@@ -120,6 +120,7 @@ enum tg_unwind {
 struct tg_spec {
 	char *path;    /* as given */
 	char *dir;     /* absolute folder of the spec file */
+	char *root;    /* source paths in reports are relative to it: tg_source_root() */
 	int version;   /* always 1 */
 	char *name;    /* default: spec file base name without .yaml/.yml */
 

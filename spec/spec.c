@@ -22,6 +22,7 @@
  * are quoted with control characters escaped and long ones truncated.
  */
 #define _GNU_SOURCE
+#include "source_root.h"
 #include "spec_parse.h"
 
 #include <errno.h>
@@ -84,7 +85,8 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->probe.ring_buffer_bytes = 16u << 20;
 	s->probe.stack_copy_bytes = 16u << 10;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
-	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)))
+	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)) ||
+	    !(s->root = tg_source_root(s->dir)))
 		return oom(c);
 	c->dir = s->dir;
 
@@ -397,6 +399,7 @@ void tg_spec_free(struct tg_spec *spec)
 		return;
 	free(spec->path);
 	free(spec->dir);
+	free(spec->root);
 	free(spec->name);
 	tg_strv_free(spec->target.argv);
 	free(spec->target.cwd);

@@ -3,6 +3,7 @@
 #define TG_SPEC_H
 
 #include "model.h" /* the structs and enums a spec is read into */
+#include "source_root.h"
 
 #include <stdbool.h>
 #include <stddef.h>
