@@ -689,6 +689,11 @@ const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n)
 	return r->spans;
 }
 
+size_t tg_record_resolved(const struct tg_record *r)
+{
+	return r->resolved;
+}
+
 const struct tg_frame *tg_span_culprit(const struct tg_span *s)
 {
 	if (!s || !s->frames || s->culprit < 0 || s->culprit >= s->nframes)

@@ -168,6 +168,8 @@ const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n);
 size_t tg_record_resolve(struct tg_record *r, struct tg_symbolizer *sz);
 
 const struct tg_span *tg_record_spans(const struct tg_record *r, size_t *n);
+/* How many spans, from the first, tg_record_resolve has resolved. */
+size_t tg_record_resolved(const struct tg_record *r);
 /* S's culprit frame (the innermost own-code frame of its heaviest stack), or
  * NULL when it has none. */
 const struct tg_frame *tg_span_culprit(const struct tg_span *s);

@@ -14,7 +14,8 @@
 
 static const char synopsis[] =
 	"usage: tokio-guard run SPEC.yaml [--out-dir DIR] [--results FILE] [--junit FILE]\n"
-	"                                 [--trace FILE] [--baseline RESULTS.json] [--quiet] [--verbose]\n"
+	"                                 [--trace FILE] [--baseline RESULTS.json] [--live|--no-live]\n"
+	"                                 [--quiet] [--verbose]\n"
 	"       tokio-guard check SPEC.yaml   validate the spec only (no probes, no root)\n"
 	"       tokio-guard report RESULTS.json [--spec SPEC.yaml] [--baseline B.json] [--out-dir DIR]\n"
 	"                                     re-check a saved run, rewrite its reports (no root)\n"
@@ -28,7 +29,10 @@ static const char details[] =
 	"steps, and reports the polls that blocked a worker thread. The target's output is\n"
 	"kept in the output folder (target.stdout.log, target.stderr.log) and echoed as\n"
 	"`target| ...`; progress goes to stderr. --quiet silences both; the verdict line and\n"
-	"the failed checks still print.\n"
+	"the failed checks still print. --live shows, while it runs, the worst blocking spans\n"
+	"by culprit, each worker's busy share and polls per second, redrawn in place on a\n"
+	"terminal (q quits, as Ctrl-C: the reports are still written; the target's output\n"
+	"then goes only to its logs), or one line per new culprit elsewhere.\n"
 	"check lists every error it finds in the spec (up to 20), each at file:line:column.\n"
 	"Reports: junit.xml, trace.json (Perfetto / chrome://tracing) and results.json in\n"
 	"--out-dir (default: the spec's report.dir); --junit/--trace/--results put one\n"
@@ -99,7 +103,7 @@ static int cmd_check(int argc, char **argv)
 
 static int cmd_run(int argc, char **argv)
 {
-	enum { OPT_OUT = 256, OPT_RESULTS, OPT_JUNIT, OPT_TRACE, OPT_BASELINE };
+	enum { OPT_OUT = 256, OPT_RESULTS, OPT_JUNIT, OPT_TRACE, OPT_BASELINE, OPT_LIVE, OPT_NO_LIVE };
 	static const struct option opts[] = {
 		{ "out-dir", required_argument, NULL, OPT_OUT },
 		{ "results", required_argument, NULL, OPT_RESULTS },
@@ -108,6 +112,8 @@ static int cmd_run(int argc, char **argv)
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "no-live", no_argument, NULL, OPT_NO_LIVE },
 		{ 0 },
 	};
 	struct tg_run_opts ro = { 0 };
@@ -126,6 +132,8 @@ static int cmd_run(int argc, char **argv)
 		case OPT_BASELINE: ro.baseline = optarg; break;
 		case 'q': ro.quiet = true; break;
 		case 'v': ro.verbose = true; break;
+		case OPT_LIVE: ro.live = true; break;
+		case OPT_NO_LIVE: ro.live = false; break;
 		case ':':
 			return bad_usage("run: %s needs a value", argv[optind - 1]);
 		default:

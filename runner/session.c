@@ -22,6 +22,7 @@
 #include "load.h"
 #include "poll_sites.h"
 #include "probe.h"
+#include "live.h"
 #include "progress.h"
 #include "watchdog.h"
 #include "record.h"
@@ -69,6 +70,7 @@ struct session {
 	char log_path[2][PATH_MAX]; /* target.stdout.log, target.stderr.log */
 	struct tg_identity id;      /* who the target and exec steps run as */
 	bool progress;
+	atomic_bool live;           /* the live view is up: the event thread feeds it */
 	struct tg_baseline baseline;
 	bool have_baseline;
 	const char *fn_globs[TG_MAX_FN_SELECTORS]; /* function selectors, by fn_mask bit */
@@ -240,7 +242,9 @@ static void *consume(void *arg)
 		}
 		if (now >= next_resolve) {
 			resolve_some(s);
-			next_resolve = now + RESOLVE_EVERY_NS;
+			if (atomic_load(&s->live))
+				tg_live_feed(s->rec, tg_probe_polls(s->probe));
+			next_resolve = now + (atomic_load(&s->live) ? TG_LIVE_EVERY_NS : RESOLVE_EVERY_NS);
 		}
 		tg_probe_poll(s->probe, 100);
 	}
@@ -308,7 +312,7 @@ static int start_probe(struct session *s)
 		.id = &s->id,
 		.stdout_log = s->log_path[0],
 		.stderr_log = s->log_path[1],
-		.echo = !s->o->quiet,
+		.echo = !s->o->quiet && !s->o->live, /* the live view has the terminal */
 	};
 	struct tg_probe_opts po = {
 		.exe = s->exe,
@@ -393,6 +397,34 @@ static bool target_alive(void *ctx)
 	return !tg_target_check_exit(&s->target);
 }
 
+/* The live view replaces the progress line: the whole terminal is its own. */
+static void start_live(struct session *s)
+{
+	char title[256];
+	const char *slash = strrchr(s->exe, '/');
+	struct tg_live_opts lo = {
+		.title = title,
+		.root = tg_spec_root(&s->spec),
+		.pid = s->target.pid,
+		.t0_ns = s->t0_ns,
+		.tty = -1,
+	};
+
+	snprintf(title, sizeof title, "%s (pid %d)", slash ? slash + 1 : s->exe, (int)s->target.pid);
+	if (tg_live_start(&lo) == 0) {
+		atomic_store(&s->live, true);
+		tg_probe_wake(s->probe); /* the event thread feeds it from now on */
+	}
+}
+
+static void stop_live(struct session *s)
+{
+	if (!atomic_load(&s->live))
+		return;
+	atomic_store(&s->live, false);
+	tg_live_stop();
+}
+
 static void start_progress(struct session *s)
 {
 	struct tg_progress_opts po = {
@@ -403,6 +435,10 @@ static void start_progress(struct session *s)
 		.tty = -1,
 	};
 
+	if (s->o->live) {
+		start_live(s);
+		return;
+	}
 	if (s->o->quiet || !s->spec.nsteps)
 		return;
 	s->progress = tg_progress_start(&po) == 0;
@@ -477,6 +513,7 @@ static void stop_target(struct session *s)
 		s->progress = false;
 		g_progress_tty = false;
 	}
+	stop_live(s);
 	if (!s->spawned)
 		return;
 	if (!tg_target_check_exit(&s->target))

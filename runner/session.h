@@ -23,6 +23,7 @@ struct tg_run_opts {
 	const char *trace_file;   /* overrides report.trace (a path) */
 	const char *baseline;     /* an earlier results.json: max_poll_regression */
 	bool quiet;
+	bool live;                /* the live view (runner/live.h) while it runs */
 	bool verbose;
 };
 
