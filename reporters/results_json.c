@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,37 @@ uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_re
 
 uint64_t tg_results_lost_events(const struct tg_results *r)
 {
+	if (!r->record && r->saved)
+		return tg_lost_events(r->bpf_stats, NULL) + r->saved->user_dropped;
 	return tg_lost_events(r->bpf_stats, r->record);
+}
+
+/* What the record says, or for a run read back, what its results.json said. */
+static uint64_t total_polls(const struct tg_results *r)
+{
+	return r->record ? tg_record_total_polls(r->record) : r->saved ? r->saved->polls : 0;
+}
+
+static const struct tg_span *listed_spans(const struct tg_results *r, size_t *n)
+{
+	*n = 0;
+	if (r->record)
+		return tg_record_spans(r->record, n);
+	if (!r->saved)
+		return NULL;
+	*n = r->saved->nspans;
+	return r->saved->spans;
+}
+
+static const struct tg_fn_summary *fn_summaries(const struct tg_results *r, size_t *n)
+{
+	*n = 0;
+	if (r->record)
+		return tg_record_fns(r->record, n);
+	if (!r->saved)
+		return NULL;
+	*n = r->saved->nfns;
+	return r->saved->fns;
 }
 
 const char *tg_results_root(const struct tg_results *r)
@@ -46,7 +78,9 @@ static cJSON *target_json(const struct tg_results *r)
 {
 	cJSON *t = cJSON_CreateObject(), *ex = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(t, "command", strings(r->spec->target.argv));
+	/* the command that ran, not the one an edited spec names now */
+	cJSON_AddItemToObject(t, "command", strings(r->saved && r->saved->argv ? r->saved->argv :
+						    r->spec->target.argv));
 	cJSON_AddStringToObject(t, "executable", r->exe ? r->exe : "");
 	cJSON_AddNumberToObject(t, "pid", r->pid);
 	if (r->exited && !r->exit_signal)
@@ -87,17 +121,27 @@ static const char *const stat_names[TG_STAT__COUNT] = {
  * longest polls, spans and stacks, and says how much it did not keep. */
 static cJSON *caps_json(const struct tg_results *r)
 {
-	const struct tg_record_caps *c = tg_record_caps(r->record);
+	const struct tg_record_caps *c = r->record ? tg_record_caps(r->record) : &r->saved->caps;
 	cJSON *o = cJSON_CreateObject();
 	size_t n = 0;
 
-	tg_record_spans(r->record, &n);
+	if (r->record)
+		tg_record_spans(r->record, &n);
 	cJSON_AddNumberToObject(o, "trace_floor_ns", (double)c->slice_floor_ns);
 	cJSON_AddNumberToObject(o, "polls_below_floor", (double)c->slices_dropped);
 	cJSON_AddNumberToObject(o, "spans_without_stacks", (double)c->spans_stackless);
 	cJSON_AddNumberToObject(o, "spans_not_kept", (double)c->spans_dropped);
-	cJSON_AddNumberToObject(o, "spans_unlisted", n > TG_RESULTS_MAX_SPANS ? (double)(n - TG_RESULTS_MAX_SPANS) : 0);
+	if (!r->record)
+		cJSON_AddNumberToObject(o, "spans_unlisted", (double)r->saved->spans_unlisted);
+	else
+		cJSON_AddNumberToObject(o, "spans_unlisted", n > TG_RESULTS_MAX_SPANS ?
+					(double)(n - TG_RESULTS_MAX_SPANS) : 0);
 	return o;
+}
+
+const char *tg_results_stat_name(int stat)
+{
+	return stat >= 0 && stat < TG_STAT__COUNT ? stat_names[stat] : NULL;
 }
 
 static cJSON *probe_json(const struct tg_results *r)
@@ -106,14 +150,19 @@ static cJSON *probe_json(const struct tg_results *r)
 
 	cJSON_AddNumberToObject(p, "poll_sites", (double)r->poll_sites);
 	cJSON_AddNumberToObject(p, "probes_attached", (double)r->probes_attached);
-	cJSON_AddNumberToObject(p, "polls", r->record ? (double)tg_record_total_polls(r->record) : 0);
+	cJSON_AddNumberToObject(p, "polls", (double)total_polls(r));
 	cJSON_AddNumberToObject(p, "lost_events", (double)tg_results_lost_events(r));
 	if (r->record) {
 		size_t nslices = 0;
 
 		tg_record_slices(r->record, &nslices);
 		cJSON_AddNumberToObject(p, "trace_polls", (double)nslices);
+	} else if (r->saved && r->saved->have_trace_polls) {
+		cJSON_AddNumberToObject(p, "trace_polls", (double)r->saved->trace_polls);
 	}
+	/* what `report` needs to decide as the run did */
+	cJSON_AddBoolToObject(p, "probed", r->phase_ns[TG_PHASE_ATTACHED] != 0);
+	cJSON_AddBoolToObject(p, "scheduling_delay", r->sched_measured);
 	cJSON_AddNumberToObject(p, "duration_s", r->duration_s);
 	cJSON_AddNumberToObject(p, "blocking_threshold_ns", (double)r->spec->probe.blocking_threshold_ns);
 	cJSON_AddNumberToObject(p, "sample_rate", r->spec->probe.sample_rate);
@@ -123,10 +172,11 @@ static cJSON *probe_json(const struct tg_results *r)
 	cJSON_AddStringToObject(p, "tokio_version", r->tokio_version ? r->tokio_version : "");
 	for (int i = 0; i < TG_STAT__COUNT; i++)
 		cJSON_AddNumberToObject(s, stat_names[i], (double)r->bpf_stats[i]);
-	if (r->record)
-		cJSON_AddNumberToObject(s, "user_dropped", (double)tg_record_dropped(r->record));
+	if (r->record || r->saved)
+		cJSON_AddNumberToObject(s, "user_dropped", r->record ? (double)tg_record_dropped(r->record) :
+					(double)r->saved->user_dropped);
 	cJSON_AddItemToObject(p, "stats", s);
-	if (r->record)
+	if (r->record || (r->saved && r->saved->have_caps))
 		cJSON_AddItemToObject(p, "capped", caps_json(r));
 	return p;
 }
@@ -170,8 +220,12 @@ static cJSON *timing_json(const struct tg_results *r)
 		{ "detach_ms", TG_PHASE_STOPPED, TG_PHASE_DETACHED },
 		{ "resolve_ms", TG_PHASE_DETACHED, TG_PHASE_RESOLVED },
 	};
-	cJSON *t = cJSON_CreateObject();
+	cJSON *t;
 	uint64_t now = monotonic_ns();
+
+	if (r->saved && r->saved->timing_json && (t = cJSON_Parse(r->saved->timing_json)))
+		return t; /* the run's own: re-checking it took no run */
+	t = cJSON_CreateObject();
 
 	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
 		double ms = phase_ms(r, spans[i].from, spans[i].to);
@@ -184,6 +238,36 @@ static cJSON *timing_json(const struct tg_results *r)
 	if (r->phase_ns[TG_PHASE_START])
 		cJSON_AddNumberToObject(t, "total_ms", (double)(now - r->phase_ns[TG_PHASE_START]) / 1e6);
 	return t;
+}
+
+/* A histogram as [[bucket, count], ...] of its nonzero buckets (layout in
+ * root "hist_layout"): what re-checking quantiles later needs, in little space. */
+static void add_hist(cJSON *o, const char *key, const uint64_t *hist)
+{
+	cJSON *a;
+
+	if (!hist)
+		return;
+	a = cJSON_AddArrayToObject(o, key);
+	for (uint32_t b = 0; a && b < TG_HIST_BUCKETS; b++) {
+		cJSON *p;
+
+		if (!hist[b])
+			continue;
+		p = cJSON_CreateArray();
+		cJSON_AddItemToArray(p, cJSON_CreateNumber(b));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)hist[b]));
+		cJSON_AddItemToArray(a, p);
+	}
+}
+
+static cJSON *hist_layout_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "sub_bits", TG_HIST_SUB_BITS);
+	cJSON_AddNumberToObject(o, "max_exp", TG_HIST_MAX_EXP);
+	return o;
 }
 
 static cJSON *tasks_json(const struct tg_results *r)
@@ -211,11 +295,14 @@ static cJSON *tasks_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "busy_ns", (double)t[i].busy_ns);
 		cJSON_AddNumberToObject(o, "max_poll_ns", (double)t[i].max_ns);
 		cJSON_AddNumberToObject(o, "max_poll_wall_ns", (double)t[i].max_wall_ns);
+		cJSON_AddNumberToObject(o, "max_own_poll_wall_ns", (double)t[i].max_own_wall_ns);
+		cJSON_AddNumberToObject(o, "sites", (double)t[i].sites);
 		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)t[i].p50_ns);
 		cJSON_AddNumberToObject(o, "p90_poll_ns", (double)t[i].p90_ns);
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)t[i].p99_ns);
 		cJSON_AddNumberToObject(o, "p999_poll_ns", (double)t[i].p999_ns);
 		cJSON_AddNumberToObject(o, "blocking_spans", (double)t[i].blocking_spans);
+		add_hist(o, "poll_hist", t[i].hist);
 		if (t[i].sched_count) {
 			cJSON *d = cJSON_AddObjectToObject(o, "scheduling_delay_ns");
 
@@ -257,7 +344,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateArray();
 	const char *base = tg_results_root(r);
 
-	cJSON_AddStringToObject(o, "task", tg_record_site_name(r->record, s->poll.site));
+	cJSON_AddStringToObject(o, "task", r->record ? tg_record_site_name(r->record, s->poll.site) :
+					   s->task ? s->task : "[unknown task]");
 	cJSON_AddNumberToObject(o, "task_id", (double)s->poll.task_id);
 	cJSON_AddNumberToObject(o, "tid", s->poll.tid);
 	cJSON_AddNumberToObject(o, "start_ns", (double)(s->poll.start_ns - r->t0_ns));
@@ -285,8 +373,19 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 		for (size_t i = 0; i < s->nfunctions; i++)
 			cJSON_AddItemToArray(f, cJSON_CreateString(s->functions[i]));
 	}
-	if (tg_span_culprit(s))
+	if (s->fn_mask) { /* by glob, not bit: an edited spec numbers its selectors anew */
+		const char *globs[TG_MAX_FN_SELECTORS];
+		size_t n = tg_fn_selectors(r->spec, globs, TG_MAX_FN_SELECTORS);
+		cJSON *f = cJSON_AddArrayToObject(o, "function_selectors");
+
+		for (size_t i = 0; i < n && i < 64; i++)
+			if (s->fn_mask >> i & 1)
+				cJSON_AddItemToArray(f, cJSON_CreateString(globs[i]));
+	}
+	if (tg_span_culprit(s)) {
 		cJSON_AddItemToObject(o, "culprit", frame_json(tg_span_culprit(s), base));
+		cJSON_AddNumberToObject(o, "culprit_frame", s->culprit); /* its index in stack */
+	}
 	else
 		cJSON_AddNullToObject(o, "culprit");
 	for (int i = 0; i < s->nframes; i++)
@@ -312,7 +411,7 @@ static cJSON *spans_json(const struct tg_results *r)
 	const struct tg_span *s, **pick;
 	size_t n = 0;
 
-	s = r->record ? tg_record_spans(r->record, &n) : NULL;
+	s = listed_spans(r, &n);
 	if (n <= TG_RESULTS_MAX_SPANS || !r->spans || r->nspans != n) {
 		for (size_t i = 0; s && i < n; i++)
 			cJSON_AddItemToArray(a, span_json(r, &s[i]));
@@ -350,6 +449,10 @@ static cJSON *step_json(const struct tg_step_result *s, uint64_t t0)
 	cJSON_AddNumberToObject(o, "duration_ns", s->end_ns > s->start_ns ? (double)(s->end_ns - s->start_ns) : 0);
 	if (!s->ok)
 		cJSON_AddStringToObject(o, "error", s->error);
+	if (s->kind == TG_STEP_EXEC) {
+		cJSON_AddNumberToObject(o, "exit_code", s->exit_code);
+		cJSON_AddNumberToObject(o, "signal", s->signal);
+	}
 	cJSON_AddNumberToObject(o, "requests", (double)s->requests);
 	cJSON_AddNumberToObject(o, "errors", (double)s->errors);
 	for (int k = 0; k < TG_LERR__COUNT; k++)
@@ -362,6 +465,7 @@ static cJSON *step_json(const struct tg_step_result *s, uint64_t t0)
 			(const __u64 *)s->latency_hist, n, qs[q], s->latency_max_ns) : 0);
 	cJSON_AddNumberToObject(l, "max", (double)s->latency_max_ns);
 	cJSON_AddItemToObject(o, "latency_ns", l);
+	add_hist(o, "latency_hist", s->latency_hist);
 	cJSON_AddNumberToObject(o, "throughput_per_s", s->throughput_per_s);
 	if (s->output)
 		cJSON_AddStringToObject(o, "output", s->output);
@@ -390,7 +494,7 @@ static cJSON *functions_json(const struct tg_results *r)
 	const struct tg_fn_summary *f;
 	size_t n = 0;
 
-	f = r->record ? tg_record_fns(r->record, &n) : NULL;
+	f = fn_summaries(r, &n);
 	for (size_t i = 0; f && i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -400,7 +504,12 @@ static cJSON *functions_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "max_poll_ns", (double)f[i].max_ns);
 		cJSON_AddNumberToObject(o, "max_poll_wall_ns", (double)f[i].max_wall_ns);
 		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)f[i].p50_ns);
+		cJSON_AddNumberToObject(o, "max_own_poll_wall_ns", (double)f[i].max_own_wall_ns);
+		cJSON_AddNumberToObject(o, "busy_ns", (double)f[i].busy_ns);
+		cJSON_AddNumberToObject(o, "p90_poll_ns", (double)f[i].p90_ns);
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)f[i].p99_ns);
+		cJSON_AddNumberToObject(o, "p999_poll_ns", (double)f[i].p999_ns);
+		add_hist(o, "poll_hist", f[i].hist);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -444,9 +553,17 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddNumberToObject(root, "version", 1);
 	cJSON_AddStringToObject(root, "tokio_guard", TG_VERSION);
 	cJSON_AddStringToObject(root, "spec", r->spec->path);
+	{ /* where `report` finds it again, from any folder */
+		char abs[PATH_MAX];
+
+		if (realpath(r->spec->path, abs))
+			cJSON_AddStringToObject(root, "spec_file", abs);
+	}
 	if (tg_results_root(r)) /* where the relative source paths below start */
 		cJSON_AddStringToObject(root, "source_root", tg_results_root(r));
 	cJSON_AddStringToObject(root, "name", r->spec->name);
+	if (r->kernel)
+		cJSON_AddStringToObject(root, "kernel", r->kernel);
 	cJSON_AddNumberToObject(root, "exit_code", r->status);
 	if (r->error)
 		cJSON_AddStringToObject(root, "error", r->error);
@@ -455,6 +572,7 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "target", target_json(r));
 	cJSON_AddItemToObject(root, "probe", probe_json(r));
 	cJSON_AddItemToObject(root, "timing", timing_json(r));
+	cJSON_AddItemToObject(root, "hist_layout", hist_layout_json());
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
 	cJSON_AddItemToObject(root, "load", load_json(r));

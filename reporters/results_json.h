@@ -9,6 +9,7 @@
 
 #include "poll_probe.h"
 #include "frame_text.h" /* tg_display_path, tg_frame_location, tg_frame_text */
+#include "record.h"     /* struct tg_record_caps */
 
 struct tg_spec;
 struct tg_record;
@@ -66,8 +67,25 @@ struct tg_results {
 	const struct tg_check *checks;         /* assertions, probe health, load steps */
 	size_t nchecks;
 	bool sched_measured;                   /* scheduling delay was probed */
+	const struct tg_results_saved *saved;  /* set when RECORD is NULL because the
+					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */
 	const char *junit_path, *trace_path, *results_path;
+};
+
+/* A run read back from its results.json (`tokio-guard report`): what the
+ * record would otherwise answer. Owned by the loader (results_load.h). */
+struct tg_results_saved {
+	const char *path;             /* the results.json it came from */
+	uint64_t polls, trace_polls, user_dropped, spans_unlisted;
+	bool have_trace_polls, have_caps;
+	struct tg_record_caps caps;
+	const struct tg_span *spans;  /* in results.json's order (what the checks saw) */
+	size_t nspans;
+	const struct tg_fn_summary *fns; /* by the spec's tg_fn_selectors() index */
+	size_t nfns;
+	char **argv;                  /* the command the run ran (NULL-terminated) */
+	const char *timing_json;      /* the run's "timing" object as JSON text, or NULL */
 };
 
 /* The folder report paths are relative to: the repository's root (spec.md,
@@ -84,6 +102,9 @@ uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_re
 /* Wall time of the whole run so far (from TG_PHASE_START to now, teardown and
  * reports included), in seconds; 0 when the start is unknown. */
 double tg_results_wall_s(const struct tg_results *r);
+
+/* probe.stats' key for TG_STAT_* STAT ("ringbuf_full_poll", ...), or NULL. */
+const char *tg_results_stat_name(int stat);
 
 /* Writes the JSON document to PATH. 0 or -errno with one line in ERR. */
 int tg_results_write(const char *path, const struct tg_results *r, char *err, size_t errlen);

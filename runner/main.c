@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "report_cmd.h"
 #include "spec.h"
 
 static const char synopsis[] =
@@ -16,6 +17,10 @@ static const char synopsis[] =
 	"                                 [--trace FILE] [--baseline RESULTS.json] [--live|--no-live]\n"
 	"                                 [--quiet] [--verbose]\n"
 	"       tokio-guard check SPEC.yaml   validate the spec only (no probes, no root)\n"
+	"       tokio-guard report RESULTS.json [--spec SPEC.yaml] [--baseline B.json] [--out-dir DIR]\n"
+	"                                     re-check a saved run, rewrite its reports (no root)\n"
+	"       tokio-guard diff BASE.json NEW.json [--markdown FILE] [--limit 25%]\n"
+	"                                     compare two runs per task (Markdown table)\n"
 	"       tokio-guard help [COMMAND] | COMMAND --help | --version\n";
 
 static const char details[] =
@@ -151,8 +156,16 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc > 2)
 		return bad_usage("help takes at most one COMMAND");
+	if (argc == 2 && !strcmp(argv[1], "report")) {
+		fputs(tg_report_help, stdout);
+		return TG_EXIT_OK;
+	}
+	if (argc == 2 && !strcmp(argv[1], "diff")) {
+		fputs(tg_diff_help, stdout);
+		return TG_EXIT_OK;
+	}
 	if (argc == 2 && strcmp(argv[1], "run") && strcmp(argv[1], "check") && strcmp(argv[1], "help"))
-		return bad_usage("help: unknown command '%s' (the commands are run and check)", argv[1]);
+		return bad_usage("help: unknown command '%s' (the commands are run, check, report and diff)", argv[1]);
 	return help();
 }
 
@@ -172,5 +185,9 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return tg_report_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "diff"))
+		return tg_diff_main(argc - 1, argv + 1);
 	return bad_usage("unknown command '%s' (the commands are run and check)", argv[1]);
 }

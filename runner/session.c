@@ -27,10 +27,8 @@
 #include "watchdog.h"
 #include "record.h"
 #include "results_json.h"
+#include "reports.h"
 #include "checks.h"
-#include "junit.h"
-#include "trace.h"
-#include "github.h"
 #include "summary.h"
 #include "spec.h"
 #include "symbolize.h"
@@ -68,11 +66,8 @@ struct session {
 	const char *sampler;
 	int status;
 	char error[1024];
-	char out_dir[PATH_MAX];
-	char results_path[PATH_MAX];
+	struct tg_reports out;      /* the output folder and the reports' paths */
 	char log_path[2][PATH_MAX]; /* target.stdout.log, target.stderr.log */
-	char junit_path[PATH_MAX];
-	char trace_path[PATH_MAX];
 	struct tg_identity id;      /* who the target and exec steps run as */
 	bool progress;
 	atomic_bool live;           /* the live view is up: the event thread feeds it */
@@ -274,18 +269,40 @@ static int start_consumer(struct session *s)
 	return 0;
 }
 
-static int make_out_dir(struct session *s);
-static void give(struct session *s, const char *path);
+static int make_out_dir(struct session *s)
+{
+	s->out = (struct tg_reports){ .id = &s->id, .quiet = s->o->quiet, .status = &s->status,
+				      .error = s->error, .errlen = sizeof(s->error) };
+	return tg_reports_paths(&s->out, s->o->out_dir ? s->o->out_dir : s->spec.report.dir,
+				s->o->results_file, s->spec.report.results, s->o->junit_file,
+				s->spec.report.junit, s->o->trace_file, s->spec.report.trace);
+}
+
+static void give(struct session *s, const char *path)
+{
+	tg_reports_give(&s->out, path);
+}
+
+/* Every report, or a line saying why none could be. */
+static void write_reports(struct session *s, struct tg_results *res)
+{
+	if (make_out_dir(s)) {
+		fprintf(stderr, "tokio-guard: cannot create %s: %s: no reports written\n", s->out.dir,
+			strerror(errno));
+		return;
+	}
+	tg_reports_write(&s->out, res);
+}
 
 /* The output folder exists before the target starts: its logs go there. */
 static int prepare_output(struct session *s)
 {
 	if (make_out_dir(s))
-		return fail(s, TG_EXIT_ENV, "cannot create the output folder %s: %s", s->out_dir,
+		return fail(s, TG_EXIT_ENV, "cannot create the output folder %s: %s", s->out.dir,
 			    strerror(errno));
-	give(s, s->out_dir);
-	snprintf(s->log_path[0], sizeof(s->log_path[0]), "%.4000s/target.stdout.log", s->out_dir);
-	snprintf(s->log_path[1], sizeof(s->log_path[1]), "%.4000s/target.stderr.log", s->out_dir);
+	give(s, s->out.dir);
+	snprintf(s->log_path[0], sizeof(s->log_path[0]), "%.4000s/target.stdout.log", s->out.dir);
+	snprintf(s->log_path[1], sizeof(s->log_path[1]), "%.4000s/target.stderr.log", s->out.dir);
 	return 0;
 }
 
@@ -569,51 +586,6 @@ static void stop_probe(struct session *s)
 	s->probe = NULL;
 }
 
-/* A report's path: the command line's FILE as given, else NAME inside DIR. */
-static int report_path(char out[PATH_MAX], const char *file, const char *dir, const char *name)
-{
-	int n = file ? snprintf(out, PATH_MAX, "%s", file)
-		     : snprintf(out, PATH_MAX, "%.2048s/%.1024s", dir, name);
-
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-static int make_out_dir(struct session *s)
-{
-	const char *dir = s->o->out_dir ? s->o->out_dir : s->spec.report.dir;
-	char tmp[PATH_MAX];
-
-	snprintf(s->out_dir, sizeof(s->out_dir), "%s", dir);
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	if (report_path(s->results_path, s->o->results_file, s->out_dir, s->spec.report.results) ||
-	    report_path(s->junit_path, s->o->junit_file, s->out_dir, s->spec.report.junit) ||
-	    report_path(s->trace_path, s->o->trace_file, s->out_dir, s->spec.report.trace)) {
-		errno = ENAMETOOLONG;
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-/* Output belongs to the user the target runs as (by default the one behind
- * sudo), not to root. */
-static void give(struct session *s, const char *path)
-{
-	if (!s->id.set || geteuid() != 0 || !path[0])
-		return;
-	if (chown(path, s->id.uid, s->id.gid) && errno != ENOENT)
-		fprintf(stderr, "tokio-guard: cannot give %s to %s: %s\n", path, s->id.name,
-			strerror(errno));
-}
-
 static void fill_results(struct session *s, struct tg_results *res)
 {
 	static struct utsname uts;
@@ -647,82 +619,6 @@ static void fill_results(struct session *s, struct tg_results *res)
 	memcpy(res->bpf_stats, s->bpf_stats, sizeof(res->bpf_stats));
 	memcpy(res->phase_ns, s->phase_ns, sizeof(res->phase_ns));
 	res->probes_attached = s->probes_attached;
-}
-
-/* Writes one report; PATH goes into *SHOWN (the summary lists it) when it worked. */
-static void write_one(struct session *s, struct tg_results *res, const char *path,
-		      const char **shown, int r, const char *err)
-{
-	if (r) {
-		/* a run without its reports does not pass: exit 3, said in results.json too */
-		if (s->status)
-			fprintf(stderr, "tokio-guard: %s\n", err);
-		else
-			fail(s, TG_EXIT_ENV, "%s", err);
-		res->status = s->status;
-		res->error = s->error;
-		return;
-	}
-	give(s, path);
-	*shown = path;
-}
-
-/* A long run's memory budgets, when they left something out (results.json's probe.capped). */
-static void note_caps(const struct tg_record_caps *c)
-{
-	if (c->slices_dropped)
-		fprintf(stderr, "tokio-guard: note: kept the polls >= %.0fus for the trace in memory "
-			"(%llu shorter ones left out)\n", (double)c->slice_floor_ns / 1e3,
-			(unsigned long long)c->slices_dropped);
-	if (c->spans_stackless || c->spans_dropped)
-		fprintf(stderr, "tokio-guard: note: memory budget: %llu shorter blocking spans kept without "
-			"stacks, %llu not kept (counted in the task statistics)\n",
-			(unsigned long long)c->spans_stackless, (unsigned long long)c->spans_dropped);
-}
-
-static void write_reports(struct session *s, struct tg_results *res)
-{
-	struct tg_trace_stats ts = { 0 };
-	char err[1024] = "";
-	uint64_t capped;
-	int r;
-
-	if (make_out_dir(s)) {
-		fprintf(stderr, "tokio-guard: cannot create %s: %s: no reports written\n", s->out_dir,
-			strerror(errno));
-		return;
-	}
-	give(s, s->out_dir);
-	r = tg_junit_write(s->junit_path, res, err, sizeof(err));
-	write_one(s, res, s->junit_path, &res->junit_path, r, err);
-	r = s->rec ? tg_trace_write(s->trace_path, res, &ts, err, sizeof(err)) : -1;
-	if (s->rec) /* nothing ran: no timeline to draw */
-		write_one(s, res, s->trace_path, &res->trace_path, r, err);
-	/* the record's own budget is noted below: only the file's is news here */
-	capped = s->rec ? tg_record_caps(s->rec)->slices_dropped : 0;
-	if (!r && ts.dropped > capped && !s->o->quiet)
-		fprintf(stderr, "tokio-guard: note: the trace keeps polls >= %.0fus (%llu shorter ones left "
-			"out to stay under %u MB; raise report.trace_min_poll to choose)\n",
-			(double)ts.min_poll_ns / 1e3, (unsigned long long)(ts.dropped - capped),
-			TG_TRACE_BUDGET_BYTES >> 20);
-	if (s->rec && !s->o->quiet)
-		note_caps(tg_record_caps(s->rec));
-	/* results.json last: it names the other reports' outcome */
-	r = tg_results_write(s->results_path, res, err, sizeof(err));
-	write_one(s, res, s->results_path, &res->results_path, r, err);
-}
-
-static void report_github(const struct tg_results *res)
-{
-	const char *summary = getenv("GITHUB_STEP_SUMMARY");
-	char err[1024];
-
-	if (!tg_github_active())
-		return;
-	tg_github_annotate(stdout, res);
-	fflush(stdout);
-	if (summary && summary[0] && tg_github_summary(summary, res, err, sizeof(err)))
-		fprintf(stderr, "tokio-guard: %s\n", err);
 }
 
 static int longest_first(const void *a, const void *b)
@@ -818,7 +714,7 @@ static int finish(struct session *s)
 			tg_summary_print_verdict(stderr, &res, isatty(2) && !getenv("NO_COLOR"));
 		else
 			tg_summary_print(stderr, &res, isatty(2) && !getenv("NO_COLOR"));
-		report_github(&res);
+		tg_reports_github(&res);
 	}
 	tg_set_child_identity(NULL); /* it points into S */
 	tg_checks_free(s->checks);
