@@ -249,7 +249,7 @@ static void test_allowed_spans_carry_their_reason(void **state)
 	}
 	/* The two 20 ms file requests are allowed spans when their own time reached the
 	 * threshold: a loaded machine keeps their fsync wakeups waiting for a CPU, and what
-	 * is left of them may stay under 10 ms (own time; e2e/verdicts tests that rule). */
+	 * is left of them may stay under 10 ms (own time, as spec.md's Additions define it). */
 	const cJSON *task;
 	double file_max = 0;
 	cJSON_ArrayForEach(task, cJSON_GetObjectItemCaseSensitive(doc, "tasks"))
