@@ -552,6 +552,58 @@ static void test_attach_process_exits_mid_run(void **state)
 	cJSON_Delete(res);
 }
 
+/* A server in a mount namespace of its own (a container's view), run from a
+ * tmpfs mounted only there: its path does not exist for tokio-guard, which
+ * reads and probes the binary through /proc/PID/exe. */
+static void test_attach_other_mount_namespace(void **state)
+{
+	char dir[] = "/tmp/tg-e2e-attach-XXXXXX", log_env[128], log_path[96], out[96], err[96];
+	char port_s[16], pid_s[16], script[768], ns_bin[96];
+	char *srv_argv[] = { "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh",
+			     "-c", script, NULL };
+	char *tg_argv[] = { TG_EXE, "attach", pid_s, "--duration", "3s", "--out-dir", out, NULL };
+	int port = e2e_free_port();
+	const cJSON *target;
+	pid_t srv, tg;
+	cJSON *res;
+	char *log;
+
+	NEED_ROOT();
+	E2E_SKIP_UNLESS(access("/usr/bin/unshare", X_OK) == 0, "needs unshare (util-linux)");
+	assert_non_null(mkdtemp(dir));
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	snprintf(log_path, sizeof(log_path), "%s/example.log", dir);
+	snprintf(log_env, sizeof(log_env), "GUARD_EXAMPLE_LOG=%s", log_path);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(err, sizeof(err), "%s/tg.err", dir);
+	snprintf(ns_bin, sizeof(ns_bin), "%s/ns/blocking-server", dir);
+	snprintf(script, sizeof(script),
+		 "mkdir -p %s/ns && mount -t tmpfs tg-e2e %s/ns && cp %s %s && exec %s --port %d "
+		 "--workers 2", dir, dir, SERVER, ns_bin, ns_bin, port);
+	srv = spawn(srv_argv, log_env, NULL);
+	wait_serving(port);
+	assert_int_not_equal(access(ns_bin, F_OK), 0); /* not in our namespace */
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)srv);
+	tg = spawn(tg_argv, NULL, err);
+	wait_attached(err, tg);
+	assert_int_equal(http_get(port, "/sleep?ms=30", ANSWER_TIMEOUT_MS), 200);
+	assert_int_equal(http_get(port, "/cpu?ms=20", ANSWER_TIMEOUT_MS), 200);
+	assert_int_equal(reap(tg), 1);
+	assert_int_equal(http_get(port, "/hello", ANSWER_TIMEOUT_MS), 200);
+	res = results_in(out);
+	assert_non_null(res);
+	target = cJSON_GetObjectItemCaseSensitive(res, "target");
+	assert_string_equal(e2e_str(target, "executable"), ns_bin);
+	log = tg_test_read(log_path, NULL);
+	assert_non_null(log);
+	assert_int_equal(check_against_log(res, log, "blocking_server"), 2);
+	free(log);
+	cJSON_Delete(res);
+	kill(srv, SIGTERM);
+	reap(srv);
+	assert_int_equal(uprobe_links_left(srv), 0);
+}
+
 /* tokio-guard's stderr when run with ARGS: one line, containing WANT; its exit code. */
 static int one_line_error(char *const *argv, const char *want)
 {
@@ -754,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_attach_errors_one_line),
 		cmocka_unit_test(test_attach_window_serving_nothing_left),
 		cmocka_unit_test(test_attach_process_exits_mid_run),
+		cmocka_unit_test(test_attach_other_mount_namespace),
 		cmocka_unit_test(test_adhoc_run_program_exits),
 		cmocka_unit_test(test_adhoc_run_duration_ends_it),
 		cmocka_unit_test(test_attached_matches_launched),
