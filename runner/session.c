@@ -423,13 +423,26 @@ static void refresh_symbols(struct session *s)
 	pthread_mutex_unlock(&s->sz_lock);
 }
 
-/* --duration: SIGALRM ends the waits (load steps included) as a signal does. */
+static void alarm_mask(int how)
+{
+	sigset_t m;
+
+	sigemptyset(&m);
+	sigaddset(&m, SIGALRM);
+	pthread_sigmask(how, &m, NULL);
+}
+
+/* --duration: SIGALRM ends the wait as a signal does. A spec's load is not
+ * cut short by it (an interrupted step would fail its check): the alarm is
+ * held until the load is done, so the run lasts the longer of the two. */
 static void arm_duration(struct session *s)
 {
 	struct itimerval it = { 0 };
 
 	if (!s->o->duration_ns)
 		return;
+	if (s->spec.nsteps)
+		alarm_mask(SIG_BLOCK); /* before the load's threads: they inherit it */
 	it.it_value.tv_sec = (time_t)(s->o->duration_ns / 1000000000ull);
 	it.it_value.tv_usec = (suseconds_t)(s->o->duration_ns % 1000000000ull / 1000);
 	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
@@ -496,6 +509,7 @@ static void run_until_end(struct session *s)
 {
 	if (!s->attached && !s->adhoc)
 		return;
+	alarm_mask(SIG_UNBLOCK); /* one that came during the load ends the wait at once */
 	if (!s->o->duration_ns && s->spec.nsteps)
 		return; /* a spec's load decides how long */
 	tg_wait_end(0, &g_signal, target_alive, s);
