@@ -83,6 +83,7 @@ static cJSON *target_json(const struct tg_results *r)
 						    r->spec->target.argv));
 	cJSON_AddStringToObject(t, "executable", r->exe ? r->exe : "");
 	cJSON_AddNumberToObject(t, "pid", r->pid);
+	cJSON_AddBoolToObject(t, "attached", r->attached);
 	if (r->exited && !r->exit_signal)
 		cJSON_AddNumberToObject(ex, "code", r->exit_code);
 	else

@@ -37,6 +37,7 @@ struct tg_results {
 	const struct tg_spec *spec;
 	const char *exe;            /* resolved target binary */
 	pid_t pid;
+	bool attached;              /* tokio-guard attach: a process it did not start */
 	const pid_t *unprobed;      /* other processes of its program (forks, its daemon) */
 	size_t nunprobed;
 	bool exited;                /* the target's own end, if it came before the stop */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_attach.h"
 #include "session.h"
 #include "report_cmd.h"
 #include "spec.h"
@@ -16,6 +17,8 @@ static const char synopsis[] =
 	"usage: tokio-guard run SPEC.yaml [--out-dir DIR] [--results FILE] [--junit FILE]\n"
 	"                                 [--trace FILE] [--baseline RESULTS.json] [--live|--no-live]\n"
 	"                                 [--quiet] [--verbose]\n"
+	"       tokio-guard run [--duration D] [--out-dir DIR] [--threshold 10ms] -- CMD [ARGS...]\n"
+	"       tokio-guard attach PID [--duration D] [SPEC.yaml] [--out-dir DIR] [--live|--no-live]\n"
 	"       tokio-guard check SPEC.yaml   validate the spec only (no probes, no root)\n"
 	"       tokio-guard report RESULTS.json [--spec SPEC.yaml] [--baseline B.json] [--out-dir DIR]\n"
 	"                                     re-check a saved run, rewrite its reports (no root)\n"
@@ -36,13 +39,18 @@ static const char details[] =
 	"check lists every error it finds in the spec (up to 20), each at file:line:column.\n"
 	"Reports: junit.xml, trace.json (Perfetto / chrome://tracing) and results.json in\n"
 	"--out-dir (default: the spec's report.dir); --junit/--trace/--results put one\n"
-	"elsewhere. --baseline checks max_poll_regression against an earlier results.json.\n"
+	"elsewhere. --baseline checks max_poll_regression against an earlier results.json.\n"	"run -- CMD runs CMD without a spec: default probe settings and the default check\n"
+	"(max_blocking_spans: 0), until --duration, Ctrl-C or its exit. attach PID probes a\n"
+	"running process the same way (a SPEC.yaml adds its probe settings, load and\n"
+	"assertions; its target section is ignored) and never stops, signals or reaps it.\n"
+	"For both, Ctrl-C ends the run normally: reports are written and the verdict decides.\n"
 	"Under GitHub Actions (GITHUB_ACTIONS=true) failures become annotations and a\n"
 	"summary is appended to $GITHUB_STEP_SUMMARY.\n"
 	"\n"
 	"exit codes: 0 passed, 1 assertion failed, 2 bad usage or spec, 3 environment\n"
-	"(no eBPF/BTF, no permission, no poll sites, nothing observed), 4 target or load\n"
-	"failure, 130/143 interrupted by SIGINT/SIGTERM.\n";
+	"(no eBPF/BTF, no permission, no poll sites or not a Tokio program, nothing observed),\n"
+	"4 target or load failure (attach: no such process), 130/143 interrupted by\n"
+	"SIGINT/SIGTERM (attach and run -- CMD: SIGINT gives the verdict).\n";
 
 static int help(void)
 {
@@ -117,10 +125,14 @@ static int cmd_run(int argc, char **argv)
 		{ 0 },
 	};
 	struct tg_run_opts ro = { 0 };
+	char why[512];
 	int c;
 
 	if (wants_help(argc, argv))
 		return help();
+	if (tg_cli_is_adhoc(argc, argv)) /* run -- CMD: cli_attach.c */
+		return tg_cli_parse(argc, argv, true, &ro, why, sizeof(why)) ? bad_usage("%s", why)
+									       : tg_session_run(&ro);
 	optind = 1;
 	opterr = 0; /* our own messages: getopt's would say "run:", not "tokio-guard:" */
 	while ((c = getopt_long(argc, argv, ":qv", opts, NULL)) != -1) {
@@ -151,6 +163,18 @@ static int cmd_run(int argc, char **argv)
 	return tg_session_run(&ro);
 }
 
+static int cmd_attach(int argc, char **argv)
+{
+	struct tg_run_opts ro;
+	char why[512];
+
+	if (wants_help(argc, argv))
+		return help();
+	if (tg_cli_parse(argc, argv, false, &ro, why, sizeof(why)))
+		return bad_usage("%s", why);
+	return tg_session_run(&ro);
+}
+
 /* help [COMMAND]: the one usage text covers every command. */
 static int cmd_help(int argc, char **argv)
 {
@@ -164,15 +188,17 @@ static int cmd_help(int argc, char **argv)
 		fputs(tg_diff_help, stdout);
 		return TG_EXIT_OK;
 	}
-	if (argc == 2 && strcmp(argv[1], "run") && strcmp(argv[1], "check") && strcmp(argv[1], "help"))
-		return bad_usage("help: unknown command '%s' (the commands are run, check, report and diff)", argv[1]);
+	if (argc == 2 && strcmp(argv[1], "run") && strcmp(argv[1], "check") && strcmp(argv[1], "help") &&
+	    strcmp(argv[1], "attach"))
+		return bad_usage("help: unknown command '%s' (the commands are run, attach, check, report "
+				 "and diff)", argv[1]);
 	return help();
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return bad_usage("no command given (the commands are run and check)");
+		return bad_usage("no command given (the commands are run, attach, check, report and diff)");
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tokio-guard %s\n", TG_VERSION);
 		return TG_EXIT_OK;
@@ -189,5 +215,8 @@ int main(int argc, char **argv)
 		return tg_report_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "diff"))
 		return tg_diff_main(argc - 1, argv + 1);
-	return bad_usage("unknown command '%s' (the commands are run and check)", argv[1]);
+	if (!strcmp(argv[1], "attach"))
+		return cmd_attach(argc - 1, argv + 1);
+	return bad_usage("unknown command '%s' (the commands are run, attach, check, report and diff)",
+			 argv[1]);
 }

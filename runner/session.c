@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "session.h"
+#include "adhoc.h"
+#include "attach.h"
 #include "launch.h"
 #include "proc_tree.h"
 #include "load.h"
@@ -85,6 +88,11 @@ struct session {
 	bool unwind_dwarf;          /* probe.unwind, auto decided: copies unwound with CFI */
 	pid_t unprobed[16];         /* forks of the target's program, or the daemon it became */
 	size_t nunprobed;
+	/* attach: a process we did not start; target.pid is its pid, but it is never
+	 * waited for, signalled or stopped (spawned stays false) */
+	bool attached;
+	struct tg_attached att;
+	bool adhoc;                 /* run -- CMD: its exit ends the run, it is no failure */
 };
 
 static volatile sig_atomic_t g_signal;
@@ -108,6 +116,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL); /* --duration's end (arm_duration) */
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -126,10 +135,18 @@ static int fail(struct session *s, int status, const char *fmt, ...)
 	return -1;
 }
 
+/* Attach and ad hoc runs end at --duration (SIGALRM) or Ctrl-C: their normal end. */
+static bool normal_end(struct session *s)
+{
+	return g_signal == SIGALRM || (g_signal == SIGINT && (s->attached || s->adhoc));
+}
+
 static bool interrupted(struct session *s)
 {
 	if (!g_signal)
 		return false;
+	if (normal_end(s))
+		return true;
 	if (!s->status)
 		fail(s, g_signal == SIGINT ? TG_EXIT_SIGINT : TG_EXIT_SIGTERM,
 		     "interrupted by %s: stopping the target and writing reports",
@@ -139,12 +156,39 @@ static bool interrupted(struct session *s)
 
 /* ---- phases */
 
+/* run -- CMD, or attach without a spec: every default, the default check. */
+static int load_adhoc(struct session *s)
+{
+	static char *const none[] = { "(attached)", NULL };
+	char err[1024];
+
+	if (tg_spec_adhoc(s->adhoc ? s->o->command : none, s->o->threshold_ns, &s->spec, err,
+			  sizeof(err))) {
+		tg_spec_free(&s->spec);
+		return fail(s, TG_EXIT_ENV, "%s", err);
+	}
+	s->have_spec = true;
+	return 0;
+}
+
+/* attach: the process runs already, as whoever started it. */
+static void ignore_target_section(struct session *s)
+{
+	if (s->spec.target.argv && !s->o->quiet)
+		fprintf(stderr, "tokio-guard: note: attaching to pid %d: the target section of %s is "
+			"ignored\n", (int)s->o->attach_pid, s->spec.path);
+	free(s->spec.target.user);
+	s->spec.target.user = NULL;
+}
+
 static int load_spec(struct session *s)
 {
 	static struct tg_spec_errors errs; /* 10 KiB: off the stack */
 	char err[1024];
 
-	if (tg_spec_load_all(s->o->spec_path, &s->spec, &errs)) {
+	if (s->adhoc || (s->attached && !s->o->spec_path))
+		return load_adhoc(s);
+	if ((s->attached ? tg_spec_load_all_attach : tg_spec_load_all)(s->o->spec_path, &s->spec, &errs)) {
 		/* every mistake in one round, as check gives them; the first is the run's error */
 		fail(s, TG_EXIT_USAGE, "%s", errs.msg[0]);
 		if (errs.n > 1 || errs.more)
@@ -152,6 +196,8 @@ static int load_spec(struct session *s)
 		return -1;
 	}
 	s->have_spec = true;
+	if (s->attached)
+		ignore_target_section(s);
 	s->nfn = tg_fn_selectors(&s->spec, s->fn_globs, TG_MAX_FN_SELECTORS);
 	s->sched_delay = tg_needs_sched_delay(&s->spec);
 	if (!s->spec.has_assertions && !s->o->quiet)
@@ -181,17 +227,45 @@ static int resolve_user(struct session *s)
 	return 0;
 }
 
+/* attach: the process, and its command line in place of the spec's. */
+static int find_attached(struct session *s)
+{
+	char err[1024];
+	int r = tg_attach_open(s->o->attach_pid, &s->att, err, sizeof(err));
+
+	if (r)
+		return fail(s, r == -ESRCH ? TG_EXIT_TARGET : r == -EINVAL ? TG_EXIT_USAGE : TG_EXIT_ENV,
+			    "%s", err);
+	tg_strv_free(s->spec.target.argv);
+	s->spec.target.argv = s->att.argv; /* the spec owns it from here */
+	s->att.argv = NULL;
+	s->target.pid = s->att.pid;
+	if (!s->o->spec_path) { /* named after its program, as an ad hoc run is */
+		const char *base = strrchr(s->att.shown, '/');
+
+		free(s->spec.name);
+		s->spec.name = strdup(base && base[1] ? base + 1 : s->att.shown);
+	}
+	s->exe = strdup(s->att.exe);
+	return s->exe ? 0 : fail(s, TG_EXIT_ENV, "out of memory");
+}
+
 static int find_target(struct session *s)
 {
-	const char *argv0 = s->spec.target.argv[0];
+	const char *argv0 = s->spec.target.argv ? s->spec.target.argv[0] : "";
 	char err[1024];
 	int r;
 
-	s->exe = tg_resolve_exe(argv0, s->spec.target.cwd);
+	if (s->attached ? find_attached(s) : 0)
+		return -1;
+	s->exe = s->exe ? s->exe : tg_resolve_exe(argv0, s->spec.target.cwd);
 	if (!s->exe)
 		return fail(s, TG_EXIT_TARGET, "target %s not found (cwd %s): %s", argv0,
 			    s->spec.target.cwd, strerror(errno));
 	r = tg_find_task_sites(s->exe, &s->sites, err, sizeof(err));
+	if (r && s->attached && r == -ENOENT)
+		return fail(s, TG_EXIT_ENV, "pid %d (%s) is not a Tokio program: no "
+			    "tokio::runtime::task::raw::poll in its binary", (int)s->att.pid, s->att.shown);
 	if (r)
 		return fail(s, r == -ENOENT || r == -ENOEXEC ? TG_EXIT_ENV : TG_EXIT_TARGET, "%s", err);
 	s->unwind_dwarf = s->spec.probe.unwind == TG_UNWIND_DWARF ||
@@ -331,12 +405,14 @@ static int start_probe(struct session *s)
 	};
 	char err[1024];
 
-	if (tg_target_spawn_opts(&s->spec, s->exe, &to, &s->target, err, sizeof(err)))
-		return fail(s, TG_EXIT_TARGET, "%s", err);
-	s->spawned = true;
-	tg_watchdog_arm(s->target.pid); /* its own process group */
-	give(s, s->log_path[0]);
-	give(s, s->log_path[1]);
+	if (!s->attached) { /* attach: it runs already, its output is its own */
+		if (tg_target_spawn_opts(&s->spec, s->exe, &to, &s->target, err, sizeof(err)))
+			return fail(s, TG_EXIT_TARGET, "%s", err);
+		s->spawned = true;
+		tg_watchdog_arm(s->target.pid); /* its own process group */
+		give(s, s->log_path[0]);
+		give(s, s->log_path[1]);
+	}
 	s->rec = tg_record_new(&s->sites, s->spec.probe.blocking_threshold_ns, s->spec.probe.sample_rate);
 	if (!s->rec)
 		return fail(s, TG_EXIT_ENV, "out of memory");
@@ -348,7 +424,8 @@ static int start_probe(struct session *s)
 		return fail(s, TG_EXIT_ENV, "%s", err);
 	if (!s->o->quiet)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
-			"stacks: %s\n", s->sites.n, s->exe, tg_probe_attached(s->probe),
+			"stacks: %s\n", s->sites.n, s->attached ? s->att.shown : s->exe,
+			tg_probe_attached(s->probe),
 			tg_probe_sampler(s->probe),
 			s->unwind_dwarf ? "dwarf (registers and stack copied, unwound with CFI)" :
 					  "frame pointers");
@@ -367,12 +444,59 @@ static void refresh_symbols(struct session *s)
 	pthread_mutex_unlock(&s->sz_lock);
 }
 
+static void alarm_mask(int how)
+{
+	sigset_t m;
+
+	sigemptyset(&m);
+	sigaddset(&m, SIGALRM);
+	pthread_sigmask(how, &m, NULL);
+}
+
+/* --duration: SIGALRM ends the wait as a signal does. A spec's load is not
+ * cut short by it (an interrupted step would fail its check): the alarm is
+ * held until the load is done, so the run lasts the longer of the two. */
+static void arm_duration(struct session *s)
+{
+	struct itimerval it = { 0 };
+
+	if (!s->o->duration_ns)
+		return;
+	if (s->spec.nsteps)
+		alarm_mask(SIG_BLOCK); /* before the load's threads: they inherit it */
+	it.it_value.tv_sec = (time_t)(s->o->duration_ns / 1000000000ull);
+	it.it_value.tv_usec = (suseconds_t)(s->o->duration_ns % 1000000000ull / 1000);
+	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* attach: probes on, the process already running: it is ready as it is. */
+static int start_attached(struct session *s)
+{
+	pthread_mutex_lock(&s->sz_lock);
+	s->sz = tg_symbolizer_new(s->target.pid);
+	pthread_mutex_unlock(&s->sz_lock);
+	if (!s->sz && !tg_attach_alive(&s->att))
+		return fail(s, TG_EXIT_TARGET, "pid %d exited while the probes were attached",
+			    (int)s->att.pid);
+	if (!s->o->quiet)
+		fprintf(stderr, "tokio-guard: attached to pid %d (%s) in %.0f ms%s\n", (int)s->att.pid,
+			s->att.shown, (double)(tg_now_ns() - s->phase_ns[TG_PHASE_START]) / 1e6,
+			s->o->duration_ns ? "" : ": Ctrl-C to detach");
+	arm_duration(s);
+	s->phase_ns[TG_PHASE_READY] = tg_now_ns();
+	return 0;
+}
+
 static int start_target(struct session *s)
 {
 	char err[1024];
 	int r;
 
 	s->t0_ns = tg_now_ns();
+	if (s->attached)
+		return start_attached(s);
 	if (tg_target_release(&s->target, err, sizeof(err)))
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	/* The binary is mapped from exec on: enough to symbolize it even if the
@@ -386,6 +510,8 @@ static int start_target(struct session *s)
 	if (r)
 		return fail(s, TG_EXIT_TARGET, "%s", err);
 	refresh_symbols(s);
+	if (s->adhoc)
+		arm_duration(s);
 	s->phase_ns[TG_PHASE_READY] = tg_now_ns();
 	return 0;
 }
@@ -394,14 +520,28 @@ static bool target_alive(void *ctx)
 {
 	struct session *s = ctx;
 
-	return !tg_target_check_exit(&s->target);
+	return s->attached ? tg_attach_alive(&s->att) : !tg_target_check_exit(&s->target);
+}
+
+/* Attach and ad hoc runs go on after their load (if any) until --duration,
+ * Ctrl-C or the target's end. The live view (o->live, runner/live.c) starts
+ * here and is stopped in stop_target. */
+static void run_until_end(struct session *s)
+{
+	if (!s->attached && !s->adhoc)
+		return;
+	alarm_mask(SIG_UNBLOCK); /* one that came during the load ends the wait at once */
+	if (!s->o->duration_ns && s->spec.nsteps)
+		return; /* a spec's load decides how long */
+	tg_wait_end(0, &g_signal, target_alive, s);
+	interrupted(s);
 }
 
 /* The live view replaces the progress line: the whole terminal is its own. */
 static void start_live(struct session *s)
 {
 	char title[256];
-	const char *slash = strrchr(s->exe, '/');
+	const char *shown = s->attached ? s->att.shown : s->exe, *slash = strrchr(shown, '/');
 	struct tg_live_opts lo = {
 		.title = title,
 		.root = tg_spec_root(&s->spec),
@@ -410,7 +550,8 @@ static void start_live(struct session *s)
 		.tty = -1,
 	};
 
-	snprintf(title, sizeof title, "%s (pid %d)", slash ? slash + 1 : s->exe, (int)s->target.pid);
+	snprintf(title, sizeof title, "%s%.200s (pid %d)", s->attached ? "attached to " : "",
+		 slash ? slash + 1 : shown, (int)s->target.pid);
 	if (tg_live_start(&lo) == 0) {
 		atomic_store(&s->live, true);
 		tg_probe_wake(s->probe); /* the event thread feeds it from now on */
@@ -503,6 +644,23 @@ static void say_daemonized(struct session *s)
 		"it starts\n", eol_clear(), (int)s->unprobed[0]);
 }
 
+/* attach: nothing is sent to the process; its end, if it came, is noted. */
+static void detach_target(struct session *s)
+{
+	struct itimerval off = { 0 };
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	s->t_end_ns = tg_now_ns();
+	if (tg_attach_alive(&s->att)) {
+		refresh_symbols(s);
+		return;
+	}
+	s->target.exited = true; /* its exit status is its parent's to know */
+	if (!s->o->quiet)
+		fprintf(stderr, "%stokio-guard: pid %d exited during the run: detached, reports cover "
+			"it up to its end\n", eol_clear(), (int)s->att.pid);
+}
+
 static void stop_target(struct session *s)
 {
 	char how[128], tail[2048] = "";
@@ -513,7 +671,9 @@ static void stop_target(struct session *s)
 		s->progress = false;
 		g_progress_tty = false;
 	}
-	stop_live(s);
+	stop_live(s); /* before any message */
+	if (s->attached && s->phase_ns[TG_PHASE_ATTACHED])
+		detach_target(s);
 	if (!s->spawned)
 		return;
 	if (!tg_target_check_exit(&s->target))
@@ -534,6 +694,10 @@ static void stop_target(struct session *s)
 		print_stderr_tail(s, tail);
 	} else if (s->status == TG_EXIT_TARGET && strstr(s->error, "before it was ready")) {
 		print_stderr_tail(s, NULL);
+	} else if (died && s->adhoc) { /* its exit ends an ad hoc run: no failure */
+		tg_describe_status(s->target.status, how, sizeof(how));
+		if (!s->o->quiet)
+			fprintf(stderr, "tokio-guard: %s %s: the run ends\n", s->exe, how);
 	} else if (died) {
 		bool first = !s->status;
 
@@ -593,7 +757,8 @@ static void fill_results(struct session *s, struct tg_results *res)
 
 	uname(&uts);
 	*res = (struct tg_results){
-		.spec = &s->spec, .exe = s->exe, .pid = s->target.pid,
+		.spec = &s->spec, .exe = s->attached ? s->att.shown : s->exe, .pid = s->target.pid,
+		.attached = s->attached,
 		.unprobed = s->unprobed, .nunprobed = s->nunprobed,
 		.exited = s->target.exited, .poll_sites = s->sites.n,
 		.tokio_version = s->sites.tokio_version, .t0_ns = s->t0_ns,
@@ -612,7 +777,9 @@ static void fill_results(struct session *s, struct tg_results *res)
 	};
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;
-	if (s->target.exited && WIFSIGNALED(st))
+	if (s->attached) /* not our child: no status to tell */
+		;
+	else if (s->target.exited && WIFSIGNALED(st))
 		res->exit_signal = WTERMSIG(st);
 	else if (s->target.exited)
 		res->exit_code = WEXITSTATUS(st);
@@ -699,7 +866,8 @@ static int finish(struct session *s)
 	phase(s, TG_PHASE_DETACHED);
 	/* A bad spec has nothing to report on; anything later does, even a
 	 * target that never started: the CI's test view must say why. */
-	if (s->have_spec && s->status != TG_EXIT_USAGE) {
+	if (s->have_spec && s->status != TG_EXIT_USAGE &&
+	    !(s->attached && !s->phase_ns[TG_PHASE_ATTACHED])) { /* attach: nothing probed, one line said it */
 		struct tg_results res;
 
 		if (s->rec)
@@ -725,6 +893,7 @@ static int finish(struct session *s)
 		tg_step_result_free(&s->steps[i]);
 	free(s->steps);
 	tg_poll_sites_free(&s->sites);
+	tg_attach_close(&s->att);
 	free(s->exe);
 	if (s->have_baseline)
 		tg_baseline_free(&s->baseline);
@@ -736,13 +905,15 @@ static int finish(struct session *s)
 int tg_session_run(const struct tg_run_opts *o)
 {
 	struct session s = { .o = o, .target = { .gate_fd = -1, .exec_err_fd = -1 },
-			     .sz_lock = PTHREAD_MUTEX_INITIALIZER };
+			     .sz_lock = PTHREAD_MUTEX_INITIALIZER, .attached = o->attach_pid > 0,
+			     .att = { .pidfd = -1 }, .adhoc = o->command != NULL };
 
 	s.phase_ns[TG_PHASE_START] = tg_now_ns();
 	install_signals();
 	tg_adopt_orphans(); /* a daemon the run leaves comes back to us to be stopped */
-	/* before any probe exists: its pipe must be a lower fd than every BPF link */
-	if (tg_watchdog_start())
+	/* before any probe exists: its pipe must be a lower fd than every BPF link.
+	 * None for attach: the process outlives us whatever happens to us. */
+	if (!s.attached && tg_watchdog_start())
 		fprintf(stderr, "tokio-guard: warning: cannot start the watchdog (%s): if tokio-guard "
 			"is killed, the target may outlive it\n", strerror(errno));
 	tg_load_set_echo(!o->quiet);
@@ -750,6 +921,7 @@ int tg_session_run(const struct tg_run_opts *o)
 		return finish(&s);
 	if (prepare_output(&s) || start_probe(&s) || interrupted(&s) || start_target(&s))
 		return finish(&s);
-	run_steps(&s);
+	if (!run_steps(&s))
+		run_until_end(&s);
 	return finish(&s);
 }

@@ -3,6 +3,8 @@
 #define TG_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* Exit codes: stable, documented in the README (contract: shared/spec.md). */
 enum tg_exit {
@@ -23,8 +25,13 @@ struct tg_run_opts {
 	const char *trace_file;   /* overrides report.trace (a path) */
 	const char *baseline;     /* an earlier results.json: max_poll_regression */
 	bool quiet;
-	bool live;                /* the live view (runner/live.h) while it runs */
 	bool verbose;
+	/* attach and ad hoc runs (runner/cli_attach.c) */
+	pid_t attach_pid;         /* > 0: probe this running process (spec optional, its target ignored) */
+	char *const *command;     /* run -- CMD ARGS: no spec file (spec_path NULL) */
+	uint64_t threshold_ns;    /* ad hoc: probe.blocking_threshold (0: 10ms) */
+	uint64_t duration_ns;     /* attach, ad hoc: the run's length (0: until Ctrl-C or the target's end) */
+	bool live;                /* the live view (runner/live.c): attach and ad hoc runs default to it on a TTY */
 };
 
 /* Runs the spec and returns the process exit code. */

@@ -56,7 +56,8 @@ static const struct table root_table = TABLE(root_fields, root_check);
 static int root_check(struct ctx *c, yaml_node_t *n, const char *path, void *obj,
 		      yaml_node_t *const *seen)
 {
-	int rc = require(c, n, path, &root_table, seen, "target");
+	/* attach ignores the target section: it may be absent */
+	int rc = c->target_optional ? 0 : require(c, n, path, &root_table, seen, "target");
 	if (rc || c->nerrors) /* step names may be missing after an error */
 		return rc ? rc : -EINVAL;
 	return check_load_selectors(c, obj, n);
@@ -71,7 +72,8 @@ static int set_default(struct ctx *c, char **dst, const char *value)
 	return (*dst = strdup(value)) ? 0 : oom(c);
 }
 
-static int build(struct ctx *c, struct tg_spec *s)
+/* What a spec says when it does not say it (shared/spec.md): also the ad hoc spec's. */
+void spec_defaults(struct tg_spec *s)
 {
 	s->version = 1;
 	s->target.ready.kind = TG_READY_NONE;
@@ -85,6 +87,11 @@ static int build(struct ctx *c, struct tg_spec *s)
 	s->probe.ring_buffer_bytes = 16u << 20;
 	s->probe.stack_copy_bytes = 16u << 10;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
+}
+
+static int build(struct ctx *c, struct tg_spec *s)
+{
+	spec_defaults(s);
 	if (!(s->path = strdup(c->file)) || !(s->dir = spec_folder(c->file)) ||
 	    !(s->root = tg_source_root(s->dir)))
 		return oom(c);
@@ -292,7 +299,7 @@ static int prescan(struct ctx *c, const char *buf, size_t len)
 }
 
 static int load(const char *path, struct tg_spec *spec, char *err, size_t errlen,
-		struct tg_spec_errors *all)
+		struct tg_spec_errors *all, bool target_optional)
 {
 	char dummy[8];
 	if (!err || !errlen) {
@@ -316,7 +323,8 @@ static int load(const char *path, struct tg_spec *spec, char *err, size_t errlen
 
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen, .all = all };
+	struct ctx c = { .doc = &doc, .file = path, .err = err, .errlen = errlen, .all = all,
+			 .target_optional = target_optional };
 	if ((rc = prescan(&c, buf, len))) {
 		free(buf);
 		return rc;
@@ -345,20 +353,31 @@ out_parser:
 
 int tg_spec_load(const char *path, struct tg_spec *spec, char *err, size_t errlen)
 {
-	return load(path, spec, err, errlen, NULL);
+	return load(path, spec, err, errlen, NULL, false);
 }
 
-int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs)
+static int load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs,
+		    bool target_optional)
 {
 	char first[sizeof errs->msg[0]];
 	errs->n = 0;
 	errs->more = false;
-	int rc = load(path, spec, first, sizeof first, errs);
+	int rc = load(path, spec, first, sizeof first, errs, target_optional);
 	if (rc && !errs->n) { /* the file itself, or memory: no position */
 		snprintf(errs->msg[0], sizeof errs->msg[0], "%s", first);
 		errs->n = 1;
 	}
 	return rc;
+}
+
+int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs)
+{
+	return load_all(path, spec, errs, false);
+}
+
+int tg_spec_load_all_attach(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs)
+{
+	return load_all(path, spec, errs, true);
 }
 
 void tg_spec_errors_print(FILE *f, const char *path, const struct tg_spec_errors *errs, size_t from)

@@ -35,6 +35,9 @@ struct tg_spec_errors {
 
 /* tg_spec_load, with every error in ERRS (at least one when it fails). */
 int tg_spec_load_all(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs);
+/* The same for `tokio-guard attach`: a spec without a target section is no
+ * error (attach ignores it; one that is there is still checked). */
+int tg_spec_load_all_attach(const char *path, struct tg_spec *spec, struct tg_spec_errors *errs);
 /* ERRS from message FROM on, a "tokio-guard: " line each, then how many
  * there were (check and run say them the same way). */
 void tg_spec_errors_print(FILE *f, const char *path, const struct tg_spec_errors *errs, size_t from);

@@ -62,6 +62,7 @@ struct ctx {
 	char *err;     /* the first error */
 	size_t errlen;
 	struct tg_spec_errors *all; /* every error, up to TG_SPEC_MAX_ERRORS; may be NULL */
+	bool target_optional; /* attach: the target section may be absent */
 	size_t nerrors;
 	bool halt;     /* past the cap, or a budget ran out: stop walking */
 	size_t values; /* visited so far, see MAX_VALUES */
@@ -101,6 +102,9 @@ struct field {
 #define U32(k, T, m, lo, hi) { k, h_u32, offsetof(T, m), lo, hi, NULL }
 #define SECTION(k, table) { k, h_section, 0, 0, 0, &table }
 #define SECTION_AT(k, fn, T, m, table) { k, fn, offsetof(T, m), 0, 0, &table }
+
+/* spec.c: the defaults of every key (adhoc.c's spec too) */
+void spec_defaults(struct tg_spec *s);
 
 /* words.c: strings, words, paths */
 char *abs_join(const char *base, const char *rel);
