@@ -68,6 +68,7 @@ struct tg_results {
 	bool sched_measured;                   /* scheduling delay was probed */
 	/* Report files as written ("" when not written): the summary points at them. */
 	const char *junit_path, *trace_path, *results_path;
+	const char *html_path;      /* report.html; NULL or "" when not written */
 };
 
 /* The folder report paths are relative to: the repository's root (spec.md,

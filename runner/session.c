@@ -29,6 +29,7 @@
 #include "checks.h"
 #include "junit.h"
 #include "trace.h"
+#include "report_html.h"
 #include "github.h"
 #include "summary.h"
 #include "spec.h"
@@ -72,6 +73,7 @@ struct session {
 	char log_path[2][PATH_MAX]; /* target.stdout.log, target.stderr.log */
 	char junit_path[PATH_MAX];
 	char trace_path[PATH_MAX];
+	char html_path[PATH_MAX];   /* "" when report.html is off */
 	struct tg_identity id;      /* who the target and exec steps run as */
 	bool progress;
 	struct tg_baseline baseline;
@@ -559,7 +561,8 @@ static int make_out_dir(struct session *s)
 		return -errno;
 	if (report_path(s->results_path, s->o->results_file, s->out_dir, s->spec.report.results) ||
 	    report_path(s->junit_path, s->o->junit_file, s->out_dir, s->spec.report.junit) ||
-	    report_path(s->trace_path, s->o->trace_file, s->out_dir, s->spec.report.trace)) {
+	    report_path(s->trace_path, s->o->trace_file, s->out_dir, s->spec.report.trace) ||
+	    report_path(s->html_path, NULL, s->out_dir, s->spec.report.html ? s->spec.report.html : "")) {
 		errno = ENAMETOOLONG;
 		return -ENAMETOOLONG;
 	}
@@ -599,7 +602,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.kernel = uts.release, .sched_measured = s->sched_delay,
 		.spans = s->by_length, .nspans = s->nspans,
 		.checks = s->checks, .nchecks = s->nchecks,
-		.junit_path = "", .trace_path = "", .results_path = "",
+		.junit_path = "", .trace_path = "", .results_path = "", .html_path = "",
 	};
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;
@@ -673,6 +676,17 @@ static void write_reports(struct session *s, struct tg_results *res)
 	/* results.json last: it names the other reports' outcome */
 	r = tg_results_write(s->results_path, res, err, sizeof(err));
 	write_one(s, res, s->results_path, &res->results_path, r, err);
+	/* a view drawn from the files just written (as `report` rebuilds it): its
+	 * failure costs the page, never the verdict results.json already holds */
+	if (s->spec.report.html && s->spec.report.html[0] && res->results_path[0]) {
+		r = tg_report_html_write(s->html_path, res->results_path, res->trace_path, err, sizeof(err));
+		if (r)
+			fprintf(stderr, "tokio-guard: warning: %s\n", err);
+		else {
+			give(s, s->html_path);
+			res->html_path = s->html_path;
+		}
+	}
 }
 
 static void report_github(const struct tg_results *res)
