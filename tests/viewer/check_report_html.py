@@ -8,7 +8,7 @@ import sys
 import zlib
 from html.parser import HTMLParser
 
-results_path, page_path, dom_path, png_path, netlog_path, log_path = sys.argv[1:7]
+results_path, page_path, dom_path, png_path, netlog_path, log_path, interact_path = sys.argv[1:8]
 results = json.load(open(results_path))
 page = open(page_path, encoding="utf-8").read()
 dom = open(dom_path, encoding="utf-8", errors="replace").read()
@@ -169,9 +169,28 @@ for line in log.splitlines():
     if ":CONSOLE" in line and re.search(r"Uncaught|Error|Refused", line):
         problems.append("console: " + line.strip())
 
+# a click on the first span shows it; the wheel zoomed in from the whole run
+i = Dom()
+i.feed(open(interact_path, encoding="utf-8", errors="replace").read())
+clicked = i.body.get("data-clicked", "").split()
+span = next((s for s in spans if clicked and int(clicked[1]) == s["tid"] and
+             abs(float(clicked[0]) * 1e3 - s["start_ns"]) < 2000), None)
+if not span:
+    problems.append("the interaction clicked no span of results.json (%r)" % clicked)
+else:
+    c = span.get("culprit") or {}
+    shown = i.text.get("tl-detail", "")
+    for part in (span["task"], c.get("function", ""), "%s:%s" % (c.get("file", ""), c.get("line", "")),
+                 "innermost first", span["stack"][0]["function"] if span.get("stack") else ""):
+        if part not in shown:
+            problems.append("after a click, the detail does not show %r: %r" % (part, shown[:200]))
+before, after = d.text.get("tl-range", ""), i.body.get("data-range", "")
+if not after or after == before:
+    problems.append("the wheel did not zoom the timeline (%r, then %r)" % (before, after))
+
 for p in problems:
     print("report.html test FAILED: " + p, file=sys.stderr)
 if problems:
     sys.exit(1)
-print("report.html: verdict %s, %d checks (%d failed), %d blocking spans labelled and drawn, %d pixels checked"
-      % (want, len(results["assertions"]), len(failed), len(spans), checked))
+print("report.html: verdict %r, %d checks (%d failed), %d blocking spans labelled and drawn, %d pixels checked, "
+      "click and zoom work" % (verdict, len(results["assertions"]), len(failed), len(spans), checked))

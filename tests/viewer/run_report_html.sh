@@ -10,7 +10,9 @@
 #   - after its script ran (--dump-dom): the verdict, every failed check, and a
 #     drawn box for every blocking span of results.json, labelled
 #     "task — culprit" from results.json's own task and culprit;
-#   - the screenshot's pixels inside each drawn box are the highlight colour.
+#   - the screenshot's pixels inside each drawn box are the highlight colour;
+#   - a click on a span (interact.js, on a copy) shows its culprit and stack,
+#     and the wheel zooms the timeline in.
 # Usage: run_report_html.sh TOKIO_GUARD MAKE_HTML SOURCE_DIR WORK_DIR.
 # Exit 77 (skipped) without chromium, python3, root or the example binary.
 set -u
@@ -50,21 +52,27 @@ grep -q "report.html" "$work/run.log" || fail "the summary does not name report.
 cmp -s "$page" "$work/rebuilt.html" || fail "the page rebuilt from results.json and trace.json differs"
 
 # --virtual-time-budget: the page's script has run before the DOM is dumped
-shoot() { # OUT_PREFIX EXTRA_FLAGS...
+shoot() { # OUT_PREFIX URL EXTRA_FLAGS...
 	out=$1
 	shift
 	prof=$(mktemp -d "$work/profile.XXXXXX")
+	url=$1
+	shift
 	timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-sync --no-first-run --user-data-dir="$prof" \
 		--host-resolver-rules="MAP * ~NOTFOUND" --hide-scrollbars --window-size=1400,3200 \
-		--virtual-time-budget=5000 --enable-logging=stderr --v=0 "$@" "file://$page" \
+		--virtual-time-budget=5000 --enable-logging=stderr --v=0 "$@" "$url" \
 		>"$out.out" 2>"$out.log"
 }
-shoot "$work/dom" --dump-dom --log-net-log="$work/netlog.json" || fail "chromium failed: see $work/dom.log"
+shoot "$work/dom" "file://$page" --dump-dom --log-net-log="$work/netlog.json" || fail "chromium failed: see $work/dom.log"
 mv "$work/dom.out" "$work/dom.html"
-shoot "$work/shot" --screenshot="$work/report.png" || fail "chromium failed: see $work/shot.log"
+shoot "$work/shot" "file://$page" --screenshot="$work/report.png" || fail "chromium failed: see $work/shot.log"
 [ -s "$work/report.png" ] || fail "chromium wrote no screenshot"
+python3 -c 'import sys; page, js, out = sys.argv[1:4]; t = open(page).read(); i = t.rindex("</body>")
+open(out, "w").write(t[:i] + "<script>" + open(js).read() + "</script>" + t[i:])' \
+	"$page" "$src/tests/viewer/interact.js" "$work/interact.html" || fail "cannot write interact.html"
+shoot "$work/interact" "file://$work/interact.html" --dump-dom || fail "chromium failed: see $work/interact.log"
 
 python3 "$src/tests/viewer/check_report_html.py" "$work/out/results.json" "$page" "$work/dom.html" \
-	"$work/report.png" "$work/netlog.json" "$work/dom.log" || exit 1
+	"$work/report.png" "$work/netlog.json" "$work/dom.log" "$work/interact.out" || exit 1
 echo "screenshot: $work/report.png"
