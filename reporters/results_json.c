@@ -186,6 +186,36 @@ static cJSON *timing_json(const struct tg_results *r)
 	return t;
 }
 
+/* A histogram as [[bucket, count], ...] of its nonzero buckets (layout in
+ * root "hist_layout"): what re-checking quantiles later needs, in little space. */
+static void add_hist(cJSON *o, const char *key, const uint64_t *hist)
+{
+	cJSON *a;
+
+	if (!hist)
+		return;
+	a = cJSON_AddArrayToObject(o, key);
+	for (uint32_t b = 0; a && b < TG_HIST_BUCKETS; b++) {
+		cJSON *p;
+
+		if (!hist[b])
+			continue;
+		p = cJSON_CreateArray();
+		cJSON_AddItemToArray(p, cJSON_CreateNumber(b));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)hist[b]));
+		cJSON_AddItemToArray(a, p);
+	}
+}
+
+static cJSON *hist_layout_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "sub_bits", TG_HIST_SUB_BITS);
+	cJSON_AddNumberToObject(o, "max_exp", TG_HIST_MAX_EXP);
+	return o;
+}
+
 static cJSON *tasks_json(const struct tg_results *r)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -216,6 +246,7 @@ static cJSON *tasks_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)t[i].p99_ns);
 		cJSON_AddNumberToObject(o, "p999_poll_ns", (double)t[i].p999_ns);
 		cJSON_AddNumberToObject(o, "blocking_spans", (double)t[i].blocking_spans);
+		add_hist(o, "poll_hist", t[i].hist);
 		if (t[i].sched_count) {
 			cJSON *d = cJSON_AddObjectToObject(o, "scheduling_delay_ns");
 
@@ -362,6 +393,7 @@ static cJSON *step_json(const struct tg_step_result *s, uint64_t t0)
 			(const __u64 *)s->latency_hist, n, qs[q], s->latency_max_ns) : 0);
 	cJSON_AddNumberToObject(l, "max", (double)s->latency_max_ns);
 	cJSON_AddItemToObject(o, "latency_ns", l);
+	add_hist(o, "latency_hist", s->latency_hist);
 	cJSON_AddNumberToObject(o, "throughput_per_s", s->throughput_per_s);
 	if (s->output)
 		cJSON_AddStringToObject(o, "output", s->output);
@@ -401,6 +433,7 @@ static cJSON *functions_json(const struct tg_results *r)
 		cJSON_AddNumberToObject(o, "max_poll_wall_ns", (double)f[i].max_wall_ns);
 		cJSON_AddNumberToObject(o, "p50_poll_ns", (double)f[i].p50_ns);
 		cJSON_AddNumberToObject(o, "p99_poll_ns", (double)f[i].p99_ns);
+		add_hist(o, "poll_hist", f[i].hist);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -455,6 +488,7 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "target", target_json(r));
 	cJSON_AddItemToObject(root, "probe", probe_json(r));
 	cJSON_AddItemToObject(root, "timing", timing_json(r));
+	cJSON_AddItemToObject(root, "hist_layout", hist_layout_json());
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
 	cJSON_AddItemToObject(root, "load", load_json(r));
