@@ -398,16 +398,18 @@
   })();
 
   /* -------------------------------------------------------------- tasks */
-  function bucketLow(b) { /* common/hist_layout.h: log-linear, 32 sub-buckets per power of two */
-    if (b < 32) return b;
-    var e = Math.floor(b / 32) + 4;
-    return Math.pow(2, e) + (b % 32) * Math.pow(2, e - 5);
+  var SUB_BITS = (R.hist_layout && R.hist_layout.sub_bits) || 5, SUB = 1 << SUB_BITS;
+  function bucketLow(b) { /* common/hist_layout.h: exact below SUB, then SUB buckets per power of two */
+    if (b < SUB) return b;
+    var e = Math.floor(b / SUB) + SUB_BITS - 1;
+    return Math.pow(2, e) + (b % SUB) * Math.pow(2, e - SUB_BITS);
   }
   (function taskTable() {
     var body = document.querySelector("#tasks .body"), tasks = R.tasks || [];
     if (!tasks.length) { body.appendChild(empty("No task was polled.")); return; }
     var thr = (R.probe && R.probe.blocking_threshold_ns) || 1e7;
-    var hi = Math.max(thr * 2, tasks.reduce(function (m, t) { return Math.max(m, t.max_poll_ns || 0); }, 0) * 1.2), lo = 1e3;
+    /* the blocking pool's threads run for seconds by design: they do not set the scale */
+    var hi = Math.max(thr * 2, tasks.reduce(function (m, t) { return t.kind === "blocking_pool" ? m : Math.max(m, t.max_poll_ns || 0); }, 0) * 1.2), lo = 1e3;
     var W = 220, H = 26, X = function (ns) { return Math.max(0, Math.min(W, Math.log(Math.max(ns, lo) / lo) / Math.log(hi / lo) * W)); };
     var NS = "http://www.w3.org/2000/svg";
     function svg(t) {
@@ -435,7 +437,7 @@
     }
     var hasHist = tasks.some(function (t) { return t.poll_hist; });
     var rows = tasks.map(function (t) {
-      return el("tr", { "data-task": t.name }, [cell(t.name, "mono"), cell(t.kind || ""), cell(t.polls, "num"), cell(fmtNs(t.busy_ns), "num"),
+      return el("tr", { "data-task": t.name, "data-hist": t.poll_hist ? t.poll_hist.length : "" }, [cell(t.name, "mono"), cell(t.kind || ""), cell(t.polls, "num"), cell(fmtNs(t.busy_ns), "num"),
         cell(fmtNs(t.p50_poll_ns), "num"), cell(fmtNs(t.p99_poll_ns), "num"), cell(fmtNs(t.max_poll_ns), "num"),
         cell(t.blocking_spans || 0, "num"), cell(svg(t))]);
     });

@@ -21,7 +21,7 @@ class Dom(HTMLParser):
     def __init__(self):
         super().__init__()
         self.stack, self.text, self.checks, self.boxes, self.span_rows = [], {}, [], [], []
-        self.body = {}
+        self.body, self.tasks = {}, []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -31,6 +31,8 @@ class Dom(HTMLParser):
             self.checks.append(a)
         if tag == "tr" and "data-span-task" in a:
             self.span_rows.append(a)
+        if tag == "tr" and "data-task" in a:
+            self.tasks.append(a)
         if tag == "i" and "data-label" in a:
             self.boxes.append(a)
         if tag not in ("br", "img", "meta", "input", "i", "link"):
@@ -63,6 +65,15 @@ rows = {(c["data-check"], c["data-status"]) for c in d.checks}
 for a in results["assertions"]:
     if (a["name"], a["status"]) not in rows:
         problems.append("check %r (%s) is not in the checks table" % (a["name"], a["status"]))
+
+# every task with its poll times, as a histogram when results.json has one
+shown_tasks = {t["data-task"]: t.get("data-hist", "") for t in d.tasks}
+for t in results["tasks"]:
+    if t["name"] not in shown_tasks:
+        problems.append("task %r is not in the tasks table" % t["name"])
+    elif t.get("poll_hist") and shown_tasks[t["name"]] != str(len(t["poll_hist"])):
+        problems.append("task %r: histogram of %s buckets drawn, results.json has %d"
+                        % (t["name"], shown_tasks[t["name"]], len(t["poll_hist"])))
 
 # every blocking span drawn and labelled "task — culprit"
 spans = results["blocking_spans"]
