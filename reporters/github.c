@@ -413,7 +413,7 @@ static void headline(struct md *m, const struct tg_results *r)
 
 static void artifacts(struct md *m, const struct tg_results *r)
 {
-	const char *paths[] = { r->junit_path, r->trace_path, r->results_path };
+	const char *paths[] = { r->html_path, r->junit_path, r->trace_path, r->results_path };
 	bool any = false;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
@@ -423,6 +423,9 @@ static void artifacts(struct md *m, const struct tg_results *r)
 		md_code(m, paths[i]);
 		any = true;
 	}
+	if (r->html_path && r->html_path[0])
+		md_printf(m, ". Open report.html from the run's artifact for the timeline, flame graph "
+			  "and histograms");
 	if (any)
 		md_printf(m, ". The trace opens in https://ui.perfetto.dev.\n");
 }

@@ -72,6 +72,7 @@ struct tg_results {
 					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */
 	const char *junit_path, *trace_path, *results_path;
+	const char *html_path;      /* report.html; NULL or "" when not written */
 };
 
 /* A run read back from its results.json (`tokio-guard report`): what the

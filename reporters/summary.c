@@ -239,7 +239,7 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 	problems(&o, r);
 	worst_spans(&o, r);
 	if ((r->junit_path && r->junit_path[0]) || (r->trace_path && r->trace_path[0]) ||
-	    (r->results_path && r->results_path[0])) {
+	    (r->results_path && r->results_path[0]) || (r->html_path && r->html_path[0])) {
 		on(&o, BOLD);
 		fputs("Reports:", f);
 		off(&o);
@@ -247,6 +247,7 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 		report_path(&o, "junit", r->junit_path, NULL);
 		report_path(&o, "trace", r->trace_path, "open it in https://ui.perfetto.dev");
 		report_path(&o, "results", r->results_path, NULL);
+		report_path(&o, "html", r->html_path, "open it in a browser: the run at a glance");
 	}
 	fflush(f);
 }

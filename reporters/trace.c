@@ -14,6 +14,15 @@
  *     start of the interval it measures) and "blocking spans" (cumulative:
  *     a step up shows when a span happened, the height how many so far).
  *
+ * Samples: speedscope names every X slice by its name *and* its args' JSON
+ * (src/import/trace-event.ts, keyForEvent), and the args are what Perfetto
+ * shows for a slice. So the same timeline is there a second time as
+ * "samples" with "stackFrames" (Trace Event Format, both), which speedscope
+ * imports instead of the slices: one sample at each slice boundary naming the
+ * stack then open (no "sf" when the thread is idle), each frame named by the
+ * task alone. They come after "metadata": a reader that stops at a key it
+ * does not know has read everything else.
+ *
  * ts and dur are integer nanoseconds printed as microseconds with three
  * decimals, so they are exact and no rounding can break nesting; what real
  * data could still break (a slice that starts inside another and ends after
@@ -36,6 +45,7 @@
 #include "record.h"
 #include "results_json.h"
 #include "spec.h"
+#include "trace_frames.h"
 
 #define LOAD_TID (1u << 30)
 #define NONE UINT32_MAX
@@ -160,6 +170,7 @@ struct item {
 	uint32_t tid;
 	uint32_t kind;
 	uint32_t a, b;
+	uint32_t frame;      /* its stackFrames id, parents included */
 };
 
 struct step_ref {
@@ -184,6 +195,7 @@ struct ctx {
 	uint64_t floor_ns;            /* trace_min_poll, raised by the budget */
 	uint64_t dropped;
 	bool no_plain_polls;          /* sizing what the budget cannot drop */
+	struct tg_trace_frames frames;
 };
 
 
@@ -313,6 +325,90 @@ static void put_step(struct out *o, const struct ctx *c, const struct item *it)
 		put_str(o, s->error);
 	}
 	puts_(o, "}}");
+}
+
+static bool is_plain_poll(const struct item *it);
+
+/* The name and category an item is drawn with. */
+static const char *item_name(const struct ctx *c, const struct item *it, const char **cat)
+{
+	if (it->kind == IT_POLL) {
+		const struct tg_span *sp = it->b != NONE ? &c->spans[it->b] : NULL;
+
+		*cat = sp ? "blocking" : "poll";
+		return task_name(c, it->a != NONE ? &c->slices[it->a] : &sp->poll, sp);
+	}
+	if (it->kind == IT_OFFCPU) {
+		const struct tg_frame *f = blocking_frame(&c->spans[it->a].stacks[it->b]);
+
+		*cat = "off_cpu";
+		return f ? f->function : "off-CPU";
+	}
+	*cat = "load";
+	return c->steps[it->a].res->name ? c->steps[it->a].res->name : "step";
+}
+
+/* A sample: STACK open on TID from TS on (0: idle). Counted, it is sized as
+ * if it named the widest id, so the budget never undercounts. */
+static void put_sample(struct out *o, const struct ctx *c, bool *first, uint32_t tid, uint64_t ts,
+		       uint32_t stack)
+{
+	puts_(o, *first ? "\n{" : ",\n{");
+	*first = false;
+	putf(o, "\"pid\":%d,\"tid\":%u", (int)c->r->pid, tid);
+	put_us(o, "ts", ts);
+	if (!o->f)
+		stack = (uint32_t)c->frames.n;
+	if (stack)
+		putf(o, ",\"sf\":%u", stack);
+	puts_(o, "}");
+}
+
+static void put_frames(struct out *o, const struct ctx *c)
+{
+	puts_(o, ",\n\"stackFrames\":{");
+	for (size_t i = 0; i < c->frames.n; i++) {
+		const struct tg_trace_frame *f = &c->frames.v[i];
+
+		putf(o, "%s\"%zu\":{\"name\":", i ? ",\n" : "\n", i + 1);
+		put_str(o, f->name);
+		puts_(o, ",\"category\":");
+		put_str(o, f->cat);
+		if (f->parent)
+			putf(o, ",\"parent\":\"%u\"", f->parent);
+		puts_(o, "}");
+	}
+	puts_(o, "}");
+}
+
+/* Items are in order (order_and_nest): a sweep with a stack of the open ones
+ * gives every boundary in time order. */
+static void put_samples(struct out *o, const struct ctx *c)
+{
+	const struct item **open = NULL;
+	size_t depth = 0, cap = 0;
+	bool first = true;
+
+	puts_(o, ",\n\"samples\":[");
+	for (size_t i = 0; i <= c->nitems; i++) {
+		const struct item *it = i < c->nitems ? &c->items[i] : NULL;
+
+		if (it && c->no_plain_polls && is_plain_poll(it))
+			continue;
+		while (depth && (!it || it->tid != open[0]->tid || open[depth - 1]->end <= it->start)) {
+			depth--;
+			put_sample(o, c, &first, open[depth]->tid, open[depth]->end,
+				   depth ? open[depth - 1]->frame : 0);
+		}
+		if (!it)
+			break;
+		if (tg_grow((void **)&open, &cap, depth + 1, sizeof(*open)))
+			break; /* out of memory: the samples end here, the slices are whole */
+		open[depth++] = it;
+		put_sample(o, c, &first, it->tid, it->start, it->frame);
+	}
+	free(open);
+	puts_(o, "\n]");
 }
 
 static void put_item(struct out *o, const struct ctx *c, const struct item *it)
@@ -455,7 +551,7 @@ static void put_metadata(struct out *o, const struct ctx *c)
 	puts_(o, ",\"effective_min_poll_us\":");
 	putf(o, "%llu.%03llu", (unsigned long long)(c->floor_ns / 1000),
 	     (unsigned long long)(c->floor_ns % 1000));
-	putf(o, ",\"dropped_slices\":%llu,\"load_steps_tid\":%u,\"blocking_spans_counter\":\"cumulative\"}}\n",
+	putf(o, ",\"dropped_slices\":%llu,\"load_steps_tid\":%u,\"blocking_spans_counter\":\"cumulative\"}",
 	     (unsigned long long)c->dropped, LOAD_TID);
 }
 
@@ -473,6 +569,9 @@ static void put_document(struct out *o, const struct ctx *c)
 		if (!c->no_plain_polls || !is_plain_poll(&c->items[i]))
 			put_item(o, c, &c->items[i]);
 	put_metadata(o, c);
+	put_frames(o, c);
+	put_samples(o, c);
+	puts_(o, "}\n");
 }
 
 /* ---- collecting and ordering the slices */
@@ -637,6 +736,31 @@ static int order_and_nest(struct ctx *c)
 	return 0;
 }
 
+/* Each item's frame: its name under the frame of the item it nests in. */
+static int assign_frames(struct ctx *c)
+{
+	const struct item **open = NULL;
+	size_t depth = 0, cap = 0;
+
+	for (size_t i = 0; i < c->nitems; i++) {
+		struct item *it = &c->items[i];
+		const char *cat, *name = item_name(c, it, &cat);
+
+		if (i && it->tid != c->items[i - 1].tid)
+			depth = 0;
+		while (depth && open[depth - 1]->end <= it->start)
+			depth--;
+		it->frame = tg_trace_frame_id(&c->frames, depth ? open[depth - 1]->frame : 0, name, cat);
+		if (!it->frame || tg_grow((void **)&open, &cap, depth + 1, sizeof(*open))) {
+			free(open);
+			return -ENOMEM;
+		}
+		open[depth++] = it;
+	}
+	free(open);
+	return 0;
+}
+
 static int u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -705,8 +829,12 @@ static struct sized *plain_sizes(const struct ctx *c, size_t *n, uint64_t *total
 	for (size_t i = 0; v && i < c->nitems; i++) {
 		if (!is_plain_poll(&c->items[i]))
 			continue;
+		bool first = false;
+
 		cnt.bytes = 0;
 		put_item(&cnt, c, &c->items[i]);
+		put_sample(&cnt, c, &first, c->items[i].tid, c->items[i].start, 1);
+		put_sample(&cnt, c, &first, c->items[i].tid, c->items[i].end, 1);
 		v[(*n)++] = (struct sized){ .dur = c->slices[c->items[i].a].duration_ns, .bytes = cnt.bytes };
 		*total += cnt.bytes;
 	}
@@ -792,6 +920,7 @@ static void free_ctx(struct ctx *c)
 	free(c->items);
 	free(c->steps);
 	free(c->tids);
+	tg_trace_frames_free(&c->frames);
 }
 
 int tg_trace_write(const char *path, const struct tg_results *r, struct tg_trace_stats *st,
@@ -819,10 +948,13 @@ int tg_trace_write(const char *path, const struct tg_results *r, struct tg_trace
 		e = collect_offcpu(&c);
 	if (!e)
 		e = add_steps(&c, r->steps, r->steps ? r->nsteps : 0, 0);
-	if (!e)
-		e = apply_budget(&c, budget_override ? budget_override : TG_TRACE_BUDGET_BYTES);
+	/* in order and nested first: the samples' sizes count in the budget */
 	if (!e)
 		e = order_and_nest(&c);
+	if (!e)
+		e = assign_frames(&c);
+	if (!e)
+		e = apply_budget(&c, budget_override ? budget_override : TG_TRACE_BUDGET_BYTES);
 	c.dropped += tg_record_caps(r->record)->slices_dropped;
 	if (e) {
 		snprintf(err, errlen, "cannot write %s: out of memory", path);

@@ -163,6 +163,7 @@ static int out_paths(const struct report_opts *o, const struct tg_spec *spec, st
 	name = basename(b); /* results.json keeps its own name where it is rewritten */
 	snprintf(trace_src, len, "%.2048s/%.1024s", in_dir, spec->report.trace);
 	w->trace_src = trace_src;
+	w->html_name = spec->report.html;
 	if (tg_reports_paths(w, o->out_dir ? o->out_dir : in_dir, NULL, name, NULL, spec->report.junit,
 			     NULL, spec->report.trace)) {
 		fprintf(stderr, "tokio-guard: cannot create the output folder %s: %s\n", w->dir, strerror(errno));

@@ -18,6 +18,7 @@
 #include "trace.h"
 #include "github.h"
 #include "report_file.h"
+#include "report_html.h"
 
 /* A report's path: the command line's FILE as given, else NAME inside DIR. */
 static int report_path(char out[PATH_MAX], const char *file, const char *dir, const char *name)
@@ -47,7 +48,8 @@ int tg_reports_paths(struct tg_reports *w, const char *dir, const char *results_
 		return -errno;
 	if (report_path(w->results, results_file, w->dir, results_name) ||
 	    report_path(w->junit, junit_file, w->dir, junit_name) ||
-	    report_path(w->trace, trace_file, w->dir, trace_name)) {
+	    report_path(w->trace, trace_file, w->dir, trace_name) ||
+	    report_path(w->html, NULL, w->dir, w->html_name ? w->html_name : "")) {
 		errno = ENAMETOOLONG;
 		return -ENAMETOOLONG;
 	}
@@ -165,6 +167,22 @@ static void write_trace(struct tg_reports *w, struct tg_results *res)
 		note_caps(tg_record_caps(res->record));
 }
 
+/* A view drawn from the files just written (as `report` rebuilds it): its
+ * failure costs the page, never the verdict results.json already holds. */
+static void write_html(struct tg_reports *w, struct tg_results *res)
+{
+	char err[1024];
+
+	if (!w->html_name || !w->html_name[0] || !res->results_path || !res->results_path[0])
+		return;
+	if (tg_report_html_write(w->html, res->results_path, res->trace_path, err, sizeof(err))) {
+		fprintf(stderr, "tokio-guard: warning: %s\n", err);
+		return;
+	}
+	tg_reports_give(w, w->html);
+	res->html_path = w->html;
+}
+
 void tg_reports_write(struct tg_reports *w, struct tg_results *res)
 {
 	char err[1024] = "";
@@ -177,8 +195,7 @@ void tg_reports_write(struct tg_reports *w, struct tg_results *res)
 	/* results.json last: it names the other reports' outcome */
 	r = tg_results_write(w->results, res, err, sizeof(err));
 	write_one(w, res, w->results, &res->results_path, r, err);
-	/* report.html goes here, from what was just written:
-	 * tg_report_html_write(path, results_json_text, trace_json_text, ...) */
+	write_html(w, res);
 }
 
 void tg_reports_github(const struct tg_results *res)

@@ -17,13 +17,14 @@ struct tg_reports {
 	/* A trace.json to copy instead of drawing one from the record (`report`:
 	 * the trace cannot be rebuilt from results.json); NULL: none. */
 	const char *trace_src;
+	const char *html_name;   /* report.html's name in the folder; NULL or "": none */
 	/* The run's first failure: a report that cannot be written sets it (exit 3). */
 	int *status;
 	char *error;
 	size_t errlen;
 	/* Out: the folder and each report's path (tg_reports_paths). */
 	char dir[PATH_MAX];
-	char results[PATH_MAX], junit[PATH_MAX], trace[PATH_MAX];
+	char results[PATH_MAX], junit[PATH_MAX], trace[PATH_MAX], html[PATH_MAX];
 };
 
 /* Creates DIR (and its parents) and sets W's paths: a FILE given on the

@@ -346,7 +346,8 @@ static int start_consumer(struct session *s)
 static int make_out_dir(struct session *s)
 {
 	s->out = (struct tg_reports){ .id = &s->id, .quiet = s->o->quiet, .status = &s->status,
-				      .error = s->error, .errlen = sizeof(s->error) };
+				      .error = s->error, .errlen = sizeof(s->error),
+				      .html_name = s->spec.report.html };
 	return tg_reports_paths(&s->out, s->o->out_dir ? s->o->out_dir : s->spec.report.dir,
 				s->o->results_file, s->spec.report.results, s->o->junit_file,
 				s->spec.report.junit, s->o->trace_file, s->spec.report.trace);
@@ -773,7 +774,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 		.kernel = uts.release, .sched_measured = s->sched_delay,
 		.spans = s->by_length, .nspans = s->nspans,
 		.checks = s->checks, .nchecks = s->nchecks,
-		.junit_path = "", .trace_path = "", .results_path = "",
+		.junit_path = "", .trace_path = "", .results_path = "", .html_path = "",
 	};
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;

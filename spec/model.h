@@ -169,6 +169,7 @@ struct tg_spec {
 	struct {
 		char *dir;      /* default "tokio-guard-out", relative to the working directory */
 		char *junit, *trace, *results; /* file names inside dir */
+		char *html;                    /* default "report.html"; "" when `html: false` */
 		uint64_t trace_min_poll_ns;    /* default 100us */
 		uint32_t trace_max_polls;      /* polls kept in memory for the trace, the longest; default 128k */
 	} report;

@@ -82,6 +82,23 @@ static int h_unwind(struct ctx *c, const struct field *f, yaml_node_t *v, const 
 	return fail(c, v, path, "expected auto, fp or dwarf (how user stacks are walked), got %s",
 		    describe(v, q, sizeof q));
 }
+/* report.html is a view, not a contract file: `html: false` leaves it out. */
+static int h_html(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	char **dst = &((struct tg_spec *)obj)->report.html;
+	const char *s;
+	int rc = scalar(c, v, path, "a file name, or false", &s);
+
+	(void)f;
+	if (rc)
+		return rc;
+	if (!*s)
+		return fail(c, v, path, "must not be empty (html: false leaves report.html out)");
+	free(*dst);
+	*dst = strdup(strcmp(s, "false") == 0 ? "" : s);
+	return *dst ? 0 : oom(c);
+}
+
 /* ------------------------------------------------------------ probe, report */
 
 static const struct field probe_fields[] = {
@@ -101,6 +118,7 @@ static const struct field report_fields[] = {
 	STR("junit", struct tg_spec, report.junit),
 	STR("trace", struct tg_spec, report.trace),
 	STR("results", struct tg_spec, report.results),
+	FIELD("html", h_html),
 	DUR("trace_min_poll", struct tg_spec, report.trace_min_poll_ns, 0),
 	U32("trace_max_polls", struct tg_spec, report.trace_max_polls, 1024, 1u << 24),
 };

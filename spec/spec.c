@@ -123,7 +123,8 @@ static int build(struct ctx *c, struct tg_spec *s)
 	if ((rc = set_default(c, &s->report.dir, "tokio-guard-out")) ||
 	    (rc = set_default(c, &s->report.junit, "junit.xml")) ||
 	    (rc = set_default(c, &s->report.trace, "trace.json")) ||
-	    (rc = set_default(c, &s->report.results, "results.json")))
+	    (rc = set_default(c, &s->report.results, "results.json")) ||
+	    (rc = set_default(c, &s->report.html, "report.html")))
 		return rc;
 	return 0;
 }
@@ -446,5 +447,6 @@ void tg_spec_free(struct tg_spec *spec)
 	free(spec->report.junit);
 	free(spec->report.trace);
 	free(spec->report.results);
+	free(spec->report.html);
 	memset(spec, 0, sizeof *spec);
 }

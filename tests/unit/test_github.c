@@ -147,6 +147,7 @@ static void build(struct fixture *x)
 	x->r.junit_path = "tokio-guard-out/junit.xml";
 	x->r.trace_path = "tokio-guard-out/trace.json";
 	x->r.results_path = "tokio-guard-out/results.json";
+	x->r.html_path = "tokio-guard-out/report.html";
 }
 
 /* ---- annotations */
@@ -510,6 +511,8 @@ static void test_summary_size_cap(void **state)
 	assert_non_null(strstr(text, "... "));
 	/* the artifacts line survives the cut */
 	assert_non_null(strstr(text, "`tokio-guard-out/results.json`"));
+	assert_non_null(strstr(text, "`tokio-guard-out/report.html`"));
+	assert_non_null(strstr(text, "Open report.html from the run's artifact"));
 	free(text);
 
 	/* the file is already near the limit: nothing appended, one line why */

@@ -6,7 +6,10 @@
 #     nesting complaint (speedscope warns on every X slice that does not nest);
 #   - it lists every thread track under the name the M events gave it;
 #   - each track's total weight equals the sum of its top-level slices as
-#     computed here from the JSON itself.
+#     computed here from the JSON itself;
+#   - in its sandwich view, the first track's frames are named by the task
+#     names alone (speedscope names X slices by name plus args JSON: the
+#     trace's samples are what it imports).
 # Usage: run_viewer.sh GEN_TRACE CACHE_DIR. Exit 77 (skipped) without
 # chromium, npm or python3, or when speedscope cannot be installed.
 set -u
@@ -56,7 +59,13 @@ timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
 	>"$cache/dom.html" 2>"$cache/chromium.log" ||
 	fail "chromium failed: see $cache/chromium.log"
 
-python3 - "$cache/www/trace.json" "$cache/dom.html" "$cache/chromium.log" <<'PY' || exit 1
+timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
+	--user-data-dir="$cache/chromium-profile" --virtual-time-budget=15000 --dump-dom \
+	"$url/speedscope/index.html#profileURL=$url/trace.json&view=sandwich" \
+	>"$cache/sandwich.html" 2>>"$cache/chromium.log" ||
+	fail "chromium failed (sandwich view): see $cache/chromium.log"
+
+python3 - "$cache/www/trace.json" "$cache/dom.html" "$cache/chromium.log" "$cache/sandwich.html" <<'PY' || exit 1
 import html, json, re, sys
 
 trace = json.load(open(sys.argv[1]))
@@ -109,11 +118,27 @@ for tid, us in sorted(weight.items()):
     if abs(value * unit_us[unit] - us) > 0.006 * unit_us[unit]:
         problems.append("track %r: viewer shows %s, the trace's top-level slices add up to %.3fus"
                         % (threads[tid], shown[0].group(0), us))
+# the sandwich view lists the first track's frames by name: each must be a
+# task name alone, never with the args JSON speedscope appends to X slices
+sandwich = open(sys.argv[4], encoding="utf-8", errors="replace").read()
+rows = [l.strip() for l in html.unescape(re.sub(r"<[^>]*>", "\n", sandwich)).splitlines() if l.strip()]
+first = min(weight) if weight else None  # speedscope shows the lowest pid:tid first
+names = {e["name"] for e in ev if e["ph"] == "X" and e["tid"] == first and "\n" not in e["name"]}
+if "Symbol Name" not in rows:
+    problems.append("the sandwich view shows no symbol table")
+else:
+    table = rows[rows.index("Symbol Name") + 1:]
+    for n in sorted(names):
+        if n not in table:
+            problems.append("sandwich view: no frame named %r (track %r)" % (n, threads.get(first)))
+    for l in table:
+        if '"task_id"' in l or '{"' in l:
+            problems.append("sandwich view: a frame label holds args JSON: %r" % l[:120])
 if not re.search(r"<title>[^<]*trace\.json", dom):
     problems.append("the page title does not name the loaded trace")
 for p in problems:
     print("viewer test FAILED: " + p, file=sys.stderr)
 if problems:
     sys.exit(1)
-print("speedscope imported %d tracks with the expected weights" % len(weight))
+print("speedscope imported %d tracks with the expected weights; frames named %s" % (len(weight), sorted(names)))
 PY
