@@ -2,8 +2,8 @@
 /* Opening an embedded BPF object and finding its variables by name. Only
  * libbpf 1.0's API: bpf_map__initial_value points at the value libbpf
  * creates the map with, so writes to it before load are what the programs
- * see as constants. After load libbpf 1.0-1.4 still point it at that copy
- * (not the kernel's map), so reads go through the map fd. */
+ * see as constants. After load, older libbpf still points it at that copy
+ * (not the kernel's map): reads go through the map fd. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

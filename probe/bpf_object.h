@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* BPF objects embedded in the binary (the build's clang output, .incbin'd by
- * a generated TG_BPF_EMBED .S), opened without a bpftool skeleton: programs
- * and maps are looked up by name, and global variables (.rodata, .bss) by
- * name through the object's BTF, which gives each one's offset and size. */
+/* BPF objects embedded in the binary (the build's clang output, .incbin'd
+ * by the .S that tg_bpf_embed in CMakeLists.txt generates), opened without a
+ * bpftool skeleton: programs and maps are looked up by name, and global
+ * variables (.rodata, .bss) by name through the object's BTF, which gives
+ * each one's offset and size. */
 #ifndef TG_BPF_OBJECT_H
 #define TG_BPF_OBJECT_H
 
