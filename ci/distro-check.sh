@@ -11,7 +11,8 @@
 #
 # DIR (default /var/tmp/tokio-guard-distro) caches the chroot with its
 # packages installed: reruns only copy the source, build and test. Delete
-# DIR/<release> to start over. TG_DISTRO_WERROR=0 lets warnings pass.
+# DIR/<release> to start over. TG_DISTRO_WERROR=0 lets warnings pass;
+# TG_DISTRO_CC=clang builds the C side with clang too (default: cc, gcc).
 # Needs root, debootstrap and network access to deb.debian.org. Prints one
 # line saying which stage failed, and exits 1, on any failure.
 set -euo pipefail
@@ -106,10 +107,11 @@ done_stage
 werror=
 [ "${TG_DISTRO_WERROR:-1}" = 1 ] && werror=-DCMAKE_C_FLAGS=-Werror
 begin configure
-in_root cmake -S /src -B /src/build -DTG_BUILD_EXAMPLES=OFF $werror
+in_root cmake -S /src -B /src/build -DTG_BUILD_EXAMPLES=OFF $werror \
+	-DCMAKE_C_COMPILER="${TG_DISTRO_CC:-cc}"
 done_stage
 begin build
-in_root make -C /src/build -j"$(nproc)"
+in_root make -k -C /src/build -j"$(nproc)" # -k: every error in one run
 done_stage
 begin unit-tests
 in_root sh -c 'cd /src/build && ctest -L unit --output-on-failure'
