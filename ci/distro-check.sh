@@ -7,7 +7,14 @@
 # not ignored), without build trees. No BPF is loaded (a chroot shares the
 # kernel, but the e2e tests need the Rust examples): the unit tests only.
 #
-#   sudo ci/distro-check.sh [debian-12|debian-13] [DIR]
+#   sudo ci/distro-check.sh [debian-12|debian-13|ubuntu-22.04|ubuntu-24.04] [DIR]
+#
+# Ubuntu (archive.ubuntu.com, main and universe) checks the README's lines
+# for it: 24.04 as Debian; 22.04 without its libbpf-dev (0.5), libbpf built
+# from its v1.5.0 tag into /usr/local (cloned from GitHub, or copied from
+# TG_LIBBPF_SRC, a libbpf source tree). A Debian host has no Ubuntu archive
+# key for debootstrap: TG_DISTRO_NO_GPG=1 bootstraps unverified (apt in the
+# chroot then checks with the keyring that came with it).
 #
 # DIR (default /var/tmp/tokio-guard-distro) caches the chroot with its
 # packages installed: reruns only copy the source, build and test. Delete
@@ -21,11 +28,30 @@ release=${1:-debian-13}
 cache=${2:-/var/tmp/tokio-guard-distro}
 src=$(cd "$(dirname "$0")/.." && pwd)
 mirror=${TG_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+boot_opts=(--variant=minbase)
+own_libbpf=0
 case "$release" in
 debian-12) suite=bookworm ;;
 debian-13) suite=trixie ;;
-*) echo "usage: ci/distro-check.sh [debian-12|debian-13] [DIR]" >&2; exit 2 ;;
+ubuntu-22.04) suite=jammy own_libbpf=1 ;;
+ubuntu-24.04) suite=noble ;;
+*) echo "usage: ci/distro-check.sh [debian-12|debian-13|ubuntu-22.04|ubuntu-24.04] [DIR]" >&2; exit 2 ;;
 esac
+if [[ $release == ubuntu-* ]]; then
+	mirror=${TG_UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
+	boot_opts+=(--components=main,universe)
+	if [ -f /usr/share/keyrings/ubuntu-archive-keyring.gpg ]; then
+		boot_opts+=(--keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg)
+	elif [ "${TG_DISTRO_NO_GPG:-0}" = 1 ]; then
+		boot_opts+=(--no-check-gpg)
+	else
+		echo "ci/distro-check.sh: no Ubuntu archive keyring here: apt-get install ubuntu-keyring, or TG_DISTRO_NO_GPG=1" >&2
+		exit 1
+	fi
+fi
+# an older debootstrap may lack the suite's script: every Ubuntu one is gutsy's
+script=/usr/share/debootstrap/scripts/$suite
+[ -e "$script" ] || script=/usr/share/debootstrap/scripts/gutsy
 root=$cache/$release/root
 log=$cache/$release/log
 stage=setup
@@ -71,7 +97,7 @@ mkdir -p "$cache/$release"
 if [ ! -e "$root/.tg-base" ]; then
 	begin debootstrap
 	rm -rf --one-file-system "$root"
-	run debootstrap --variant=minbase "$suite" "$root" "$mirror"
+	run debootstrap "${boot_opts[@]}" "$suite" "$root" "$mirror" "$script"
 	touch "$root/.tg-base"
 	done_stage
 fi
@@ -79,6 +105,9 @@ fi
 # ---- the build section's packages, again when the list changes
 begin packages
 packages=$("$src/ci/packages.sh" build | tr '\n' ' ')
+if [ "$own_libbpf" = 1 ]; then # the README's Ubuntu 22.04 line
+	packages="$(echo " $packages " | sed 's/ libbpf-dev / /')git zlib1g-dev ca-certificates"
+fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" # no daemons started in here
 chmod +x "$root/usr/sbin/policy-rc.d"
@@ -89,7 +118,18 @@ if [ "$(cat "$root/.tg-packages" 2>/dev/null)" != "$packages" ]; then
 	in_root apt-get install -y -q --no-install-recommends $packages
 	echo "$packages" >"$root/.tg-packages"
 fi
-chroot "$root" dpkg-query -W -f '  ${Package} ${Version}\n' gcc clang libbpf-dev cmake libdw-dev >&2
+if [ "$own_libbpf" = 1 ] && [ ! -e "$root/usr/local/lib/pkgconfig/libbpf.pc" ]; then
+	rm -rf --one-file-system "$root/tmp/libbpf"
+	if [ -n "${TG_LIBBPF_SRC:-}" ]; then
+		cp -a "$TG_LIBBPF_SRC" "$root/tmp/libbpf"
+	else
+		in_root git clone --depth 1 --branch v1.5.0 https://github.com/libbpf/libbpf /tmp/libbpf
+	fi
+	in_root make -C /tmp/libbpf/src install install_uapi_headers PREFIX=/usr/local LIBDIR=/usr/local/lib
+	in_root ldconfig
+fi
+chroot "$root" dpkg-query -W -f '  ${Package} ${Version}\n' gcc clang cmake libdw-dev >&2
+chroot "$root" pkg-config --modversion libbpf | sed 's/^/  libbpf (pkg-config) /' >&2
 done_stage
 
 # ---- the source, fresh each run
