@@ -4,7 +4,7 @@
  * events before it) into a ring buffer the way poll_probe.bpf.c does:
  * reserve, fill, submit without a wakeup until the backlog passes
  * wakeup_bytes. Reserve failures are counted: the events the reader lost. */
-#include "vmlinux.h"
+#include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include "poll_probe.h"
 

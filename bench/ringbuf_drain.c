@@ -24,13 +24,17 @@
 #include "poll_probe.h"
 #include "poll_sites.h"
 #include "record.h"
-#include "ringbuf_drain.skel.h"
+#include "bpf_object.h"
 
 #define BATCH 1000
 #define NSITES 50
 
+TG_BPF_EMBEDDED(ringbuf_drain);
+
 struct drain {
-	struct ringbuf_drain *skel;
+	struct bpf_object *obj;
+	struct bpf_map *events;
+	struct bpf_program *emit_batch;
 	struct tg_record *rec;
 	double rate;              /* events/s asked; 0: as fast as the program runs */
 	double seconds;
@@ -59,7 +63,7 @@ static int on_event(void *ctx, void *data, size_t size)
 static void *reader(void *arg)
 {
 	struct drain *d = arg;
-	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(d->skel->maps.events), on_event, d, NULL);
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(d->events), on_event, d, NULL);
 	uint64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 
 	if (!rb)
@@ -77,7 +81,7 @@ static void *reader(void *arg)
 /* Batches of BATCH events on a schedule; returns the seconds it ran. */
 static double produce(struct drain *d)
 {
-	int fd = bpf_program__fd(d->skel->progs.emit_batch);
+	int fd = bpf_program__fd(d->emit_batch);
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), end = t0 + (uint64_t)(d->seconds * 1e9);
 	uint64_t n = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
@@ -103,6 +107,32 @@ static double produce(struct drain *d)
 		n++;
 	}
 	return (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+}
+
+/* The embedded producer, its constants set (as probe.c sets poll_probe's). */
+static int open_drain(struct drain *d, unsigned span_every, unsigned ring_mb)
+{
+	uint32_t *batch, *every;
+	uint64_t *wakeup;
+
+	d->obj = tg_bpf_open(tg_bpf_ringbuf_drain, TG_BPF_EMBEDDED_SIZE(ringbuf_drain), "ringbuf_drain");
+	if (!d->obj)
+		return -1;
+	d->events = bpf_object__find_map_by_name(d->obj, "events");
+	d->emit_batch = bpf_object__find_program_by_name(d->obj, "emit_batch");
+	batch = tg_bpf_var_init(d->obj, ".rodata", "batch", sizeof(*batch));
+	every = tg_bpf_var_init(d->obj, ".rodata", "span_every", sizeof(*every));
+	wakeup = tg_bpf_var_init(d->obj, ".rodata", "wakeup_bytes", sizeof(*wakeup));
+	if (!d->events || !d->emit_batch || !batch || !every || !wakeup) {
+		bpf_object__close(d->obj);
+		errno = ENOENT;
+		return -1;
+	}
+	*batch = BATCH;
+	*every = span_every;
+	*wakeup = ((uint64_t)ring_mb << 20) / 8; /* as probe.c */
+	bpf_map__set_max_entries(d->events, ring_mb << 20);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -135,16 +165,11 @@ int main(int argc, char **argv)
 		pthread_t th;
 		double ran;
 
-		d.skel = ringbuf_drain__open();
-		if (!d.skel) {
+		if (open_drain(&d, span_every, ring_mb)) {
 			fprintf(stderr, "ringbuf_drain: opening the BPF object: %s\n", strerror(errno));
 			return 2;
 		}
-		d.skel->rodata->batch = BATCH;
-		d.skel->rodata->span_every = span_every;
-		d.skel->rodata->wakeup_bytes = ((uint64_t)ring_mb << 20) / 8; /* as probe.c */
-		bpf_map__set_max_entries(d.skel->maps.events, ring_mb << 20);
-		if (ringbuf_drain__load(d.skel)) {
+		if (bpf_object__load(d.obj)) {
 			fprintf(stderr, "ringbuf_drain: loading the BPF program: %s (run as root)\n",
 				strerror(errno));
 			return 2;
@@ -157,7 +182,10 @@ int main(int argc, char **argv)
 		ran = produce(&d);
 		atomic_store(&d.done, true);
 		pthread_join(th, NULL);
-		uint64_t made = d.skel->bss->emitted, lost = d.skel->bss->lost;
+		uint64_t made = 0, lost = 0;
+
+		tg_bpf_var_read(d.obj, ".bss", "emitted", &made, sizeof(made));
+		tg_bpf_var_read(d.obj, ".bss", "lost", &lost, sizeof(lost));
 		char asked[32];
 
 		snprintf(asked, sizeof asked, rates[k] > 0 ? "%.0f" : "max", rates[k]);
@@ -169,7 +197,7 @@ int main(int argc, char **argv)
 		if (rates[k] > 0 && rates[k] <= 1e6 && lost)
 			bad = 1;
 		tg_record_free(d.rec);
-		ringbuf_drain__destroy(d.skel);
+		bpf_object__close(d.obj);
 	}
 	tg_poll_sites_free(&sites);
 	/* exit 1: events lost at or below 1M events/s */

@@ -17,7 +17,12 @@
 
 static struct tg_stack_copy *g_copy;
 
-__attribute__((noinline, optimize("omit-frame-pointer"))) static int dive(int n, volatile char *up)
+#ifdef __clang__ /* optimize() is GCC's; clang's -O2 omits frame pointers by itself */
+__attribute__((noinline))
+#else
+__attribute__((noinline, optimize("omit-frame-pointer")))
+#endif
+static int dive(int n, volatile char *up)
 {
 	volatile char buf[256];
 

@@ -12,7 +12,7 @@
  * Optional, loaded only when asked: fn_enter marks the open runtime poll
  * that entered a selected function (function selectors), and task_wake
  * times a task's wake to its next poll (scheduling delay). */
-#include "vmlinux.h"
+#include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>

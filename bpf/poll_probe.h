@@ -5,7 +5,7 @@
 #define TG_POLL_PROBE_H
 
 #ifndef __VMLINUX_H__
-#include <linux/types.h> /* the BPF side gets __u32/__u64 from vmlinux.h */
+#include <linux/types.h> /* the BPF side gets __u32/__u64 from kernel_types.h */
 #endif
 
 #define TG_MAX_STACK_DEPTH 127 /* kernel.perf_event_max_stack on this class of machine */

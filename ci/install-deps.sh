@@ -4,6 +4,9 @@
 # are not Debian packages: cargo fetches them from crates.io at the versions
 # of examples/Cargo.lock. Run as root on Debian 12 or a recent Ubuntu.
 # TG_WITH_BENCH=1 adds what bench/overhead.sh needs (wrk, bpftrace).
+# With SECTIONs (ci/install-deps.sh build [e2e] [viewer]): only those sections
+# of ci/packages.txt ("build": to build and run the unit tests), and cargo and
+# npm only for the e2e and viewer sections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,12 +15,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-mapfile -t packages < <(grep -v '^#' ci/packages.txt)
+all=" ${*:-build e2e viewer} "
+if [ $# -gt 0 ]; then
+  mapfile -t packages < <(ci/packages.sh "$@")
+else
+  mapfile -t packages < <(grep -v '^#' ci/packages.txt)
+fi
 if [ "${TG_WITH_BENCH:-0}" = 1 ]; then
   packages+=(wrk bpftrace)
 fi
 # npm for the trace viewer test, unless a Node.js that brings its own is there
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+[[ $all == *" viewer "* ]] && ! command -v npm >/dev/null 2>&1 && packages+=(npm)
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
@@ -25,6 +33,6 @@ apt-get install -y -q --no-install-recommends "${packages[@]}"
 
 # A Rust toolchain: rustup's when present, Debian's cargo otherwise (the locked
 # crates need Rust 1.85: Debian 13's, not 12's; use rustup there).
-if ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
+if [[ $all == *" e2e "* ]] && ! command -v cargo >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
   apt-get install -y -q --no-install-recommends cargo rustc
 fi

@@ -6,7 +6,7 @@
 #define TG_HIST_LAYOUT_H
 
 #ifndef __VMLINUX_H__
-#include <linux/types.h> /* the BPF side gets __u32/__u64 from vmlinux.h */
+#include <linux/types.h> /* the BPF side gets __u32/__u64 from kernel_types.h */
 #endif
 
 /* Log-linear poll-duration histogram: values below 2^TG_HIST_SUB_BITS ns are

@@ -24,7 +24,7 @@
 #include "privileges.h"
 #include "fn_sites.h"
 #include "poll_sites.h"
-#include "poll_probe.skel.h"
+#include "poll_probe_obj.h"
 #include "uprobe_multi.h"
 #include "links.h"
 #include "uprobe_perf.h"
@@ -43,7 +43,7 @@ static const char *const wake_globs[] = {
 };
 
 struct tg_probe {
-	struct poll_probe *skel;
+	struct tg_poll_probe *skel;
 	enum sampler sampler;
 	struct ring_buffer *rb;
 	int epfd, wakefd; /* the ring buffer's epoll fd and tg_probe_wake's eventfd in one set */
@@ -112,31 +112,31 @@ static uint32_t pages_to_copy(uint32_t bytes)
 
 static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 {
-	struct poll_probe *s = p->skel;
+	struct tg_poll_probe *s = p->skel;
 	uint32_t depth = o->stack_depth ? o->stack_depth : 64;
 	uint64_t floor = o->trace_min_ns < o->blocking_ns ? o->trace_min_ns : o->blocking_ns;
 
 	if (depth > TG_MAX_STACK_DEPTH)
 		depth = TG_MAX_STACK_DEPTH;
-	s->rodata->target_tgid = (uint32_t)o->pid;
-	s->rodata->trace_min_ns = o->trace_min_ns;
-	s->rodata->blocking_ns = o->blocking_ns;
-	s->rodata->stack_floor_ns = floor;
-	s->rodata->stack_bytes = depth * sizeof(uint64_t);
-	s->rodata->sample_period_ns = o->sample_rate ? 1000000000ull / o->sample_rate : 0;
-	s->rodata->boost_after_ns = o->blocking_ns / 4 > floor ? o->blocking_ns / 4 : floor;
-	s->rodata->unwind_dwarf = o->unwind_dwarf;
-	s->rodata->copy_pages = pages_to_copy(o->stack_copy);
+	*s->rodata.target_tgid = (uint32_t)o->pid;
+	*s->rodata.trace_min_ns = o->trace_min_ns;
+	*s->rodata.blocking_ns = o->blocking_ns;
+	*s->rodata.stack_floor_ns = floor;
+	*s->rodata.stack_bytes = depth * sizeof(uint64_t);
+	*s->rodata.sample_period_ns = o->sample_rate ? 1000000000ull / o->sample_rate : 0;
+	*s->rodata.boost_after_ns = o->blocking_ns / 4 > floor ? o->blocking_ns / 4 : floor;
+	*s->rodata.unwind_dwarf = o->unwind_dwarf;
+	*s->rodata.copy_pages = pages_to_copy(o->stack_copy);
 	bpf_map__set_max_entries(s->maps.samplers, (uint32_t)p->ncpus);
 	bpf_map__set_max_entries(s->maps.site_stats, (uint32_t)o->sites->n);
 	for (size_t i = 0; i < o->sites->n; i++) {
 		if (o->sites->v[i].segments == 1)
-			s->rodata->block_on_main_site = (uint32_t)i;
+			*s->rodata.block_on_main_site = (uint32_t)i;
 		else if (o->sites->v[i].segments == 2)
-			s->rodata->block_on_other_site = (uint32_t)i;
+			*s->rodata.block_on_other_site = (uint32_t)i;
 	}
 	bpf_map__set_max_entries(s->maps.events, (uint32_t)(o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20));
-	s->rodata->wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20) / 8; /* 1/8 full */
+	*s->rodata.wakeup_bytes = (o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20) / 8; /* 1/8 full */
 	bpf_program__set_autoload(s->progs.on_sample, p->sampler == SAMPLER_PERF);
 	bpf_program__set_autoload(s->progs.on_tick, p->sampler == SAMPLER_TICK);
 	if (p->multi) {
@@ -146,13 +146,13 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 		for (size_t k = 0; k < sizeof(up) / sizeof(up[0]); k++)
 			bpf_program__set_expected_attach_type(up[k], TG_BPF_TRACE_UPROBE_MULTI);
 	}
-	s->rodata->timer_sampler = p->sampler == SAMPLER_TICK;
+	*s->rodata.timer_sampler = p->sampler == SAMPLER_TICK;
 	/* Optional parts: program and maps only when asked (maps stay at 1 entry). */
 	bpf_program__set_autoload(s->progs.fn_enter, p->nfn > 0);
 	if (p->nfn)
 		bpf_map__set_max_entries(s->maps.fn_stats, (uint32_t)p->nfn);
 	bpf_program__set_autoload(s->progs.task_wake, p->sched);
-	s->rodata->sched_delay = p->sched;
+	*s->rodata.sched_delay = p->sched;
 	if (p->sched) {
 		bpf_map__set_max_entries(s->maps.sched_stats, (uint32_t)o->sites->n);
 		bpf_map__set_max_entries(s->maps.wake_ts, WAKE_PENDING);
@@ -209,7 +209,7 @@ static int attach_sites(struct tg_probe *p, const struct tg_probe_opts *o)
 {
 	size_t n = o->sites->n, np = 0, nk = 0;
 	uint64_t *off = calloc(n ? 2 * n : 1, sizeof(*off)), *ck = calloc(n ? 2 * n : 1, sizeof(*ck));
-	struct poll_probe *s = p->skel;
+	struct tg_poll_probe *s = p->skel;
 	int r = -ENOMEM;
 
 	if (!off || !ck)
@@ -336,7 +336,7 @@ static int attach_prog(struct tg_probe *p, struct bpf_program *prog, const char 
 
 static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
 {
-	struct poll_probe *s = p->skel;
+	struct tg_poll_probe *s = p->skel;
 	int r;
 
 	if ((r = attach_sites(p, o)))
@@ -357,14 +357,21 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 /* Opens, configures and loads the BPF object for one sampler kind. */
 static int load(struct tg_probe *p, const struct tg_probe_opts *o, char *err, size_t errlen)
 {
+	const char *missing;
+	char what[160];
 	int r;
 
 	libbpf_last[0] = 0;
-	p->skel = poll_probe__open();
-	if (!p->skel)
-		return fail(err, errlen, -errno, "opening the BPF object");
+	p->skel = tg_poll_probe_open(&missing);
+	if (!p->skel) {
+		r = -errno;
+		/* a name missing from the object: bpf/ and probe/ of different builds */
+		snprintf(what, sizeof(what), "opening the BPF object%s%s%s", missing ? " (its " : "",
+			 missing ? missing : "", missing ? " is missing: rebuild tokio-guard)" : "");
+		return fail(err, errlen, r, what);
+	}
 	configure(p, o);
-	r = poll_probe__load(p->skel);
+	r = tg_poll_probe_load(p->skel);
 	return r ? fail(err, errlen, r, "loading BPF programs") : 0;
 }
 
@@ -375,7 +382,7 @@ static void unload(struct tg_probe *p)
 	p->rb = NULL;
 	tg_links_release(&p->links);
 	p->multi_probes = p->single_probes = 0;
-	poll_probe__destroy(p->skel);
+	tg_poll_probe_destroy(p->skel);
 	p->skel = NULL;
 }
 

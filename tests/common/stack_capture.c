@@ -42,8 +42,14 @@ int tg_run_on_own_stack(void *(*fn)(void *), void *arg, size_t size)
 
 /* The registers the CFI walk needs (sp, pc, the callee-saved ones) are read
  * here, so this function is the innermost frame; no frame pointer, so the
- * walk must use its CFI from the first step. */
-__attribute__((noinline, optimize("omit-frame-pointer"))) struct tg_stack_copy *tg_capture_stack(void)
+ * walk must use its CFI from the first step. optimize() is GCC's; clang has
+ * no per-function form (and omits frame pointers at -O2 by itself). */
+#ifdef __clang__
+__attribute__((noinline))
+#else
+__attribute__((noinline, optimize("omit-frame-pointer")))
+#endif
+struct tg_stack_copy *tg_capture_stack(void)
 {
 	uint64_t r[TG_UNWIND_NREGS] = { 0 }, base;
 	struct tg_stack_copy *c;

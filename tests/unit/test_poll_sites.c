@@ -430,6 +430,7 @@ static void check_stripped(const char *exe, const char *name, size_t min_found)
 	struct tg_poll_sites full, bare;
 	size_t runtime = 0, blocking = 0;
 
+	need(exe);
 	find_ok(exe, &full);
 	find_ok(stripped_copy("objcopy", "--strip-all", exe, name), &bare);
 	assert_false(bare.has_symtab);

@@ -381,7 +381,7 @@ static const char *this_file_relative(void)
 	size_t n = strlen(TG_SOURCE_DIR);
 
 	assert_int_equal(strncmp(__FILE__, TG_SOURCE_DIR "/", n + 1), 0);
-	return __FILE__ + n + 1;
+	return &__FILE__[n + 1];
 }
 
 /* ---- tests: display paths ---- */

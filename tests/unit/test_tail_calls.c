@@ -79,6 +79,12 @@ static void test_calls_through_the_got(void **state)
 	struct tail_seen seen = { 0 };
 
 	(void)state;
+#ifdef __clang__
+	/* clang keeps -fno-plt to declarations: its tail_got_mid jumps to a PLT
+	 * stub, not through the GOT, so there is no GOT jump here to check */
+	print_message("skipped: clang builds tail_target.c's GOT calls as PLT jumps\n");
+	skip();
+#endif
 	tail_got(&seen);
 	struct tail_seen direct = { 0 };
 

@@ -20,7 +20,11 @@
 #include "unwind.h"
 
 #define STACK_SIZE (256 << 10)
+#ifdef __clang__ /* no per-function form: its -O2 omits frame pointers by itself */
+#define NOFP __attribute__((noinline))
+#else
 #define NOFP __attribute__((noinline, optimize("omit-frame-pointer")))
+#endif
 
 static struct tg_stack_copy *copy; /* taken three calls deep */
 
