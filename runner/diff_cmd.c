@@ -12,6 +12,7 @@
 
 #include "report_cmd.h"
 #include "session.h"
+#include "usage.h"
 #include "json_file.h"
 #include "spec.h"
 
@@ -57,17 +58,10 @@ struct diff {
 	cJSON *docs[2];     /* the rows' names point into them */
 };
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
+static const char diff_usage[] =
+	"usage: tokio-guard diff BASE.json NEW.json [--markdown FILE] [--limit 25%]\n";
 
-	fputs("tokio-guard: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nusage: tokio-guard diff BASE.json NEW.json [--markdown FILE] [--limit 25%]\n", stderr);
-	return TG_EXIT_USAGE;
-}
+#define usage_error(...) tg_usage_error(diff_usage, __VA_ARGS__)
 
 static struct task_row *row_for(struct diff *d, const char *name)
 {

@@ -10,6 +10,7 @@
 
 #include "cli_attach.h"
 #include "session.h"
+#include "usage.h"
 #include "report_cmd.h"
 #include "spec.h"
 
@@ -59,19 +60,7 @@ static int help(void)
 	return TG_EXIT_OK;
 }
 
-/* One line saying what was wrong, then the synopsis: exit 2. */
-__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tokio-guard: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(synopsis, stderr);
-	return TG_EXIT_USAGE;
-}
+#define bad_usage(...) tg_usage_error(synopsis, __VA_ARGS__)
 
 static bool is_help(const char *arg)
 {

@@ -15,6 +15,7 @@
 #include "report_cmd.h"
 #include "reports.h"
 #include "session.h"
+#include "usage.h"
 #include "results_load.h"
 #include "checks.h"
 #include "summary.h"
@@ -38,19 +39,10 @@ struct report_opts {
 	const char *results, *spec, *baseline, *out_dir;
 };
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
+static const char report_usage[] =
+	"usage: tokio-guard report RESULTS.json [--spec SPEC.yaml] [--baseline B.json] [--out-dir DIR]\n";
 
-	fputs("tokio-guard: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs("usage: tokio-guard report RESULTS.json [--spec SPEC.yaml] [--baseline B.json] [--out-dir DIR]\n",
-	      stderr);
-	return TG_EXIT_USAGE;
-}
+#define usage_error(...) tg_usage_error(report_usage, __VA_ARGS__)
 
 static int parse(int argc, char **argv, struct report_opts *o)
 {
