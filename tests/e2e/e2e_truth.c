@@ -96,3 +96,22 @@ const char *e2e_str(const cJSON *o, const char *key)
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+const cJSON *e2e_closest_span(const cJSON **spans, bool *used, size_t n, long wall_us)
+{
+	double best = 1e18;
+	size_t bi = n;
+
+	for (size_t i = 0; i < n; i++) {
+		double d = e2e_num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
+
+		if (!used[i] && (d < 0 ? -d : d) < best) {
+			best = d < 0 ? -d : d;
+			bi = i;
+		}
+	}
+	if (bi == n)
+		return NULL;
+	used[bi] = true;
+	return spans[bi];
+}

@@ -30,6 +30,10 @@ double e2e_tolerance_us(double truth_us);
 /* A duration within that tolerance of the truth. */
 bool e2e_close_us(double measured_us, double truth_us);
 
+/* Of the N SPANS (results.json blocking_spans), the one closest in duration
+ * to WALL_US that is not USED yet, marked used; NULL when all are. */
+const cJSON *e2e_closest_span(const cJSON **spans, bool *used, size_t n, long wall_us);
+
 /* PATH parsed as JSON, or NULL. */
 cJSON *e2e_load_json(const char *path);
 /* A number field (fails the test when absent) and a string field (NULL when absent). */

@@ -193,26 +193,6 @@ static const cJSON *spans_of(const struct run *r, const char *task, const cJSON 
 	return *n ? out[0] : NULL;
 }
 
-/* The span closest in duration to WALL_US that is not used yet. */
-static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall_us)
-{
-	double best = 1e18;
-	size_t bi = n;
-
-	for (size_t i = 0; i < n; i++) {
-		double d = e2e_num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
-
-		if (!used[i] && (d < 0 ? -d : d) < best) {
-			best = d < 0 ? -d : d;
-			bi = i;
-		}
-	}
-	if (bi == n)
-		return NULL;
-	used[bi] = true;
-	return spans[bi];
-}
-
 static void check_span(const cJSON *span, size_t k, long wall_us, long cpu_us)
 {
 	double dur_us = e2e_num(span, "duration_ns") / 1000.0;
@@ -260,7 +240,7 @@ static void check_kinds(const struct run *r, size_t nkinds)
 
 			if (sec[i].wall_us < THRESHOLD_MS * 1000)
 				continue;
-			s = closest(spans, used, ns, sec[i].wall_us);
+			s = e2e_closest_span(spans, used, ns, sec[i].wall_us);
 			assert_non_null(s);
 			check_span(s, k, sec[i].wall_us, sec[i].cpu_us);
 		}

@@ -309,25 +309,6 @@ static size_t spans_of(const cJSON *res, const char *task, const cJSON **out, si
 	return n;
 }
 
-static const cJSON *closest(const cJSON **spans, bool *used, size_t n, long wall_us)
-{
-	double best = 1e18;
-	size_t bi = n;
-
-	for (size_t i = 0; i < n; i++) {
-		double d = e2e_num(spans[i], "duration_ns") / 1000.0 - (double)wall_us;
-
-		if (!used[i] && (d < 0 ? -d : d) < best) {
-			best = d < 0 ? -d : d;
-			bi = i;
-		}
-	}
-	if (bi == n)
-		return NULL;
-	used[bi] = true;
-	return spans[bi];
-}
-
 /* The span holds the section: its own time (less waits for a CPU) within the
  * tolerance of the section's wall time; kind and culprit line right. */
 static void check_span(const cJSON *span, size_t k, const struct e2e_section *sec)
@@ -372,7 +353,7 @@ static size_t check_against_log(const cJSON *res, const char *log, const char *c
 			if (sec[i].wall_us < THRESHOLD_US)
 				continue;
 			over++;
-			s = closest(spans, used, ns, sec[i].wall_us);
+			s = e2e_closest_span(spans, used, ns, sec[i].wall_us);
 			if (!s)
 				fail_msg("no span for the %s section of %ldus", kinds[k], sec[i].wall_us);
 			check_span(s, k, &sec[i]);

@@ -24,12 +24,7 @@ work=$4
 skip() { echo "report.html test skipped: $*" >&2; exit 77; }
 fail() { echo "report.html test FAILED: $*" >&2; exit 1; }
 
-chromium=${CHROMIUM:-}
-for c in chromium chromium-browser google-chrome; do
-	[ -n "$chromium" ] && break
-	chromium=$(command -v "$c" 2>/dev/null || true)
-done
-[ -n "$chromium" ] || skip "no chromium (apt-get install chromium)"
+. "$(dirname "$0")/find_chromium.sh"
 command -v python3 >/dev/null 2>&1 || skip "no python3"
 [ "$(id -u)" = 0 ] || skip "the probes need root (or tokio-guard with setcap)"
 server=$src/examples/target/release/blocking-server

@@ -19,12 +19,7 @@ cache=$2
 skip() { echo "viewer test skipped: $*" >&2; exit 77; }
 fail() { echo "viewer test FAILED: $*" >&2; exit 1; }
 
-chromium=${CHROMIUM:-}
-for c in chromium chromium-browser google-chrome; do
-	[ -n "$chromium" ] && break
-	chromium=$(command -v "$c" 2>/dev/null || true)
-done
-[ -n "$chromium" ] || skip "no chromium (apt-get install chromium)"
+. "$(dirname "$0")/find_chromium.sh"
 command -v npm >/dev/null 2>&1 || skip "no npm (apt-get install npm)"
 command -v python3 >/dev/null 2>&1 || skip "no python3"
 
