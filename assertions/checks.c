@@ -567,7 +567,11 @@ static void pick_worst(const struct ctx *c, struct tg_check *ch)
 	qsort(all, n, sizeof *all, cmp_worst);
 	for (ch->nworst = 0; ch->nworst < n && ch->nworst < TG_CHECK_WORST; ch->nworst++)
 		ch->worst[ch->nworst] = all[ch->nworst];
-	ch->culprit = n ? tg_span_culprit(all[0]) : NULL;
+	/* the worst span's culprit, or when it has none (its stack was lost) the
+	 * next worst one's: an annotation belongs on a line of code */
+	ch->culprit = NULL;
+	for (size_t i = 0; i < n && !ch->culprit; i++)
+		ch->culprit = tg_span_culprit(all[i]);
 	free(all);
 }
 
