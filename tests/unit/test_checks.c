@@ -404,6 +404,24 @@ static void test_blocking_spans_and_time(void **state)
 	assert_null(chk(4)->culprit);
 }
 
+/* The worst span lost its stack: the check's culprit (where its annotation
+ * goes) is the next worst span's, not none. */
+static void test_culprit_of_a_stackless_worst_span(void **state)
+{
+	set_tasks();
+	set_spans();
+	spans[0].frames = NULL;
+	spans[0].nframes = 0;
+	spans[0].culprit = -1;
+	spans[2].frames = frames_sleep;
+	spans[2].nframes = 3;
+	spans[2].culprit = 1;
+	limit(entry(TG_SEL_ALL, NULL), TG_LIM_MAX_BLOCKING_SPANS, "0");
+	eval();
+	assert_ptr_equal(chk(0)->worst[0], &spans[0]);
+	assert_ptr_equal(chk(0)->culprit, &frames_sleep[1]);
+}
+
 /* ---- function selectors ---- */
 
 static void test_function_selectors(void **state)
@@ -1028,6 +1046,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unprobed_processes, reset, done),
 		cmocka_unit_test_setup_teardown(test_probe_and_load_checks, reset, done),
 		cmocka_unit_test(test_status_names),
+		cmocka_unit_test_setup_teardown(test_culprit_of_a_stackless_worst_span, reset, done),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
