@@ -400,7 +400,9 @@ static int start_probe(struct session *s)
 		.on_event = tg_record_on_event,
 		.fn_globs = s->fn_globs,
 		.nfn = s->nfn,
-		.sched_delay = s->sched_delay,
+		.sched_delay = s->sched_delay || s->spec.probe.scheduling_delay,
+		/* asked for by a limit: its absence is an error; on by default: it is not */
+		.sched_delay_best_effort = !s->sched_delay,
 		.unwind_dwarf = s->unwind_dwarf,
 		.stack_copy = s->spec.probe.stack_copy_bytes,
 	};
@@ -423,6 +425,7 @@ static int start_probe(struct session *s)
 	po.ctx = s->rec;
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
+	s->sched_delay = tg_probe_sched_delay(s->probe);
 	if (!s->o->quiet)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
 			"stacks: %s\n", s->sites.n, s->attached ? s->att.shown : s->exe,

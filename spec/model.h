@@ -152,6 +152,7 @@ struct tg_spec {
 		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
 		enum tg_unwind unwind;          /* default auto */
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
+		bool scheduling_delay;          /* default on: wake-to-poll time and each span's delayed tasks */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */
