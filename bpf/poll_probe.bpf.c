@@ -304,18 +304,17 @@ static __always_inline struct wake_slot *wake_slot_of(__u64 header)
 /* A wake's delay ends when the task's next runtime poll starts. A spawned
  * task's first poll follows no wake (it is scheduled directly): not measured.
  * Returns the wake's time, 0 when none was pending. */
-static __always_inline __u64 sched_delay_end(__u64 header, __u32 site)
+static __always_inline __u64 sched_delay_end(__u64 header, __u32 site, __u64 now)
 {
 	struct wake_slot *w = wake_slot_of(header);
 	struct tg_sched_stats *s;
-	__u64 now, delay, wake;
+	__u64 delay, wake;
 	__u32 b;
 
 	if (!w || w->header != header || !w->ts)
 		return 0;
 	wake = w->ts;
 	w->ts = 0;
-	now = bpf_ktime_get_ns();
 	delay = now > wake ? now - wake : 0;
 	s = bpf_map_lookup_elem(&sched_stats, &site);
 	if (!s)
@@ -604,18 +603,18 @@ static __always_inline struct open_poll *push_poll(struct thread_state *ts, __u6
 	p->delay_wake = 0;
 	p->segment = 0;
 	p->covered = 0;
-	if (p->kind != TG_SITE_BLOCKING) {
-		if (sched_delay && kind == TG_SITE_RUNTIME) {
-			__u64 wake = sched_delay_end(p->header, p->site);
-
-			if (wake && wake < ts->span_end) {
-				p->delay_wake = wake;
-				p->delay_seq = ts->span_seq;
-			}
-		}
+	if (p->kind != TG_SITE_BLOCKING)
 		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
-	}
 	p->start_ns = bpf_ktime_get_ns();
+	/* after the start: the wait ends there, without a clock read of its own */
+	if (sched_delay && kind == TG_SITE_RUNTIME) {
+		__u64 wake = sched_delay_end(p->header, p->site, p->start_ns);
+
+		if (wake && wake < ts->span_end) {
+			p->delay_wake = wake;
+			p->delay_seq = ts->span_seq;
+		}
+	}
 	return p;
 }
 
