@@ -296,15 +296,17 @@ static int find_target(struct session *s)
 
 static void resolve_some(struct session *s)
 {
-	size_t n;
+	size_t n = 0;
 
 	pthread_mutex_lock(&s->sz_lock);
-	/* libraries mapped since the last look (a target with no ready: may
-	 * still have been in ld.so then): a span resolves once, for good */
-	if (s->sz && tg_record_resolved(s->rec) < (tg_record_spans(s->rec, &n), n))
-		tg_symbolizer_refresh(s->sz, s->target.pid);
-	if (s->sz)
+	if (s->sz) {
+		/* libraries mapped since the last look (a target with no ready: may
+		 * still have been in ld.so then): a span resolves once, for good */
+		tg_record_spans(s->rec, &n);
+		if (tg_record_resolved(s->rec) < n)
+			tg_symbolizer_refresh(s->sz, s->target.pid);
 		tg_record_resolve(s->rec, s->sz);
+	}
 	pthread_mutex_unlock(&s->sz_lock);
 }
 
