@@ -6,8 +6,8 @@
 #   with the same entry and return uprobes on every raw::poll instance,
 # in interleaved rounds, reported as ratios to unprobed. With TG_BENCH_OPTIN=1 a
 # fourth column runs tokio-guard with the opt-in probes on: a function selector
-# (uprobe on every call of the handler's function) and scheduling delay (uprobes
-# on task wakes). With TG_BIN_BASE=path/to/an/older/tokio-guard a fifth column
+# (uprobe on every call of the handler's function); scheduling delay (uprobes
+# on task wakes) is on by default, in every column but sched-off. With TG_BIN_BASE=path/to/an/older/tokio-guard a fifth column
 # runs that build with default settings: a probe change measured against the
 # build before it, side by side. With TG_BENCH_DWARF=1 a column runs tokio-guard
 # with probe.unwind: dwarf on the same binary (its stacks copied and unwound
