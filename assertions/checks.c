@@ -79,12 +79,17 @@ static bool is_sched_kind(enum tg_limit_kind k)
 bool tg_needs_sched_delay(const struct tg_spec *spec)
 {
 	/* Only task entries (and no selector) look at it: a function entry's
-	 * scheduling delay limits are skipped, as delay is measured per task. */
+	 * scheduling delay limits are skipped, as delay is measured per task.
+	 * A span's cascade is any entry's. */
 	for (size_t i = 0; spec && i < spec->nassertions; i++)
-		for (size_t j = 0; j < spec->assertions[i].nlimits; j++)
-			if ((spec->assertions[i].sel == TG_SEL_TASK || spec->assertions[i].sel == TG_SEL_ALL) &&
-			    is_sched_kind(spec->assertions[i].limits[j].kind))
+		for (size_t j = 0; j < spec->assertions[i].nlimits; j++) {
+			enum tg_limit_kind k = spec->assertions[i].limits[j].kind;
+
+			if (k == TG_LIM_MAX_DELAYED_TASKS ||
+			    ((spec->assertions[i].sel == TG_SEL_TASK || spec->assertions[i].sel == TG_SEL_ALL) &&
+			     is_sched_kind(k)))
 				return true;
+		}
 	return false;
 }
 
@@ -307,6 +312,35 @@ static void measure_spans(const struct ctx *c, struct meas *m, bool fn_matched)
 		snprintf(m->note, sizeof m->note, "%zu allowed", allowed);
 }
 
+/* max_delayed_tasks: the selected span that kept the most tasks waiting for
+ * its worker (allowed spans are accepted blocking: their cascade too). */
+static void measure_delayed(const struct ctx *c, struct meas *m)
+{
+	const struct tg_span *w = NULL;
+	char sentence[160];
+
+	if (!c->in->sched_measured) {
+		m->state = M_SKIP;
+		snprintf(m->why, sizeof m->why, "skipped: scheduling delay was not measured "
+			 "(probe.scheduling_delay: off, or the binary has no Tokio waker symbols)");
+		return;
+	}
+	for (size_t i = 0; i < c->in->nspans; i++) {
+		const struct tg_span *s = &c->in->spans[i];
+
+		if (!s->allowed && s->delayed && span_selected(c, s) &&
+		    (!w || s->delayed->tasks > w->delayed->tasks))
+			w = s;
+	}
+	m->u = w ? w->delayed->tasks : 0;
+	if (!w)
+		return;
+	m->task = w->task;
+	snprintf(m->where, sizeof m->where, "%s", span_task(w));
+	tg_delayed_sentence(w->delayed, w->poll.duration_ns, sentence, sizeof sentence);
+	snprintf(m->note, sizeof m->note, "%s", sentence);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -479,7 +513,8 @@ static void measure_load(const struct ctx *c, struct meas *m)
 /* How the message reads the limit: "max poll 23.4ms > 5ms", "3 blocking spans > 0". */
 static const char *limit_label(enum tg_limit_kind k, bool *count_first)
 {
-	*count_first = k == TG_LIM_MAX_BLOCKING_SPANS || k == TG_LIM_MIN_POLLS || k == TG_LIM_MAX_ERRORS;
+	*count_first = k == TG_LIM_MAX_BLOCKING_SPANS || k == TG_LIM_MIN_POLLS || k == TG_LIM_MAX_ERRORS ||
+		       k == TG_LIM_MAX_DELAYED_TASKS;
 	switch (k) {
 	case TG_LIM_MAX_POLL: return "max poll";
 	case TG_LIM_P50_POLL: return "p50 poll";
@@ -492,6 +527,7 @@ static const char *limit_label(enum tg_limit_kind k, bool *count_first)
 	case TG_LIM_MAX_POLL_REGRESSION: return "p99 poll regression";
 	case TG_LIM_MAX_SCHEDULING_DELAY: return "max scheduling delay";
 	case TG_LIM_P99_SCHEDULING_DELAY: return "p99 scheduling delay";
+	case TG_LIM_MAX_DELAYED_TASKS: return "tasks delayed by one span";
 	case TG_LIM_MAX_ERRORS: return "errors";
 	case TG_LIM_MAX_ERROR_RATE: return "error rate";
 	case TG_LIM_P50_LATENCY: return "p50 latency";
@@ -647,6 +683,8 @@ static void measure(const struct ctx *c, struct meas *m)
 			snprintf(m->why, sizeof m->why, "not evaluated: %.180s", c->in->run_error);
 		else
 			snprintf(m->why, sizeof m->why, "skipped: the probes did not run");
+	} else if (k == TG_LIM_MAX_DELAYED_TASKS) {
+		measure_delayed(c, m);
 	} else if (c->e->sel == TG_SEL_FUNCTION) {
 		if (is_sched_kind(k) || k == TG_LIM_MAX_POLL_REGRESSION) {
 			m->state = M_SKIP;

@@ -31,6 +31,7 @@ const volatile __u64 wakeup_bytes = 1 << 20;    /* wake the reader only past thi
 const volatile __u64 sample_period_ns = 1001001; /* 1e9 / sample_rate */
 const volatile __u64 boost_after_ns = 2500000;   /* a poll this old at a tick is sampled at rate */
 const volatile bool sched_delay = false;         /* task_wake is attached: time wakes to polls */
+const volatile __u32 wake_slot_bits = 0;         /* wake_slots has 1 << this many entries */
 const volatile bool timer_sampler = false;       /* on-CPU samples from the tick and BPF timers */
 const volatile __u32 block_on_main_site = ~0u;   /* block_on segments on the main thread */
 const volatile __u32 block_on_other_site = ~0u;  /* ... on other threads (Handle::block_on) */
@@ -52,6 +53,8 @@ struct open_poll {
 	__u64 wake_ts;   /* when a sleep that switch_ts began was woken: from then on it waits for a CPU */
 	__u64 child_span_ns; /* time in nested runtime polls that were spans themselves */
 	__u64 fn_mask;   /* function selectors entered while this poll was innermost */
+	__u64 delay_wake; /* its wake, when that came before the thread's last span ended (sched_delay) */
+	__u32 delay_seq;  /* that span's seq */
 	__u32 site;
 	__u32 seq;
 	__u32 samples;
@@ -68,6 +71,8 @@ struct thread_state {
 	__u32 depth;
 	__u32 seq;
 	__u32 worker; /* ran a task's runtime poll: its parks are a scheduler's, not a block_on's */
+	__u32 span_seq; /* the last blocking span of this thread (sched_delay): its seq and end */
+	__u64 span_end;
 	struct open_poll polls[TG_MAX_NEST];
 	/* The stack taken at the last voluntary switch-out, sent at switch-in
 	 * only if the thread then stayed off-CPU for long enough. */
@@ -114,14 +119,24 @@ struct {
 	__type(value, struct tg_sched_stats);
 } sched_stats SEC(".maps");
 
-/* Task header -> its earliest wake not yet followed by a poll. LRU: wakes of
- * tasks that are never polled again (cancelled, completed) age out. */
+/* A task's earliest wake not yet followed by a poll, in a slot chosen by a
+ * hash of its header: an array, not a hash map, because a wake and a poll
+ * then cost one inlined lookup each instead of an LRU hash's locked
+ * update, lookup and delete (most of scheduling delay's cost besides the
+ * wake's trap). Two pending tasks in one slot: the later wake takes it and
+ * the earlier task's delay goes unmeasured (not mismeasured: the header is
+ * checked). A slot of a task never polled again is simply reused. */
+struct wake_slot {
+	__u64 header;
+	__u64 ts; /* 0: no wake pending */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1); /* resized when sched_delay is on */
-	__type(key, __u64);
-	__type(value, __u64);
-} wake_ts SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* 1 << wake_slot_bits when sched_delay is on */
+	__type(key, __u32);
+	__type(value, struct wake_slot);
+} wake_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -279,23 +294,31 @@ static __always_inline struct open_poll *top_runtime_poll(struct thread_state *t
 	return &ts->polls[d];
 }
 
-/* A wake's delay ends when the task's next runtime poll starts. A spawned
- * task's first poll follows no wake (it is scheduled directly): not measured. */
-static __always_inline void sched_delay_end(__u64 header, __u32 site)
+static __always_inline struct wake_slot *wake_slot_of(__u64 header)
 {
-	__u64 *ts = bpf_map_lookup_elem(&wake_ts, &header);
+	__u32 k = wake_slot_bits ? (__u32)((header * 0x9E3779B97F4A7C15ull) >> (64 - wake_slot_bits)) : 0;
+
+	return bpf_map_lookup_elem(&wake_slots, &k);
+}
+
+/* A wake's delay ends when the task's next runtime poll starts. A spawned
+ * task's first poll follows no wake (it is scheduled directly): not measured.
+ * Returns the wake's time, 0 when none was pending. */
+static __always_inline __u64 sched_delay_end(__u64 header, __u32 site, __u64 now)
+{
+	struct wake_slot *w = wake_slot_of(header);
 	struct tg_sched_stats *s;
-	__u64 now, delay;
+	__u64 delay, wake;
 	__u32 b;
 
-	if (!ts)
-		return;
-	now = bpf_ktime_get_ns();
-	delay = now > *ts ? now - *ts : 0;
-	bpf_map_delete_elem(&wake_ts, &header);
+	if (!w || w->header != header || !w->ts)
+		return 0;
+	wake = w->ts;
+	w->ts = 0;
+	delay = now > wake ? now - wake : 0;
 	s = bpf_map_lookup_elem(&sched_stats, &site);
 	if (!s)
-		return;
+		return wake;
 	s->count++;
 	s->total_ns += delay;
 	if (delay > s->max_ns)
@@ -303,16 +326,17 @@ static __always_inline void sched_delay_end(__u64 header, __u32 site)
 	b = tg_hist_bucket(delay);
 	if (b < TG_HIST_BUCKETS)
 		s->hist[b]++;
+	return wake;
 }
 
 /* A wake during the task's own poll (yield_now, a self-wake, a wake racing
  * the poll): the task waits from the poll's end, not from the wake. */
 static __always_inline void sched_delay_restart(struct open_poll *p, __u64 now)
 {
-	__u64 *ts = bpf_map_lookup_elem(&wake_ts, &p->header);
+	struct wake_slot *w = wake_slot_of(p->header);
 
-	if (ts && *ts > p->start_ns)
-		*ts = now;
+	if (w && w->header == p->header && w->ts > p->start_ns)
+		w->ts = now;
 }
 
 /* waker::wake_by_val / wake_by_ref: the RawWaker data is the task header,
@@ -320,10 +344,13 @@ static __always_inline void sched_delay_restart(struct open_poll *p, __u64 now)
 SEC("uprobe")
 int BPF_KPROBE(task_wake, void *header)
 {
-	__u64 key = (__u64)header, now = bpf_ktime_get_ns();
+	struct wake_slot *w = wake_slot_of((__u64)header);
 
 	count(TG_STAT_WAKES);
-	bpf_map_update_elem(&wake_ts, &key, &now, BPF_NOEXIST);
+	if (!w || (w->header == (__u64)header && w->ts))
+		return 0;
+	w->header = (__u64)header;
+	w->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -457,6 +484,26 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
+/* P waited for its worker while that worker's last span held it. */
+static __always_inline void emit_wait(struct open_poll *p, __u32 tid, __u64 dur)
+{
+	struct tg_wait_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(TG_STAT_RB_FULL_POLL);
+		return;
+	}
+	e->hdr.type = TG_EV_WAIT;
+	e->hdr.tid = tid;
+	e->hdr.seq = p->delay_seq;
+	e->hdr.site = p->site;
+	e->task_id = read_task_id(p->header);
+	e->wake_ns = p->delay_wake;
+	e->start_ns = p->start_ns;
+	e->duration_ns = dur;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
 static __always_inline void pop_poll(struct thread_state *ts)
 {
 	struct open_poll *p;
@@ -476,8 +523,16 @@ static __always_inline void pop_poll(struct thread_state *ts)
 	account(p, own, dur);
 	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
-		if (sched_delay)
+		if (sched_delay) {
 			sched_delay_restart(p, now);
+			if (p->delay_wake)
+				emit_wait(p, (__u32)bpf_get_current_pid_tgid(), dur);
+			/* what the tasks polled next on this thread may have waited behind */
+			if (is_span(p, own)) {
+				ts->span_end = now;
+				ts->span_seq = p->seq;
+			}
+		}
 		if (p->fn_mask)
 			account_fns(p, own, dur);
 		if (dur >= trace_min_ns)
@@ -545,14 +600,21 @@ static __always_inline struct open_poll *push_poll(struct thread_state *ts, __u6
 	p->samples = 0;
 	p->offcpu_events = 0;
 	p->fn_mask = 0;
+	p->delay_wake = 0;
 	p->segment = 0;
 	p->covered = 0;
-	if (p->kind != TG_SITE_BLOCKING) {
-		if (sched_delay && kind == TG_SITE_RUNTIME)
-			sched_delay_end(p->header, p->site);
+	if (p->kind != TG_SITE_BLOCKING)
 		set_cpu_poll_tid((__u32)bpf_get_current_pid_tgid());
-	}
 	p->start_ns = bpf_ktime_get_ns();
+	/* after the start: the wait ends there, without a clock read of its own */
+	if (sched_delay && kind == TG_SITE_RUNTIME) {
+		__u64 wake = sched_delay_end(p->header, p->site, p->start_ns);
+
+		if (wake && wake < ts->span_end) {
+			p->delay_wake = wake;
+			p->delay_seq = ts->span_seq;
+		}
+	}
 	return p;
 }
 

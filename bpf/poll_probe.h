@@ -74,6 +74,7 @@ enum tg_event_type {
 	TG_EV_OFFCPU = 3, /* a voluntary off-CPU interval inside an open runtime poll */
 	TG_EV_SAMPLE_COPY = 4, /* the same two, as registers and stack bytes to unwind */
 	TG_EV_OFFCPU_COPY = 5,
+	TG_EV_WAIT = 6,   /* a poll whose wake came before its thread's last blocking span ended */
 };
 
 /* Every event starts with this; seq ties samples and off-CPU intervals to
@@ -96,6 +97,17 @@ struct tg_poll_event {
 	__u32 samples;
 	__u32 offcpu_events;
 	__u64 fn_mask;     /* function selectors (bit = index) entered during this poll */
+};
+
+/* A task that was ready while a blocking span held its worker: woken before
+ * the span ended, polled on the span's thread after it. hdr.seq is the span's
+ * poll (tid, seq), hdr.site the delayed poll's site. Sent when that poll ends. */
+struct tg_wait_event {
+	struct tg_event_hdr hdr;
+	__u64 task_id;
+	__u64 wake_ns;     /* the earliest wake not followed by a poll */
+	__u64 start_ns;    /* the delayed poll's start: wait = start - wake */
+	__u64 duration_ns; /* the delayed poll's wall time */
 };
 
 /* Sample and off-CPU events carry their stack inline, truncated to nr frames.

@@ -16,12 +16,13 @@ struct bpf_map;
 #define TG_POLL_PROBE_PROGS(X) X(poll_enter) X(poll_exit) X(park_enter) X(park_exit) \
 	X(fn_enter) X(task_wake) X(on_switch) X(on_wakeup) X(on_tick) X(on_sample)
 #define TG_POLL_PROBE_MAPS(X) X(events) X(stats) X(site_stats) X(fn_stats) X(sched_stats) \
-	X(wake_ts) X(samplers)
+	X(wake_slots) X(samplers)
 #define TG_POLL_PROBE_RODATA(X) X(uint32_t, target_tgid) X(uint64_t, trace_min_ns) \
 	X(uint64_t, blocking_ns) X(uint64_t, stack_floor_ns) X(uint32_t, stack_bytes) \
 	X(uint64_t, wakeup_bytes) X(uint64_t, sample_period_ns) X(uint64_t, boost_after_ns) \
 	X(bool, sched_delay) X(bool, timer_sampler) X(uint32_t, block_on_main_site) \
-	X(uint32_t, block_on_other_site) X(bool, unwind_dwarf) X(uint32_t, copy_pages)
+	X(uint32_t, block_on_other_site) X(bool, unwind_dwarf) X(uint32_t, copy_pages) \
+	X(uint32_t, wake_slot_bits)
 
 #define TG_PP_PROG(n) struct bpf_program *n;
 #define TG_PP_MAP(n) struct bpf_map *n;

@@ -33,7 +33,7 @@ enum sampler { SAMPLER_OFF, SAMPLER_TICK, SAMPLER_PERF };
 
 #define FN_MAX_ATTACH 512     /* functions probed per selector */
 #define WAKE_MAX_ATTACH 4096  /* wake functions: one per <T, S> in older Tokio */
-#define WAKE_PENDING 65536    /* tasks with a wake not yet followed by a poll */
+#define WAKE_SLOT_BITS 16     /* wake slots (1 << this): tasks with a wake not yet followed by a poll */
 
 /* Tokio's waker vtable functions: their addresses are taken in a static
  * RawWakerVTable, so they survive inlining and LTO as (local) symbols. */
@@ -155,7 +155,8 @@ static void configure(struct tg_probe *p, const struct tg_probe_opts *o)
 	*s->rodata.sched_delay = p->sched;
 	if (p->sched) {
 		bpf_map__set_max_entries(s->maps.sched_stats, (uint32_t)o->sites->n);
-		bpf_map__set_max_entries(s->maps.wake_ts, WAKE_PENDING);
+		bpf_map__set_max_entries(s->maps.wake_slots, 1u << WAKE_SLOT_BITS);
+		*s->rodata.wake_slot_bits = WAKE_SLOT_BITS;
 	}
 }
 
@@ -496,7 +497,20 @@ static int find_optional(struct tg_probe *p, const struct tg_probe_opts *o, char
 		if ((r = find_selector(p, o, p->nfn, err, errlen)))
 			return r;
 	p->sched = o->sched_delay;
-	return p->sched ? find_wakes(p, o, err, errlen) : 0;
+	r = p->sched ? find_wakes(p, o, err, errlen) : 0;
+	/* on by default, not asked for: a binary without the waker symbols runs without it */
+	if (r && o->sched_delay_best_effort) {
+		tg_fn_sites_free(&p->wakes);
+		p->sched = false;
+		err[0] = '\0';
+		return 0;
+	}
+	return r;
+}
+
+bool tg_probe_sched_delay(const struct tg_probe *p)
+{
+	return p->sched;
 }
 
 /* One epoll set for the ring buffer and an eventfd, so that tg_probe_wake

@@ -31,6 +31,7 @@ struct tg_probe_opts {
 	const char *const *fn_globs;
 	size_t nfn;                  /* at most TG_MAX_FN_SELECTORS */
 	bool sched_delay;            /* probe task wakes: scheduling delay per site */
+	bool sched_delay_best_effort; /* ... unless the binary has no waker symbols (then off, no error) */
 	/* Called from tg_probe_poll for every event; return non-zero to stop. */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;
@@ -59,6 +60,8 @@ size_t tg_probe_fn_symbols(const struct tg_probe *p, uint32_t idx);
 int tg_probe_read_fn(struct tg_probe *p, uint32_t idx, struct tg_site_stats *out);
 /* One site's scheduling delay statistics (zeros unless sched_delay was on). */
 int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats *out);
+/* Whether task wakes are probed (sched_delay, and the binary had the waker symbols). */
+bool tg_probe_sched_delay(const struct tg_probe *p);
 /* Runtime polls so far (TG_STAT_POLLS summed over CPUs): cheap, for the timeline. */
 uint64_t tg_probe_polls(struct tg_probe *p);
 

@@ -55,6 +55,7 @@ static void free_span(struct tg_span *s)
 	free(s->stacks);
 	free(s->frames);
 	free(s->functions);
+	free(s->delayed);
 }
 
 void tg_record_free(struct tg_record *r)
@@ -386,12 +387,40 @@ static int on_poll(struct tg_record *r, const struct tg_poll_event *e)
 	span->culprit = -1;
 	span->task = tg_record_site_name(r, s.site);
 	span->fn_mask = e->fn_mask;
+	span->seq = e->hdr.seq;
 	span->on_cpu_ns = e->duration_ns - (e->off_cpu_ns + e->runq_ns < e->duration_ns ?
 					    e->off_cpu_ns + e->runq_ns : e->duration_ns);
 	take_pending(r, s.tid, e->hdr.seq, span);
 	budget_stacks(r, (uint32_t)(r->nspans - 1));
 	atomic_fetch_add(&r->progress_spans, 1);
 	return 0;
+}
+
+/* How far back a wait event's span is looked for: it ended just before the
+ * waiting task's poll, on the same thread, so it is among the last few. */
+#define WAIT_SPAN_LOOKBACK 4096
+
+/* A task polled after waiting behind span (tid, seq): counted in its cascade. */
+static int on_wait(struct tg_record *r, const struct tg_wait_event *e)
+{
+	struct tg_delayed_task t = {
+		.task = tg_record_site_name(r, e->hdr.site), .task_id = e->task_id, .tid = e->hdr.tid,
+		.wait_ns = e->start_ns > e->wake_ns ? e->start_ns - e->wake_ns : 0,
+		.start_ns = e->start_ns, .duration_ns = e->duration_ns,
+	};
+	size_t lo = r->nspans > WAIT_SPAN_LOOKBACK ? r->nspans - WAIT_SPAN_LOOKBACK : 0;
+
+	for (size_t i = r->nspans; i-- > lo;) {
+		struct tg_span *sp = &r->spans[i];
+
+		if (sp->poll.tid != e->hdr.tid || sp->seq != e->hdr.seq)
+			continue;
+		if (!sp->delayed && !(sp->delayed = calloc(1, sizeof(*sp->delayed))))
+			return -ENOMEM;
+		tg_delayed_add(sp->delayed, &t);
+		return 0;
+	}
+	return 0; /* a span not kept (caps.h): its cascade goes with it */
 }
 
 int tg_record_on_event(void *ctx, void *data, size_t size)
@@ -404,6 +433,8 @@ int tg_record_on_event(void *ctx, void *data, size_t size)
 	switch (h->type) {
 	case TG_EV_POLL:
 		return size >= sizeof(struct tg_poll_event) ? on_poll(r, data) : 0;
+	case TG_EV_WAIT:
+		return size >= sizeof(struct tg_wait_event) ? on_wait(r, data) : 0;
 	case TG_EV_SAMPLE:
 	case TG_EV_OFFCPU:
 		return size >= offsetof(struct tg_stack_event, ips) ? on_stack(r, data, size) : 0;

@@ -9,6 +9,7 @@
 
 #include "symbolize.h"
 #include "span_kind.h"
+#include "delayed.h"
 
 struct tg_poll_sites;
 struct tg_site_stats;
@@ -73,6 +74,10 @@ struct tg_span {
 	bool stacks_dropped;        /* its stacks went to keep memory bounded (caps.h) */
 	bool stack_truncated;       /* FRAMES' walk ended before the stack did (dwarf: copy too short) */
 	size_t stacks_seen;         /* stacks it had before tg_record_resolve kept only off-CPU ones */
+	uint32_t seq;               /* its poll's (tid, seq): what the probe's wait events name */
+	/* The tasks that waited for its worker while it held it (scheduling
+	 * delay on); NULL when none did. Owned by the span. */
+	struct tg_delayed *delayed;
 };
 
 /* What the memory budgets (caps.h) left out: counted, never silent. */

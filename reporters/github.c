@@ -359,6 +359,27 @@ static void span_row(struct md *m, const struct tg_results *r, size_t i)
 	md_cell(m, allowed);
 }
 
+/* Under the spans table: what each listed span kept from running (its cascade). */
+static void span_cascades(struct md *m, const struct tg_results *r)
+{
+	char sentence[160];
+	bool any = false;
+
+	for (size_t i = 0; i < r->nspans && i < SUMMARY_SPANS; i++) {
+		const struct tg_span *s = r->spans[i];
+
+		tg_delayed_sentence(s->delayed, s->poll.duration_ns, sentence, sizeof(sentence));
+		if (!sentence[0])
+			continue;
+		md_printf(m, "- ");
+		md_code(m, s->task ? s->task : "?");
+		md_printf(m, ": %s\n", sentence);
+		any = true;
+	}
+	if (any)
+		md_printf(m, "\n");
+}
+
 /* Runtime tasks only: the index maps over r->tasks skipping blocking-pool ones. */
 static const struct tg_task_summary *runtime_task(const struct tg_results *r, size_t i)
 {
@@ -500,6 +521,8 @@ int tg_github_summary(const char *path, const struct tg_results *r, char *err, s
 	if (r->nspans)
 		md_table(&m, r, "| Duration | Kind | Task | Culprit | Location | Allowed |\n"
 			 "|---:|---|---|---|---|---|\n", r->nspans, SUMMARY_SPANS, span_row);
+	if (r->nspans)
+		span_cascades(&m, r);
 	else
 		md_printf(&m, "No poll held a worker past the blocking threshold.\n\n");
 	if (runtime_tasks(r)) {

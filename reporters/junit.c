@@ -235,6 +235,9 @@ static void span_lines(FILE *f, const struct tg_results *r, const struct tg_span
 		fprintf(f, "   culprit: %s\n", tg_frame_text(tg_span_culprit(s), base, text, sizeof(text)));
 	if (s->allowed)
 		fprintf(f, "   allowed: %s\n", s->allow_reason ? s->allow_reason : "");
+	tg_delayed_sentence(s->delayed, s->poll.duration_ns, text, sizeof(text));
+	if (text[0])
+		fprintf(f, "   %s\n", text);
 	for (int i = 0; i < n && i < TG_JUNIT_MAX_FRAMES; i++) {
 		const struct tg_frame *fr = &s->frames[i];
 		const char *fn = fr->function ? fr->function : "[unknown]";

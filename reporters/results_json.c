@@ -340,6 +340,29 @@ static const char *span_kind(const struct tg_span *s)
 	return s->poll.off_cpu_ns > s->on_cpu_ns ? "off_cpu" : "on_cpu";
 }
 
+/* The span's cascade: every task that waited for its worker while it held
+ * it; wait_ns is each one's whole wake-to-poll time. */
+static void add_delayed(cJSON *o, const struct tg_results *r, const struct tg_span *s)
+{
+	const struct tg_delayed *d = s->delayed;
+	cJSON *j = cJSON_AddObjectToObject(o, "delayed"), *w;
+
+	cJSON_AddNumberToObject(j, "tasks", d ? (double)d->tasks : 0);
+	cJSON_AddNumberToObject(j, "total_ns", d ? (double)d->total_ns : 0);
+	w = cJSON_AddArrayToObject(j, "worst");
+	for (uint32_t i = 0; d && i < d->nworst; i++) {
+		const struct tg_delayed_task *t = &d->worst[i];
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "task", t->task ? t->task : "[unknown task]");
+		cJSON_AddNumberToObject(e, "task_id", (double)t->task_id);
+		cJSON_AddNumberToObject(e, "wait_ns", (double)t->wait_ns);
+		if (t->start_ns) /* its poll, when the probes saw it (not read back) */
+			cJSON_AddNumberToObject(e, "poll_start_ns", (double)(t->start_ns - r->t0_ns));
+		cJSON_AddItemToArray(w, e);
+	}
+}
+
 static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 {
 	cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateArray();
@@ -394,6 +417,8 @@ static cJSON *span_json(const struct tg_results *r, const struct tg_span *s)
 	cJSON_AddItemToObject(o, "stack", st);
 	if (s->stack_truncated) /* the walk ran out of copied stack: raise probe.stack_copy */
 		cJSON_AddBoolToObject(o, "stack_truncated", true);
+	if (r->sched_measured || s->delayed)
+		add_delayed(o, r, s);
 	return o;
 }
 

@@ -188,6 +188,32 @@ static int read_stack(const cJSON *o, struct tg_span *s, const char *where, char
 	return 0;
 }
 
+/* blocking_spans[].delayed (absent when scheduling delay was off). */
+static int read_delayed(const cJSON *o, struct tg_span *s)
+{
+	const cJSON *w, *e;
+
+	if (!cJSON_IsObject(o))
+		return 0;
+	if (!(s->delayed = calloc(1, sizeof(*s->delayed))))
+		return -ENOMEM;
+	s->delayed->tasks = u64_or0(o, "tasks");
+	s->delayed->total_ns = u64_or0(o, "total_ns");
+	w = get(o, "worst");
+	cJSON_ArrayForEach(e, w) {
+		struct tg_delayed_task *t = &s->delayed->worst[s->delayed->nworst];
+
+		if (s->delayed->nworst == TG_DELAYED_KEEP || !cJSON_IsObject(e))
+			break;
+		t->task = tg_json_str(e, "task");
+		t->task_id = u64_or0(e, "task_id");
+		t->wait_ns = u64_or0(e, "wait_ns");
+		t->tid = s->poll.tid;
+		s->delayed->nworst++;
+	}
+	return 0;
+}
+
 static int read_span(const cJSON *o, size_t i, struct tg_span *s, char *why, size_t len)
 {
 	static const char *const keys[] = { "start_ns", "duration_ns" };
@@ -213,6 +239,8 @@ static int read_span(const cJSON *o, size_t i, struct tg_span *s, char *why, siz
 	s->stacks_dropped = tg_json_bool(o, "stacks_dropped", false);
 	s->stack_truncated = tg_json_bool(o, "stack_truncated", false);
 	s->kind = block_kind(tg_json_str(o, "blocking_kind"));
+	if ((rc = read_delayed(get(o, "delayed"), s)))
+		return bad(why, len, "%s.delayed: out of memory", where);
 	if ((rc = read_functions(get(o, "functions"), s)))
 		return rc;
 	return read_stack(o, s, where, why, len);
@@ -506,6 +534,7 @@ void tg_saved_run_free(struct tg_saved_run *run)
 	for (size_t i = 0; run->spans && i < run->nspans; i++) {
 		free(run->spans[i].frames);
 		free(run->spans[i].functions);
+		free(run->spans[i].delayed);
 	}
 	free(run->spans);
 	for (size_t i = 0; run->file_fns && i < run->nfile_fns; i++)

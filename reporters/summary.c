@@ -162,6 +162,12 @@ static void span_line(const struct out *o, const struct tg_results *r, const str
 		fputs("    no frame of the target's own code in its stack", o->f);
 	}
 	fputc('\n', o->f);
+	tg_delayed_sentence(s->delayed, s->poll.duration_ns, where, sizeof(where));
+	if (where[0]) { /* its cascade: what the worker it held did not run meanwhile */
+		fputs("    ", o->f);
+		text(o, where);
+		fputc('\n', o->f);
+	}
 	if (s->allowed) {
 		fputs("    allowed: ", o->f);
 		text(o, s->allow_reason ? s->allow_reason : "");

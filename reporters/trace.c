@@ -560,6 +560,53 @@ static bool is_plain_poll(const struct item *it)
 	return it->kind == IT_POLL && it->b == NONE;
 }
 
+/* A delayed poll too short to be in the trace as a poll: drawn for its arrow. */
+static void put_delayed_poll(struct out *o, const struct ctx *c, const struct tg_delayed_task *t)
+{
+	struct item it = { .start = rel(c, t->start_ns), .end = rel(c, t->start_ns + t->duration_ns),
+			   .tid = t->tid };
+
+	put_x(o, &it, t->task ? t->task : "[unknown task]", "delayed", c->r->pid);
+	putf(o, ",\"args\":{\"task_id\":%llu", (unsigned long long)t->task_id);
+	put_us(o, "waited_us", t->wait_ns);
+	puts_(o, "}}");
+}
+
+static void put_flow(struct out *o, const struct ctx *c, const char *ph, uint64_t id, uint32_t tid,
+		     uint64_t ts)
+{
+	begin_event(o, ph);
+	putf(o, ",\"id\":%llu,\"pid\":%d,\"tid\":%u", (unsigned long long)id, (int)c->r->pid, tid);
+	put_us(o, "ts", ts);
+	puts_(o, ",\"name\":\"delayed\",\"cat\":\"cascade\"");
+	if (ph[0] == 'f')
+		puts_(o, ",\"bp\":\"e\""); /* bound to the slice it is in, not the next one */
+	puts_(o, "}");
+}
+
+/* The cascade: an arrow from each span to the polls it kept waiting (the
+ * longest waits its record kept). Flow v1 events bind to the slice enclosing
+ * their ts: 1 ns into each poll, before any off-CPU child of the span. */
+static void put_cascades(struct out *o, const struct ctx *c)
+{
+	uint64_t id = 0;
+
+	for (size_t i = 0; i < c->nspans; i++) {
+		const struct tg_span *sp = &c->spans[i];
+
+		for (uint32_t k = 0; sp->delayed && k < sp->delayed->nworst; k++) {
+			const struct tg_delayed_task *t = &sp->delayed->worst[k];
+
+			if (!t->start_ns)
+				continue;
+			if (t->duration_ns < c->floor_ns)
+				put_delayed_poll(o, c, t);
+			put_flow(o, c, "s", ++id, sp->poll.tid, rel(c, sp->poll.start_ns) + 1);
+			put_flow(o, c, "f", id, t->tid, rel(c, t->start_ns) + 1);
+		}
+	}
+}
+
 static void put_document(struct out *o, const struct ctx *c)
 {
 	puts_(o, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
@@ -568,6 +615,7 @@ static void put_document(struct out *o, const struct ctx *c)
 	for (size_t i = 0; i < c->nitems; i++)
 		if (!c->no_plain_polls || !is_plain_poll(&c->items[i]))
 			put_item(o, c, &c->items[i]);
+	put_cascades(o, c);
 	put_metadata(o, c);
 	put_frames(o, c);
 	put_samples(o, c);

@@ -296,9 +296,17 @@ static int find_target(struct session *s)
 
 static void resolve_some(struct session *s)
 {
+	size_t n = 0;
+
 	pthread_mutex_lock(&s->sz_lock);
-	if (s->sz)
+	if (s->sz) {
+		/* libraries mapped since the last look (a target with no ready: may
+		 * still have been in ld.so then): a span resolves once, for good */
+		tg_record_spans(s->rec, &n);
+		if (tg_record_resolved(s->rec) < n)
+			tg_symbolizer_refresh(s->sz, s->target.pid);
 		tg_record_resolve(s->rec, s->sz);
+	}
 	pthread_mutex_unlock(&s->sz_lock);
 }
 
@@ -400,7 +408,9 @@ static int start_probe(struct session *s)
 		.on_event = tg_record_on_event,
 		.fn_globs = s->fn_globs,
 		.nfn = s->nfn,
-		.sched_delay = s->sched_delay,
+		.sched_delay = s->sched_delay || s->spec.probe.scheduling_delay,
+		/* asked for by a limit: its absence is an error; on by default: it is not */
+		.sched_delay_best_effort = !s->sched_delay,
 		.unwind_dwarf = s->unwind_dwarf,
 		.stack_copy = s->spec.probe.stack_copy_bytes,
 	};
@@ -423,6 +433,7 @@ static int start_probe(struct session *s)
 	po.ctx = s->rec;
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
+	s->sched_delay = tg_probe_sched_delay(s->probe);
 	if (!s->o->quiet)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
 			"stacks: %s\n", s->sites.n, s->attached ? s->att.shown : s->exe,

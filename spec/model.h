@@ -66,6 +66,7 @@ enum tg_limit_kind {
 	TG_LIM_MIN_POLLS,            /* count */
 	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
+	TG_LIM_MAX_DELAYED_TASKS,    /* count: tasks one span kept waiting (its cascade) */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
 	TG_LIM_MAX_ERROR_RATE,       /* percent */
@@ -152,6 +153,7 @@ struct tg_spec {
 		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
 		enum tg_unwind unwind;          /* default auto */
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
+		bool scheduling_delay;          /* default on: wake-to-poll time and each span's delayed tasks */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */

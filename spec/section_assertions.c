@@ -114,6 +114,7 @@ int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const char *pa
 	X(TG_LIM_MAX_POLL_REGRESSION, "max_poll_regression", TG_UNIT_PERCENT, false)         \
 	X(TG_LIM_MAX_SCHEDULING_DELAY, "max_scheduling_delay", TG_UNIT_DURATION, false)      \
 	X(TG_LIM_P99_SCHEDULING_DELAY, "p99_scheduling_delay", TG_UNIT_DURATION, false)      \
+	X(TG_LIM_MAX_DELAYED_TASKS, "max_delayed_tasks", TG_UNIT_COUNT, false)               \
 	X(TG_LIM_MAX_ERRORS, "max_errors", TG_UNIT_COUNT, true)                              \
 	X(TG_LIM_MAX_ERROR_RATE, "max_error_rate", TG_UNIT_PERCENT, true)                    \
 	X(TG_LIM_P50_LATENCY, "p50_latency", TG_UNIT_DURATION, true)                         \

@@ -4,6 +4,7 @@
 #include "spec_parse.h"
 
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -82,6 +83,26 @@ static int h_unwind(struct ctx *c, const struct field *f, yaml_node_t *v, const 
 	return fail(c, v, path, "expected auto, fp or dwarf (how user stacks are walked), got %s",
 		    describe(v, q, sizeof q));
 }
+/* probe.scheduling_delay: on or off (YAML's booleans too). */
+static int h_sched_delay(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	static const char *const on[] = { "on", "true", "yes" }, *const off[] = { "off", "false", "no" };
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "on or off", &s);
+
+	(void)f;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof on / sizeof on[0]; i++)
+		if (strcasecmp(s, on[i]) == 0 || strcasecmp(s, off[i]) == 0) {
+			((struct tg_spec *)obj)->probe.scheduling_delay = strcasecmp(s, on[i]) == 0;
+			return 0;
+		}
+	return fail(c, v, path, "expected on or off (wake-to-poll time and the tasks each span delayed), got %s",
+		    describe(v, q, sizeof q));
+}
+
 /* report.html is a view, not a contract file: `html: false` leaves it out. */
 static int h_html(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
@@ -110,6 +131,7 @@ static const struct field probe_fields[] = {
 	FIELD("unwind", h_unwind),
 	{ "stack_copy", h_size32, offsetof(struct tg_spec, probe.stack_copy_bytes), 4096,
 	  TG_SPEC_STACK_COPY_MAX, NULL },
+	FIELD("scheduling_delay", h_sched_delay),
 };
 const struct table probe_table = TABLE(probe_fields, NULL);
 

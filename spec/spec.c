@@ -86,6 +86,7 @@ void spec_defaults(struct tg_spec *s)
 	s->report.trace_max_polls = 128u << 10; /* record/caps.h's TG_KEEP_SLICES */
 	s->probe.ring_buffer_bytes = 16u << 20;
 	s->probe.stack_copy_bytes = 16u << 10;
+	s->probe.scheduling_delay = true;
 	s->report.trace_min_poll_ns = 100 * NS_PER_US;
 }
 

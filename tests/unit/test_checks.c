@@ -282,6 +282,37 @@ static void test_percentiles(void **state)
 	assert_string_equal(chk(3)->name, "p999_poll <= 10ms [task=demo::handler]");
 }
 
+/* max_delayed_tasks: the selected span that delayed the most tasks, per span (not a sum). */
+static void test_delayed_tasks(void **state)
+{
+	static struct tg_delayed a = { .tasks = 37, .total_ns = 410 * MS }, b = { .tasks = 3, .total_ns = 9 * MS };
+
+	set_tasks();
+	set_spans();
+	spans[0].delayed = &a; /* demo::sleep_task, 101ms */
+	spans[1].delayed = &b; /* demo::handler, 50ms */
+	limit(entry(TG_SEL_ALL, NULL), TG_LIM_MAX_DELAYED_TASKS, "10");
+	limit(entry(TG_SEL_TASK, "demo::handler"), TG_LIM_MAX_DELAYED_TASKS, "3");
+	limit(entry(TG_SEL_TASK, "web::*"), TG_LIM_MAX_DELAYED_TASKS, "0");
+	assert_true(tg_needs_sched_delay(&spec));
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "37", "37 tasks delayed by one span > 10 in demo::sleep_task "
+	       "(this 101ms poll delayed 37 tasks by 410ms in all)");
+	assert_string_equal(chk(0)->name, "max_delayed_tasks <= 10 [all]");
+	expect(chk(1), TG_CHECK_PASSED, "3", "3 tasks delayed by one span <= 3 (demo::handler; "
+	       "this 50.0ms poll delayed 3 tasks by 9.00ms in all)");
+	expect(chk(2), TG_CHECK_PASSED, "0", "0 tasks delayed by one span <= 0");
+
+	spans[0].allowed = true; /* accepted blocking: its cascade too */
+	eval();
+	expect(chk(0), TG_CHECK_PASSED, "3", "3 tasks delayed by one span <= 10 (demo::handler; "
+	       "this 50.0ms poll delayed 3 tasks by 9.00ms in all)");
+
+	in.sched_measured = false;
+	eval();
+	expect_prefix(chk(0), TG_CHECK_SKIPPED, "skipped: scheduling delay was not measured");
+}
+
 static void test_scheduling_delay(void **state)
 {
 	set_tasks();
@@ -1026,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_function_max_poll_own_time, reset, done),
 		cmocka_unit_test_setup_teardown(test_percentiles, reset, done),
 		cmocka_unit_test_setup_teardown(test_scheduling_delay, reset, done),
+		cmocka_unit_test_setup_teardown(test_delayed_tasks, reset, done),
 		cmocka_unit_test_setup_teardown(test_min_polls, reset, done),
 		cmocka_unit_test_setup_teardown(test_blocking_pool_only_matches_nothing, reset, done),
 		cmocka_unit_test_setup_teardown(test_apply_allow, reset, done),

@@ -845,7 +845,7 @@ static void test_err_many(void **state)
 {
 	static const char *const four[] = {
 		"4:41: target.ready.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)",
-		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy)",
+		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)",
 		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
 		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
@@ -873,7 +873,7 @@ static void test_err_many(void **state)
 		  selectors, 2, false);
 
 	/* capped: 25 wrong keys give the first 20, and say there were more */
-	char text[2048], want_buf[20][128];
+	char text[2048], want_buf[20][192];
 	const char *want[20];
 	size_t o = snprintf(text, sizeof text, "target: {command: [x]}\nprobe:\n");
 	for (int i = 0; i < 25; i++)
@@ -881,7 +881,7 @@ static void test_err_many(void **state)
 	for (int i = 0; i < 20; i++) {
 		snprintf(want_buf[i], sizeof want_buf[i],
 			 "%d:3: probe: unknown key \"k%02d\" (expected one of: blocking_threshold, "
-			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy)", i + 3, i);
+			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)", i + 3, i);
 		want[i] = want_buf[i];
 	}
 	load_errs(text, want, 20, true);
@@ -937,7 +937,7 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
 		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
-		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy)");
+		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
@@ -1018,6 +1018,25 @@ static void test_ring_buffer(void **state)
 }
 
 /* probe.unwind and probe.stack_copy: how stacks are walked, how much is copied for DWARF. */
+/* probe.scheduling_delay: on unless a spec turns it off. */
+static void test_scheduling_delay_key(void **state)
+{
+	struct tg_spec s;
+
+	(void)state;
+	load_ok("guard.yaml", "target: {command: [x]}\n", &s);
+	assert_true(s.probe.scheduling_delay);
+	tg_spec_free(&s);
+	load_ok("guard.yaml", "target: {command: [x]}\nprobe: {scheduling_delay: off}\n", &s);
+	assert_false(s.probe.scheduling_delay);
+	tg_spec_free(&s);
+	load_ok("guard.yaml", "target: {command: [x]}\nprobe: {scheduling_delay: on}\n", &s);
+	assert_true(s.probe.scheduling_delay);
+	tg_spec_free(&s);
+	load_err("target: {command: [x]}\nprobe: {scheduling_delay: maybe}\n",
+		 "2:27: probe.scheduling_delay: expected on or off (wake-to-poll time and the tasks each span delayed), got \"maybe\"");
+}
+
 static void test_unwind_keys(void **state)
 {
 	static const struct { const char *v; enum tg_unwind u; } modes[] = {
@@ -1747,7 +1766,8 @@ static void test_limit_kinds(void **state)
 }
 
 #define TASK_LIMITS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
-	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay"
+	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay, " \
+	"max_delayed_tasks"
 #define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
 #define A "target: {command: [x]}\nassertions:\n"
 #define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
@@ -1824,7 +1844,7 @@ static void test_err_assertion_shape(void **state)
 	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
 		 "4:5: assertions[1]: an assertion needs at least one limit: " TASK_LIMITS);
 	load_err(A "  - function: f\n",
-		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls");
+		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_delayed_tasks");
 	load_err(W "  - load: w\n    mode: warn\n", "4:5: assertions[0]: an assertion needs at least one limit: " LOAD_LIMITS);
 	load_err(A "  -\n", "3:4: assertions[0]: expected an assertion (a mapping like {max_poll: 50ms}), got nothing");
 	load_err(A "  - max_poll\n",
@@ -2042,6 +2062,7 @@ int main(void)
 		cmocka_unit_test(test_err_unknown_key),
 		cmocka_unit_test(test_err_wrong_type),
 		cmocka_unit_test(test_ring_buffer),
+		cmocka_unit_test(test_scheduling_delay_key),
 		cmocka_unit_test(test_unwind_keys),
 		cmocka_unit_test(test_err_duration),
 		cmocka_unit_test(test_err_missing),
