@@ -65,6 +65,7 @@ enum tg_limit_kind {
 	TG_LIM_MAX_BLOCKING_TIME,    /* duration: sum of non-allowed span durations */
 	TG_LIM_MIN_POLLS,            /* count */
 	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
+	TG_LIM_MAX_CPU_SHARE,        /* percent of CPU profile samples (function selectors) */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
@@ -152,6 +153,7 @@ struct tg_spec {
 		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
 		enum tg_unwind unwind;          /* default auto */
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
+		uint32_t cpu_profile_hz;        /* probe.cpu_profile: samples a second per CPU; 0 (default): off */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */
