@@ -120,3 +120,97 @@ void tg_cpu_summary_print(FILE *f, const struct tg_results *r)
 		fputc('\n', f);
 	}
 }
+
+/* ------------------------------------------------------- a saved run (report) */
+
+/* The saved function NAME's file (absolute again, from ROOT) and line. */
+static void saved_place(const cJSON *fns, const char *root, const char *name, struct tg_cpu_frame *f,
+			char *buf, size_t len)
+{
+	const cJSON *o;
+
+	f->file = NULL;
+	f->line = 0;
+	cJSON_ArrayForEach(o, fns) {
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(o, "function");
+		const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
+
+		if (!cJSON_IsString(fn) || strcmp(fn->valuestring, name))
+			continue;
+		if (cJSON_IsString(file)) {
+			if (file->valuestring[0] == '/' || !root)
+				snprintf(buf, len, "%s", file->valuestring);
+			else
+				snprintf(buf, len, "%s/%s", root, file->valuestring);
+			f->file = buf;
+		}
+		f->line = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "line")) > 0 ?
+			  (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "line")) : 0;
+		return;
+	}
+}
+
+/* One folded line "outer;...;inner count" into P. */
+static int add_folded_line(struct tg_cpu_profile *p, char *line, const cJSON *fns, const char *root)
+{
+	static char files[TG_CPU_TOP_FUNCTIONS * 2][1024];
+	struct tg_cpu_frame f[512];
+	char *sp = strrchr(line, ' '), *end, *save = NULL;
+	unsigned long long count;
+	size_t n = 0;
+
+	if (!sp || sp == line)
+		return 0;
+	count = strtoull(sp + 1, &end, 10);
+	if (*end || !count)
+		return 0;
+	*sp = 0;
+	for (char *t = strtok_r(line, ";", &save); t && n < 512; t = strtok_r(NULL, ";", &save))
+		f[n++] = (struct tg_cpu_frame){ t, NULL, 0 };
+	for (size_t i = 0; i < n / 2; i++) { /* innermost first */
+		struct tg_cpu_frame x = f[i];
+
+		f[i] = f[n - 1 - i];
+		f[n - 1 - i] = x;
+	}
+	for (size_t i = 0; i < n; i++)
+		saved_place(fns, root, f[i].function, &f[i], files[i % (TG_CPU_TOP_FUNCTIONS * 2)],
+			    sizeof(files[0]));
+	return tg_cpu_profile_add_stack(p, f, n, count);
+}
+
+struct tg_cpu_profile *tg_cpu_profile_load(const cJSON *results, const char *results_path)
+{
+	const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(results, "cpu_profile");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(cpu, "folded");
+	const cJSON *root = cJSON_GetObjectItemCaseSensitive(results, "source_root");
+	const char *slash = strrchr(results_path, '/');
+	struct tg_cpu_profile *p;
+	char path[4096 + 256], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (!cJSON_IsObject(cpu) || !cJSON_IsString(name) || strchr(name->valuestring, '/'))
+		return NULL;
+	snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - results_path + 1) : 0, results_path,
+		 name->valuestring);
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	p = tg_cpu_profile_new((uint32_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cpu, "hz")));
+	while (p && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = 0;
+		if (add_folded_line(p, line, cJSON_GetObjectItemCaseSensitive(cpu, "functions"),
+				    cJSON_IsString(root) ? root->valuestring : NULL)) {
+			tg_cpu_profile_free(p);
+			p = NULL;
+		}
+	}
+	if (p) {
+		double lost = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cpu, "lost"));
+
+		tg_cpu_profile_set_lost(p, lost > 0 ? (uint64_t)lost : 0, 0);
+	}
+	free(line);
+	fclose(f);
+	return p;
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 struct cJSON;
+struct tg_cpu_profile;
 struct tg_results;
 
 #define TG_CPU_FOLDED_NAME "cpu.folded"
@@ -22,5 +23,10 @@ struct cJSON *tg_cpu_profile_json(const struct tg_results *r);
 const char *tg_cpu_top_text(const struct tg_results *r, size_t n, char *buf, size_t len);
 /* The terminal's "CPU profile:" lines (nothing when off). */
 void tg_cpu_summary_print(FILE *f, const struct tg_results *r);
+
+/* A saved run's profile (`report`): RESULTS' cpu_profile and the cpu.folded
+ * it names beside RESULTS_PATH, its functions' places from the saved list.
+ * NULL when the run had none or the file is gone. */
+struct tg_cpu_profile *tg_cpu_profile_load(const struct cJSON *results, const char *results_path);
 
 #endif

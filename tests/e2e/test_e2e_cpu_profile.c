@@ -238,6 +238,35 @@ static void test_fp_limits(void **state)
 	free(junit);
 }
 
+/* `report` re-checks the saved run from results.json and cpu.folded: the same
+ * profile and verdicts, results.json rewritten with it. */
+static void test_fp_report(void **state)
+{
+	char results[128], saved_path[160], *saved;
+	const char *args[] = { "report", results, NULL };
+	cJSON *before, *after;
+	struct e2e_io io = { .err_path = "/dev/null" };
+
+	(void)state;
+	E2E_SKIP_UNLESS(fp_run.ran, "needs root and the built costs example");
+	snprintf(results, sizeof(results), "%s/out/results.json", fp_run.dir);
+	snprintf(saved_path, sizeof(saved_path), "%s/out/results.saved.json", fp_run.dir);
+	assert_non_null(saved = tg_test_read(results, NULL));
+	assert_true(tg_test_write(saved_path, saved));
+	free(saved);
+	assert_int_equal(e2e_run(TG_EXE, args, &io), 1);
+	before = e2e_load_json(saved_path);
+	after = e2e_load_json(results);
+	assert_non_null(before);
+	assert_non_null(after);
+	assert_true(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(before, "cpu_profile"),
+				  cJSON_GetObjectItemCaseSensitive(after, "cpu_profile"), true));
+	cJSON_Delete(fp_run.results);
+	fp_run.results = after;
+	check_limits(&fp_run);
+	cJSON_Delete(before);
+}
+
 static void test_dwarf_shares(void **state)
 {
 	(void)state;
@@ -255,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_fp_hot_line),
 		cmocka_unit_test(test_fp_folded),
 		cmocka_unit_test(test_fp_limits),
+		cmocka_unit_test(test_fp_report),
 		cmocka_unit_test(test_dwarf_shares),
 	};
 
