@@ -153,7 +153,7 @@ static void saved_place(const cJSON *fns, const char *root, const char *name, st
 /* One folded line "outer;...;inner count" into P. */
 static int add_folded_line(struct tg_cpu_profile *p, char *line, const cJSON *fns, const char *root)
 {
-	static char files[TG_CPU_TOP_FUNCTIONS * 2][1024];
+	static char files[512][1024]; /* a frame's file until the stack is added (it copies them) */
 	struct tg_cpu_frame f[512];
 	char *sp = strrchr(line, ' '), *end, *save = NULL;
 	unsigned long long count;
@@ -174,8 +174,7 @@ static int add_folded_line(struct tg_cpu_profile *p, char *line, const cJSON *fn
 		f[n - 1 - i] = x;
 	}
 	for (size_t i = 0; i < n; i++)
-		saved_place(fns, root, f[i].function, &f[i], files[i % (TG_CPU_TOP_FUNCTIONS * 2)],
-			    sizeof(files[0]));
+		saved_place(fns, root, f[i].function, &f[i], files[i], sizeof(files[0]));
 	return tg_cpu_profile_add_stack(p, f, n, count);
 }
 
