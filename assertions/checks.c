@@ -6,6 +6,7 @@
  * and the whole run; suggest.c says "did you mean", step_checks.c judges the
  * probe's health and each load step (checks_parts.h). */
 #include "checks_parts.h"
+#include "cpu_profile.h"
 #include "frame_text.h"
 #include "hist.h"
 #include "load.h"
@@ -525,6 +526,7 @@ static const char *limit_label(enum tg_limit_kind k, bool *count_first)
 	case TG_LIM_MAX_BLOCKING_TIME: return "blocking time";
 	case TG_LIM_MIN_POLLS: return "polls";
 	case TG_LIM_MAX_POLL_REGRESSION: return "p99 poll regression";
+	case TG_LIM_MAX_CPU_SHARE: return "CPU share";
 	case TG_LIM_MAX_SCHEDULING_DELAY: return "max scheduling delay";
 	case TG_LIM_P99_SCHEDULING_DELAY: return "p99 scheduling delay";
 	case TG_LIM_MAX_DELAYED_TASKS: return "tasks delayed by one span";
@@ -664,6 +666,26 @@ static void name_check(struct tg_check *ch, const struct tg_assertion *e, const 
 	snprintf(ch->limit_text, sizeof ch->limit_text, "%s", l->text ? l->text : "");
 }
 
+/* The selector's functions' total share: samples with any of them on the stack. */
+static void measure_cpu_share(const struct ctx *c, struct meas *m)
+{
+	bool matched;
+
+	if (!c->in->cpu || !tg_cpu_profile_samples(c->in->cpu)) {
+		m->state = M_SKIP;
+		snprintf(m->why, sizeof m->why, "skipped: %s", c->in->cpu ?
+			 "the CPU profile took no samples of the target" :
+			 "no CPU profile: set probe.cpu_profile (samples a second, e.g. 99)");
+		return;
+	}
+	m->d = tg_cpu_profile_share(c->in->cpu, c->e->pattern, &matched);
+	if (!matched) {
+		m->state = M_NONE;
+		snprintf(m->why, sizeof m->why, " (no function of the CPU profile matches %.200s)",
+			 c->e->pattern);
+	}
+}
+
 static void measure(const struct ctx *c, struct meas *m)
 {
 	enum tg_limit_kind k = c->l->kind;
@@ -685,6 +707,8 @@ static void measure(const struct ctx *c, struct meas *m)
 			snprintf(m->why, sizeof m->why, "skipped: the probes did not run");
 	} else if (k == TG_LIM_MAX_DELAYED_TASKS) {
 		measure_delayed(c, m);
+	} else if (k == TG_LIM_MAX_CPU_SHARE) {
+		measure_cpu_share(c, m);
 	} else if (c->e->sel == TG_SEL_FUNCTION) {
 		if (is_sched_kind(k) || k == TG_LIM_MAX_POLL_REGRESSION) {
 			m->state = M_SKIP;

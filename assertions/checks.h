@@ -87,6 +87,7 @@ struct tg_assert_input {
 	const char *run_error;               /* why the run ended early (target, environment), or
 					      * NULL; with !probed, "probe: polls observed" fails with it */
 	uint64_t polls;                      /* runtime polls observed */
+	const struct tg_cpu_profile *cpu;    /* probe.cpu_profile's, resolved; NULL when off */
 	uint64_t lost_events;
 	pid_t target_pid;
 	const pid_t *unprobed;                 /* processes of the target's program it forked or

@@ -28,6 +28,10 @@ for v in default:release-default lines:release-lines; do
     mkdir -p "$out/$name"
     cp -f "$nofp/$profile/blocking-tasks" "$out/$name/blocking-tasks"
 done
+# costs the default way too (target/nofp/release-default/costs): tests/e2e/test_e2e_cpu_profile.c
+# profiles it in dwarf mode; its dependencies are the ones just built
+CARGO_ENCODED_RUSTFLAGS="" RUSTFLAGS="" CARGO_TARGET_DIR="$nofp" \
+    "$CARGO" build --locked --profile release-default -p costs
 
 # .cargo/config.toml's frame pointers: the workspace's own target dir
 echo "build-matrix.sh: $CARGO build --locked --profile release-lines -p blocking-tasks (frame pointers)" >&2

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu_report.h"
 #include "checks.h"
 #include "github.h"
 #include "record.h"
@@ -529,6 +530,13 @@ int tg_github_summary(const char *path, const struct tg_results *r, char *err, s
 		md_printf(&m, "### Task polls\n\n");
 		md_table(&m, r, "| Task | Polls | Max | p50 | p99 | Blocking spans |\n"
 			 "|---|---:|---:|---:|---:|---:|\n", runtime_tasks(r), SUMMARY_TASKS, task_row);
+	}
+	if (r->cpu_profile) {
+		char top[2048];
+
+		md_printf(&m, "### CPU profile\n\nTop functions by self share: ");
+		md_text(&m, tg_cpu_top_text(r, 5, top, sizeof(top)));
+		md_printf(&m, " (folded stacks: `cpu.folded`)\n\n");
 	}
 	artifacts(&m, r);
 	if (m.nomem) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <libxml/xmlwriter.h>
 
+#include "cpu_report.h"
 #include "junit.h"
 #include "report_file.h"
 #include "checks.h"
@@ -188,7 +189,7 @@ static uint64_t runtime_polls(const struct tg_results *r)
 static int properties(xmlTextWriterPtr w, const struct tg_results *r)
 {
 	const struct tg_spec *spec = r->spec;
-	char thr[32], num[32], poll[32], spans[32];
+	char thr[32], num[32], poll[32], spans[32], top[2048];
 	char *cmd = command_line(spec->target.argv);
 	int rc = -1;
 
@@ -210,6 +211,7 @@ static int properties(xmlTextWriterPtr w, const struct tg_results *r)
 	    property(w, "blocking_threshold", thr) < 0 ||
 	    property(w, "polls", poll) < 0 ||
 	    property(w, "blocking_spans", spans) < 0 ||
+	    (r->cpu_profile && property(w, "cpu_profile.top", tg_cpu_top_text(r, 5, top, sizeof(top))) < 0) ||
 	    xmlTextWriterEndElement(w) < 0)
 		goto out;
 	rc = 0;

@@ -31,7 +31,10 @@ struct picked {
 	size_t n, cap, xs, kept_xs;
 	const char *meta; /* the trace's "metadata" object */
 	size_t meta_len;
+	char *folded;     /* cpu.folded beside results.json (probe.cpu_profile), or NULL */
 };
+
+#define FOLDED_MAX_BYTES (8u << 20) /* a page that still opens: bigger ones stay in cpu.folded */
 
 /* ---------------------------------------------------------------- input */
 
@@ -264,6 +267,17 @@ static void put_data(FILE *f, const char *results, size_t rlen, const struct pic
 			fputs("{}", f);
 		fputs("}", f);
 	}
+	if (pk->folded) { /* one JSON string: app.js splits its lines */
+		cJSON *str = cJSON_CreateString(pk->folded);
+		char *text = str ? cJSON_PrintUnformatted(str) : NULL;
+
+		if (text) {
+			fputs(",\n\"cpu_folded\": ", f);
+			put_json(f, text, strlen(text));
+		}
+		free(text);
+		cJSON_Delete(str);
+	}
 	fprintf(f, ",\n\"embedded\": {\"max_slices\": %u, \"trace_slices\": %zu, \"slices\": %zu}}",
 		TG_HTML_MAX_SLICES, pk->xs, pk->kept_xs);
 }
@@ -321,10 +335,10 @@ static int write_page(const char *path, const char *results, size_t rlen, const 
 	return rc;
 }
 
-int tg_report_html_write_text(const char *path, const char *results, size_t results_len,
-			      const char *trace, size_t trace_len, char *err, size_t errlen)
+static int write_text(const char *path, const char *results, size_t results_len, const char *trace,
+		      size_t trace_len, char *folded, char *err, size_t errlen)
 {
-	struct picked pk = { 0 };
+	struct picked pk = { .folded = folded };
 	cJSON *check = cJSON_ParseWithLength(results, results_len);
 	int rc;
 
@@ -349,11 +363,40 @@ int tg_report_html_write_text(const char *path, const char *results, size_t resu
 	return rc;
 }
 
+int tg_report_html_write_text(const char *path, const char *results, size_t results_len,
+			      const char *trace, size_t trace_len, char *err, size_t errlen)
+{
+	return write_text(path, results, results_len, trace, trace_len, NULL, err, errlen);
+}
+
+/* cpu.folded in RESULTS_JSON's folder when the results name it, else NULL. */
+static char *read_folded(const char *results_json, const char *results, size_t rlen)
+{
+	cJSON *r = cJSON_ParseWithLength(results, rlen);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(r, "cpu_profile"), "folded");
+	const char *slash = strrchr(results_json, '/');
+	char path[4096 + 256], *text = NULL;
+	size_t len = 0;
+
+	if (cJSON_IsString(name) && !strchr(name->valuestring, '/')) {
+		snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - results_json + 1) : 0, results_json,
+			 name->valuestring);
+		text = slurp(path, &len);
+		if (text && len > FOLDED_MAX_BYTES) {
+			free(text);
+			text = NULL;
+		}
+	}
+	cJSON_Delete(r);
+	return text;
+}
+
 int tg_report_html_write(const char *path, const char *results_json, const char *trace_json,
 			 char *err, size_t errlen)
 {
 	size_t rlen = 0, tlen = 0;
-	char *results = slurp(results_json, &rlen), *trace = NULL;
+	char *results = slurp(results_json, &rlen), *trace = NULL, *folded;
 	int rc;
 
 	if (!results) {
@@ -367,8 +410,10 @@ int tg_report_html_write(const char *path, const char *results_json, const char 
 		free(results);
 		return rc;
 	}
-	rc = tg_report_html_write_text(path, results, rlen, trace, tlen, err, errlen);
+	folded = read_folded(results_json, results, rlen);
+	rc = write_text(path, results, rlen, trace, tlen, folded, err, errlen);
 	free(results);
 	free(trace);
+	free(folded);
 	return rc;
 }

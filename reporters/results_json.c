@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "cpu_report.h"
 #include "results_json.h"
 #include "checks.h"
 #include "report_file.h"
@@ -603,6 +604,8 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
 	cJSON_AddItemToObject(root, "load", load_json(r));
 	cJSON_AddItemToObject(root, "function_selectors", functions_json(r));
+	if (r->cpu_profile)
+		cJSON_AddItemToObject(root, "cpu_profile", tg_cpu_profile_json(r));
 	cJSON_AddItemToObject(root, "assertions", checks_json(r));
 	return root;
 }

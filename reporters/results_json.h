@@ -18,6 +18,7 @@ struct tg_task_summary;
 struct tg_span;
 struct tg_check;
 struct tg_frame;
+struct tg_cpu_profile;
 
 /* When each phase of the run ended (CLOCK_MONOTONIC ns; 0: never reached):
  * where a CI minute goes, in results.json's "timing". */
@@ -68,6 +69,7 @@ struct tg_results {
 	const struct tg_check *checks;         /* assertions, probe health, load steps */
 	size_t nchecks;
 	bool sched_measured;                   /* scheduling delay was probed */
+	const struct tg_cpu_profile *cpu_profile; /* probe.cpu_profile's, resolved; NULL: off */
 	const struct tg_results_saved *saved;  /* set when RECORD is NULL because the
 					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu_report.h"
 #include "checks.h"
 #include "record.h"
 #include "results_json.h"
@@ -244,6 +245,7 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 	headline(&o, r);
 	problems(&o, r);
 	worst_spans(&o, r);
+	tg_cpu_summary_print(f, r);
 	if ((r->junit_path && r->junit_path[0]) || (r->trace_path && r->trace_path[0]) ||
 	    (r->results_path && r->results_path[0]) || (r->html_path && r->html_path[0])) {
 		on(&o, BOLD);

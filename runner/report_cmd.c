@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_profile.h"
+#include "cpu_report.h"
 #include "report_cmd.h"
 #include "reports.h"
 #include "session.h"
@@ -124,6 +126,7 @@ static int evaluate(struct tg_saved_run *run, const struct tg_baseline *baseline
 		.sched_measured = r->sched_measured, .probed = run->probed, .run_error = run->error,
 		.polls = run->saved.polls, .lost_events = tg_results_lost_events(r),
 		.target_pid = r->pid, .unprobed = r->unprobed, .nunprobed = r->nunprobed,
+		.cpu = r->cpu_profile,
 	};
 
 	tg_apply_allow(r->spec, run->spans, run->nspans);
@@ -225,7 +228,11 @@ int tg_report_main(int argc, char **argv)
 		fprintf(stderr, "tokio-guard: %s\n", err);
 		rc = TG_EXIT_USAGE;
 	} else {
+		struct tg_cpu_profile *cpu = tg_cpu_profile_load(run.doc, o.results);
+
+		run.res.cpu_profile = cpu;
 		rc = recheck(&o, &run, &spec, o.baseline ? &baseline : NULL);
+		tg_cpu_profile_free(cpu);
 		if (o.baseline)
 			tg_baseline_free(&baseline);
 	}

@@ -18,6 +18,7 @@
 #include "trace.h"
 #include "github.h"
 #include "report_file.h"
+#include "cpu_report.h"
 #include "report_html.h"
 
 /* A report's path: the command line's FILE as given, else NAME inside DIR. */
@@ -183,12 +184,27 @@ static void write_html(struct tg_reports *w, struct tg_results *res)
 	res->html_path = w->html;
 }
 
+/* cpu.folded beside the other reports, for inferno and speedscope. */
+static void write_folded(struct tg_reports *w, struct tg_results *res)
+{
+	char path[PATH_MAX + 16], err[1024];
+
+	if (!res->cpu_profile)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", w->dir, TG_CPU_FOLDED_NAME);
+	if (tg_cpu_folded_write(path, res, err, sizeof(err)))
+		fprintf(stderr, "tokio-guard: warning: %s\n", err);
+	else
+		tg_reports_give(w, path);
+}
+
 void tg_reports_write(struct tg_reports *w, struct tg_results *res)
 {
 	char err[1024] = "";
 	int r;
 
 	tg_reports_give(w, w->dir);
+	write_folded(w, res);
 	r = tg_junit_write(w->junit, res, err, sizeof(err));
 	write_one(w, res, w->junit, &res->junit_path, r, err);
 	write_trace(w, res);

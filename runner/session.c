@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "session.h"
+#include "cpu_profile.h"
+#include "cpu_profiling.h"
 #include "adhoc.h"
 #include "attach.h"
 #include "launch.h"
@@ -93,6 +95,8 @@ struct session {
 	bool attached;
 	struct tg_attached att;
 	bool adhoc;                 /* run -- CMD: its exit ends the run, it is no failure */
+	struct tg_cpu_profiling *cpu_run; /* probe.cpu_profile while it samples */
+	struct tg_cpu_profile *cpu;       /* ... and what it sampled, once stopped */
 };
 
 static volatile sig_atomic_t g_signal;
@@ -441,6 +445,11 @@ static int start_probe(struct session *s)
 			tg_probe_sampler(s->probe),
 			s->unwind_dwarf ? "dwarf (registers and stack copied, unwound with CFI)" :
 					  "frame pointers");
+	if (s->spec.probe.cpu_profile_hz &&
+	    tg_cpu_profiling_start(s->target.pid, s->spec.probe.cpu_profile_hz, s->unwind_dwarf,
+				   s->spec.probe.stack_copy_bytes, s->spec.probe.stack_depth, &s->sz,
+				   &s->sz_lock, &s->cpu_run, err, sizeof(err)))
+		return fail(s, TG_EXIT_ENV, "%s", err);
 	s->sampler = tg_probe_sampler(s->probe);
 	s->probes_attached = tg_probe_attached(s->probe);
 	s->phase_ns[TG_PHASE_ATTACHED] = tg_now_ns();
@@ -742,6 +751,8 @@ static void stop_probe(struct session *s)
 		pthread_join(s->consumer, NULL);
 		s->consuming = false;
 	}
+	s->cpu = tg_cpu_profiling_stop(s->cpu_run);
+	s->cpu_run = NULL;
 	if (!s->probe)
 		return;
 	tg_probe_read_stats(s->probe, s->bpf_stats);
@@ -789,6 +800,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 	};
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;
+	res->cpu_profile = s->cpu;
 	if (s->attached) /* not our child: no status to tell */
 		;
 	else if (s->target.exited && WIFSIGNALED(st))
@@ -828,6 +840,7 @@ static void evaluate(struct session *s)
 		/* attached, not merely prepared: a probe that failed to load saw nothing */
 		.probed = s->phase_ns[TG_PHASE_ATTACHED] != 0, .run_error = s->status ? s->error : NULL,
 		.target_pid = s->target.pid, .unprobed = s->unprobed, .nunprobed = s->nunprobed,
+		.cpu = s->cpu,
 	};
 	if (s->rec) {
 		s->tasks = tg_record_tasks(s->rec, &s->ntasks);
@@ -886,6 +899,8 @@ static int finish(struct session *s)
 			check_observed(s);
 		if (s->rec && s->sz)
 			tg_record_resolve(s->rec, s->sz);
+		if (s->cpu && s->sz)
+			tg_cpu_profile_resolve(s->cpu, s->sz);
 		evaluate(s);
 		phase(s, TG_PHASE_RESOLVED);
 		fill_results(s, &res);
@@ -900,6 +915,7 @@ static int finish(struct session *s)
 	tg_checks_free(s->checks);
 	free(s->by_length);
 	tg_record_free(s->rec);
+	tg_cpu_profile_free(s->cpu);
 	tg_symbolizer_free(s->sz);
 	for (size_t i = 0; i < s->nsteps; i++)
 		tg_step_result_free(&s->steps[i]);

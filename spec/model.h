@@ -65,6 +65,7 @@ enum tg_limit_kind {
 	TG_LIM_MAX_BLOCKING_TIME,    /* duration: sum of non-allowed span durations */
 	TG_LIM_MIN_POLLS,            /* count */
 	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
+	TG_LIM_MAX_CPU_SHARE,        /* percent of CPU profile samples (function selectors) */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
 	TG_LIM_MAX_DELAYED_TASKS,    /* count: tasks one span kept waiting (its cascade) */
 	/* load entries */
@@ -154,6 +155,7 @@ struct tg_spec {
 		enum tg_unwind unwind;          /* default auto */
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
 		bool scheduling_delay;          /* default on: wake-to-poll time and each span's delayed tasks */
+		uint32_t cpu_profile_hz;        /* probe.cpu_profile: samples a second per CPU; 0 (default): off */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */

@@ -112,6 +112,7 @@ int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const char *pa
 	X(TG_LIM_MAX_BLOCKING_TIME, "max_blocking_time", TG_UNIT_DURATION, false)            \
 	X(TG_LIM_MIN_POLLS, "min_polls", TG_UNIT_COUNT, false)                               \
 	X(TG_LIM_MAX_POLL_REGRESSION, "max_poll_regression", TG_UNIT_PERCENT, false)         \
+	X(TG_LIM_MAX_CPU_SHARE, "max_cpu_share", TG_UNIT_PERCENT, false)                     \
 	X(TG_LIM_MAX_SCHEDULING_DELAY, "max_scheduling_delay", TG_UNIT_DURATION, false)      \
 	X(TG_LIM_P99_SCHEDULING_DELAY, "p99_scheduling_delay", TG_UNIT_DURATION, false)      \
 	X(TG_LIM_MAX_DELAYED_TASKS, "max_delayed_tasks", TG_UNIT_COUNT, false)               \
@@ -165,6 +166,9 @@ static const char *misplaced_limit(enum tg_selector sel, enum tg_limit_kind kind
 	if (!tg_limit_is_load(kind) && sel == TG_SEL_LOAD)
 		return "measures task polls, not a load step: put it in an entry with task: or "
 		       "no selector";
+	if (kind == TG_LIM_MAX_CPU_SHARE && sel != TG_SEL_FUNCTION)
+		return "is the CPU share of functions: put it in an entry with function: GLOB "
+		       "(and set probe.cpu_profile)";
 	if (sel != TG_SEL_FUNCTION)
 		return NULL;
 	if (kind == TG_LIM_MAX_POLL_REGRESSION)

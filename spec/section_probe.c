@@ -132,6 +132,7 @@ static const struct field probe_fields[] = {
 	{ "stack_copy", h_size32, offsetof(struct tg_spec, probe.stack_copy_bytes), 4096,
 	  TG_SPEC_STACK_COPY_MAX, NULL },
 	FIELD("scheduling_delay", h_sched_delay),
+	U32("cpu_profile", struct tg_spec, probe.cpu_profile_hz, 0, 10000),
 };
 const struct table probe_table = TABLE(probe_fields, NULL);
 

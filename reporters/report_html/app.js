@@ -347,9 +347,11 @@
     if (ownCrates[crateOf(n.name)]) return "hsl(" + (18 + h % 22) + ",85%," + (58 + h % 8) + "%)";
     return "hsl(" + (205 + h % 30) + ",22%," + (68 + h % 10) + "%)";
   }
-  function drawFlame() {
-    var cv = $("fg-canvas"), H = 18;
-    if (!FG.root.w) { cv.parentNode.hidden = true; $("fg-detail").textContent = "No blocking spans: no stacks to draw."; return; }
+  function drawFlame() { drawFlameOn(FG, "fg-canvas", "fg-detail", "No blocking spans: no stacks to draw."); }
+  /* FG: {root, focus, hit}, a tree of {name, frame, w, n, kids, parent} */
+  function drawFlameOn(FG, cvId, detailId, none) {
+    var cv = $(cvId), H = 18;
+    if (!FG.root.w) { cv.parentNode.hidden = true; $(detailId).textContent = none; return; }
     var rows = [], maxDepth = 0;
     (function walk(n, d, x0, scale) { /* the focused frame fills the width; its ancestors stay on top */
       rows.push({ n: n, d: d, x: x0, w: n.w * scale });
@@ -374,8 +376,9 @@
     anc.forEach(function (n, i) { put(n, i * H, 0, f.w); });
     rows.forEach(function (r) { if (r.w * f.w >= 0.5) put(r.n, (anc.length + r.d) * H, r.x * f.w, r.w * f.w); });
   }
-  function flameHit(ev) {
-    var r = $("fg-canvas").getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
+  function flameHit(ev) { return flameHitOn(FG, "fg-canvas", ev); }
+  function flameHitOn(FG, cvId, ev) {
+    var r = $(cvId).getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
     for (var i = 0; i < FG.hit.length; i++) { var h = FG.hit[i]; if (x >= h.x && x < h.x + h.w && y >= h.y && y < h.y + 17) return h.n; }
     return null;
   }
@@ -396,6 +399,47 @@
     });
     $("fg-detail").textContent = "Total " + fmtNs(FG.root.w) + " in " + FG.root.n + " spans. Red: the culprit frames; orange: the target's own code; grey-blue: libraries and the standard library.";
   })();
+
+  /* ------------------------------------------------ CPU profile (probe.cpu_profile) */
+  var CPU = { root: { name: "all samples", w: 0, n: 0, kids: {}, depth: 0 }, focus: null, hit: [] };
+  CPU.focus = CPU.root;
+  (function cpuProfile() { /* a flame graph of cpu.folded (embedded), the top functions from results.json */
+    var P = R.cpu_profile, sec = $("cpu");
+    if (!P) { sec.hidden = true; return; }
+    (R.tasks || []).forEach(function (t) { ownCrates[crateOf(t.name)] = 1; }); /* colours the target's own frames */
+    delete ownCrates["null"];
+    String(DATA.cpu_folded || "").split("\n").forEach(function (line) {
+      var sp = line.lastIndexOf(" "), n = +line.slice(sp + 1), node = CPU.root;
+      if (sp <= 0 || !(n > 0)) return;
+      CPU.root.w += n; CPU.root.n += n;
+      line.slice(0, sp).split(";").forEach(function (f) {
+        var c = node.kids[f] || (node.kids[f] = { name: f, frame: { function: f }, w: 0, n: 0, kids: {}, parent: node });
+        c.w += n; c.n += n; node = c;
+      });
+    });
+    var files = {};
+    (P.functions || []).forEach(function (f) { files[f.function] = f; });
+    var rows = (P.functions || []).slice(0, 15).map(function (f) {
+      return el("tr", {}, [cell(f.function, "mono"), cell(f.self_pct.toFixed(1) + "%", "num"), cell(f.total_pct.toFixed(1) + "%", "num"), cell(loc(f), "mono")]);
+    });
+    var body = sec.querySelector(".body");
+    body.appendChild(el("p", { cls: "hint", text: P.samples + " samples at " + (P.hz || "?") + " Hz of every thread" + (P.lost ? ", " + P.lost + " lost" : "") + "; folded stacks in " + (P.folded || "cpu.folded") + " (inferno, speedscope)." }));
+    if (rows.length) body.appendChild(table(["function", "self", "total", "where"], rows, [0, 1, 1, 0]));
+    var cv = $("cpu-canvas");
+    cv.addEventListener("mousemove", function (ev) {
+      var n = flameHitOn(CPU, "cpu-canvas", ev);
+      if (!n) { hideTip(); return; }
+      showTip(ev, [n.name, n.w + " samples (" + pct(n.w / CPU.root.w) + ")", loc(files[n.name])]);
+    });
+    cv.addEventListener("mouseleave", hideTip);
+    cv.addEventListener("click", function (ev) {
+      var n = flameHitOn(CPU, "cpu-canvas", ev);
+      if (!n) return;
+      CPU.focus = n === CPU.focus && n.parent ? n.parent : n;
+      drawCpu();
+    });
+  })();
+  function drawCpu() { if (R.cpu_profile) drawFlameOn(CPU, "cpu-canvas", "cpu-detail", "No stacks embedded (cpu.folded missing or too big): open it in speedscope."); }
 
   /* -------------------------------------------------------------- tasks */
   var SUB_BITS = (R.hist_layout && R.hist_layout.sub_bits) || 5, SUB = 1 << SUB_BITS;
@@ -508,7 +552,8 @@
     (R.source_root ? " · paths relative to " + R.source_root : "") + " · this page makes no network request.";
   drawTimeline();
   drawFlame();
+  drawCpu();
   var pending = 0;
-  addEventListener("resize", function () { clearTimeout(pending); pending = setTimeout(function () { drawTimeline(); drawFlame(); }, 100); });
+  addEventListener("resize", function () { clearTimeout(pending); pending = setTimeout(function () { drawTimeline(); drawFlame(); drawCpu(); }, 100); });
   document.body.setAttribute("data-rendered", "1");
 })();

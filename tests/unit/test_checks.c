@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cpu_profile.h"
 #include "checks.h"
 #include "hist.h"
 #include "load.h"
@@ -331,6 +332,30 @@ static void test_scheduling_delay(void **state)
 	for (int i = 0; i < 3; i++)
 		expect(chk(i), TG_CHECK_SKIPPED, "", "skipped: scheduling delay was not measured in this run");
 	assert_int_equal(tg_checks_exit_code(checks, nchecks), 0);
+}
+
+/* max_cpu_share: the selector's functions anywhere on a sample's stack, once a sample. */
+static void test_cpu_share(void **state)
+{
+	struct tg_cpu_profile *p = tg_cpu_profile_new(99);
+	const struct tg_cpu_frame hot[] = { { "app::spin", NULL, 0 }, { "app::hot", NULL, 0 },
+					    { "app::main", NULL, 0 } };
+	const struct tg_cpu_frame cold[] = { { "app::cold", NULL, 0 }, { "app::main", NULL, 0 } };
+
+	(void)state;
+	assert_int_equal(tg_cpu_profile_add_stack(p, hot, 3, 30), 0);
+	assert_int_equal(tg_cpu_profile_add_stack(p, cold, 2, 70), 0);
+	limit(entry(TG_SEL_FUNCTION, "app::hot"), TG_LIM_MAX_CPU_SHARE, "25%");
+	limit(entry(TG_SEL_FUNCTION, "app::*o*"), TG_LIM_MAX_CPU_SHARE, "100%");
+	limit(entry(TG_SEL_FUNCTION, "other::*"), TG_LIM_MAX_CPU_SHARE, "10%");
+	eval(); /* no profile: skipped, saying how to get one */
+	expect(chk(0), TG_CHECK_SKIPPED, "", "skipped: no CPU profile: set probe.cpu_profile (samples a second, e.g. 99)");
+	in.cpu = p;
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "30.0%", "CPU share 30.0% > 25%");
+	expect(chk(1), TG_CHECK_PASSED, "100.0%", "CPU share 100.0% <= 100%");
+	expect_prefix(chk(2), TG_CHECK_FAILED, "matched no polls (no function of the CPU profile matches other::*)");
+	tg_cpu_profile_free(p);
 }
 
 static void test_min_polls(void **state)
@@ -1053,6 +1078,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_max_poll_task_glob, reset, done),
+		cmocka_unit_test_setup_teardown(test_cpu_share, reset, done),
 		cmocka_unit_test_setup_teardown(test_max_poll_own_time, reset, done),
 		cmocka_unit_test_setup_teardown(test_function_max_poll_own_time, reset, done),
 		cmocka_unit_test_setup_teardown(test_percentiles, reset, done),

@@ -845,7 +845,7 @@ static void test_err_many(void **state)
 {
 	static const char *const four[] = {
 		"4:41: target.ready.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)",
-		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)",
+		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)",
 		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
 		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
@@ -873,7 +873,7 @@ static void test_err_many(void **state)
 		  selectors, 2, false);
 
 	/* capped: 25 wrong keys give the first 20, and say there were more */
-	char text[2048], want_buf[20][192];
+	char text[2048], want_buf[20][224];
 	const char *want[20];
 	size_t o = snprintf(text, sizeof text, "target: {command: [x]}\nprobe:\n");
 	for (int i = 0; i < 25; i++)
@@ -881,7 +881,7 @@ static void test_err_many(void **state)
 	for (int i = 0; i < 20; i++) {
 		snprintf(want_buf[i], sizeof want_buf[i],
 			 "%d:3: probe: unknown key \"k%02d\" (expected one of: blocking_threshold, "
-			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)", i + 3, i);
+			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)", i + 3, i);
 		want[i] = want_buf[i];
 	}
 	load_errs(text, want, 20, true);
@@ -937,7 +937,7 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
 		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
-		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay)");
+		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
@@ -985,7 +985,30 @@ static void test_err_wrong_type(void **state)
 		 "2:22: probe.stack_depth: expected an integer from 1 to 127, got \"99999999999999999999999\"");
 	load_err("target: {command: [x]}\nprobe: {sample_rate: 1.5}\n",
 		 "2:22: probe.sample_rate: expected an integer from 0 to 100000, got \"1.5\"");
+	load_err("target: {command: [x]}\nprobe: {cpu_profile: 10001}\n",
+		 "2:22: probe.cpu_profile: expected an integer from 0 to 10000, got \"10001\"");
+	load_err("target: {command: [x]}\nassertions:\n  - task: a\n    max_cpu_share: 30%\n",
+		 "4:5: assertions[0].max_cpu_share: max_cpu_share is the CPU share of functions: put it in an entry with "
+		 "function: GLOB (and set probe.cpu_profile)");
 }
+
+/* probe.cpu_profile: off unless set; max_cpu_share on a function selector. */
+static void test_cpu_profile_keys(void **state)
+{
+	struct tg_spec s;
+
+	(void)state;
+	load_ok("cpu-off", "target: {command: [x]}\n", &s);
+	assert_int_equal(s.probe.cpu_profile_hz, 0);
+	tg_spec_free(&s);
+	load_ok("cpu-on", "target: {command: [x]}\nprobe: {cpu_profile: 99}\nassertions:\n"
+		"  - function: \"app::hot*\"\n    max_cpu_share: 30%\n", &s);
+	assert_int_equal(s.probe.cpu_profile_hz, 99);
+	assert_int_equal(s.assertions[0].limits[0].kind, TG_LIM_MAX_CPU_SHARE);
+	assert_true(s.assertions[0].limits[0].value == 30.0);
+	tg_spec_free(&s);
+}
+
 
 /* probe.ring_buffer: the BPF ring buffer takes a power of two of pages only. */
 static void test_ring_buffer(void **state)
@@ -1741,7 +1764,8 @@ static void test_limit_kinds(void **state)
 		assert_true(unit <= TG_UNIT_RATE);
 		snprintf(text, sizeof text,
 			 "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n  - %s\n    %s: %s\n",
-			 load ? "load: w" : "task: t", name, example[unit]);
+			 load ? "load: w" : k == TG_LIM_MAX_CPU_SHARE ? "function: f" : "task: t", name,
+			 example[unit]);
 		struct tg_spec s;
 		load_ok(NULL, text, &s);
 		assert_int_equal(s.nassertions, 1);
@@ -1768,6 +1792,10 @@ static void test_limit_kinds(void **state)
 #define TASK_LIMITS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
 	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay, " \
 	"max_delayed_tasks"
+/* the keys: max_cpu_share too, which only function selectors take */
+#define TASK_KEYS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
+	"max_blocking_time, min_polls, max_poll_regression, max_cpu_share, max_scheduling_delay, " \
+	"p99_scheduling_delay, max_delayed_tasks"
 #define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
 #define A "target: {command: [x]}\nassertions:\n"
 #define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
@@ -1837,14 +1865,14 @@ static void test_err_assertion_shape(void **state)
 	load_err(A "  - function: f\n    max_poll: 1ms\n    max_errors: 1\n    max_scheduling_delay: 1ms\n",
 		 "5:5: assertions[0].max_errors: max_errors measures a load step: put it in an entry that selects one with load: NAME");
 	load_err(A "  - max_pol: 5ms\n",
-		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " TASK_LIMITS ", " LOAD_LIMITS ")");
+		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " TASK_KEYS ", " LOAD_LIMITS ")");
 	load_err(A "  - max_poll: 5ms\n    max_poll: 6ms\n",
 		 "4:5: assertions[0].max_poll: duplicate key (first given on line 3)");
 	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " TASK_LIMITS);
 	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
 		 "4:5: assertions[1]: an assertion needs at least one limit: " TASK_LIMITS);
 	load_err(A "  - function: f\n",
-		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_delayed_tasks");
+		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_cpu_share, max_delayed_tasks");
 	load_err(W "  - load: w\n    mode: warn\n", "4:5: assertions[0]: an assertion needs at least one limit: " LOAD_LIMITS);
 	load_err(A "  -\n", "3:4: assertions[0]: expected an assertion (a mapping like {max_poll: 50ms}), got nothing");
 	load_err(A "  - max_poll\n",
@@ -2045,6 +2073,7 @@ static void test_robustness(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpu_profile_keys),
 		cmocka_unit_test(test_full_valid),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_relative_path),
