@@ -11,6 +11,7 @@
 
 #include "results_json.h"
 #include "checks.h"
+#include "heap_json.h"
 #include "report_file.h"
 #include "load.h"
 #include "hist.h"
@@ -579,6 +580,8 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "load", load_json(r));
 	cJSON_AddItemToObject(root, "function_selectors", functions_json(r));
 	cJSON_AddItemToObject(root, "assertions", checks_json(r));
+	if (r->heap)
+		cJSON_AddItemToObject(root, "heap", tg_heap_json(r->heap, tg_results_root(r)));
 	return root;
 }
 

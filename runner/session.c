@@ -32,6 +32,8 @@
 #include "results_json.h"
 #include "reports.h"
 #include "checks.h"
+#include "heap_probe.h"
+#include "heap_sites.h"
 #include "summary.h"
 #include "spec.h"
 #include "symbolize.h"
@@ -93,6 +95,14 @@ struct session {
 	bool attached;
 	struct tg_attached att;
 	bool adhoc;                 /* run -- CMD: its exit ends the run, it is no failure */
+	/* probe.heap: the allocator probes, their maps as read at the end of the
+	 * load (before the stop frees what the program held), and the sites */
+	struct tg_heap_probe *heap;
+	struct tg_heap_snapshot heap_snap;
+	bool heap_read, heap_frees;
+	char heap_symbols[160];
+	struct tg_heap_report heap_rep;
+	bool have_heap;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -381,6 +391,23 @@ static int prepare_output(struct session *s)
 	return 0;
 }
 
+/* probe.heap's own BPF object, beside the poll probes. */
+static int start_heap(struct session *s, char *err, size_t errlen)
+{
+	int r = tg_heap_probe_open(s->exe, s->target.pid, &s->heap, err, errlen);
+
+	if (r)
+		return r;
+	s->heap_frees = tg_heap_probe_sees_frees(s->heap);
+	snprintf(s->heap_symbols, sizeof(s->heap_symbols), "%s", tg_heap_probe_symbols(s->heap));
+	if (!s->o->quiet)
+		fprintf(stderr, "tokio-guard: heap: probing %s\n", s->heap_symbols);
+	if (!s->heap_frees)
+		fprintf(stderr, "tokio-guard: warning: probe.heap: %s has no dealloc symbol (LTO inlined "
+			"it): frees are not seen, live bytes and growth count every allocation\n", s->exe);
+	return 0;
+}
+
 static int start_probe(struct session *s)
 {
 	struct tg_target_opts to = {
@@ -423,6 +450,8 @@ static int start_probe(struct session *s)
 	po.ctx = s->rec;
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
+	if (s->spec.probe.heap && start_heap(s, err, sizeof(err)))
+		return fail(s, TG_EXIT_ENV, "%s", err);
 	if (!s->o->quiet)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
 			"stacks: %s\n", s->sites.n, s->attached ? s->att.shown : s->exe,
@@ -434,6 +463,31 @@ static int start_probe(struct session *s)
 	s->probes_attached = tg_probe_attached(s->probe);
 	s->phase_ns[TG_PHASE_ATTACHED] = tg_now_ns();
 	return start_consumer(s);
+}
+
+/* The allocation view, at the end of the load: what the program still holds
+ * then, before the stop makes it free its runtime. */
+static void read_heap(struct session *s)
+{
+	if (s->heap && !s->heap_read)
+		s->heap_read = tg_heap_probe_read(s->heap, &s->heap_snap) == 0;
+}
+
+static void build_heap(struct session *s)
+{
+	uint64_t at = s->heap_snap.at_ns;
+
+	if (!s->heap_read || !s->t0_ns)
+		return;
+	if (tg_heap_build(&s->heap_rep, &s->heap_snap, s->sz,
+			  at > s->t0_ns ? (double)(at - s->t0_ns) / 1e9 : 0)) {
+		tg_heap_free(&s->heap_rep);
+		fprintf(stderr, "tokio-guard: warning: out of memory building the heap sites\n");
+		return;
+	}
+	s->heap_rep.frees_seen = s->heap_frees;
+	snprintf(s->heap_rep.symbols, sizeof(s->heap_rep.symbols), "%s", s->heap_symbols);
+	s->have_heap = true;
 }
 
 /* Libraries loaded since the last look: mapped now, symbolized later. */
@@ -778,6 +832,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 	};
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;
+	res->heap = s->have_heap ? &s->heap_rep : NULL;
 	if (s->attached) /* not our child: no status to tell */
 		;
 	else if (s->target.exited && WIFSIGNALED(st))
@@ -826,6 +881,7 @@ static void evaluate(struct session *s)
 	}
 	in.tasks = s->tasks;
 	in.ntasks = s->ntasks;
+	in.heap = s->have_heap ? &s->heap_rep : NULL;
 	in.nfns = nfns;
 	if (tg_assert_eval(&in, &s->checks, &s->nchecks)) {
 		fail(s, TG_EXIT_ENV, "out of memory while checking assertions");
@@ -855,6 +911,7 @@ static int finish(struct session *s)
 
 	if (s->phase_ns[TG_PHASE_READY])
 		phase(s, TG_PHASE_LOAD_END);
+	read_heap(s);
 	stop_target(s);
 	tg_watchdog_stop(); /* the target is gone: not a stray */
 	strays = tg_kill_strays(); /* before the probes' background release is spawned */
@@ -864,6 +921,8 @@ static int finish(struct session *s)
 			strays == 1 ? "" : "es");
 	phase(s, TG_PHASE_STOPPED);
 	stop_probe(s);
+	tg_heap_probe_close(s->heap);
+	s->heap = NULL;
 	phase(s, TG_PHASE_DETACHED);
 	/* A bad spec has nothing to report on; anything later does, even a
 	 * target that never started: the CI's test view must say why. */
@@ -875,6 +934,7 @@ static int finish(struct session *s)
 			check_observed(s);
 		if (s->rec && s->sz)
 			tg_record_resolve(s->rec, s->sz);
+		build_heap(s);
 		evaluate(s);
 		phase(s, TG_PHASE_RESOLVED);
 		fill_results(s, &res);
@@ -889,6 +949,8 @@ static int finish(struct session *s)
 	tg_checks_free(s->checks);
 	free(s->by_length);
 	tg_record_free(s->rec);
+	tg_heap_free(&s->heap_rep);
+	tg_heap_snapshot_free(&s->heap_snap);
 	tg_symbolizer_free(s->sz);
 	for (size_t i = 0; i < s->nsteps; i++)
 		tg_step_result_free(&s->steps[i]);

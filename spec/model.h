@@ -66,6 +66,8 @@ enum tg_limit_kind {
 	TG_LIM_MIN_POLLS,            /* count */
 	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
+	TG_LIM_MAX_HEAP_GROWTH,      /* bytes (probe.heap): no selector or a function selector */
+	TG_LIM_MAX_ALLOC_RATE,       /* rate (probe.heap): allocations per second at the sites */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
 	TG_LIM_MAX_ERROR_RATE,       /* percent */
@@ -75,12 +77,12 @@ enum tg_limit_kind {
 };
 
 /* How a limit's value is written and compared. */
-enum tg_limit_unit { TG_UNIT_DURATION, TG_UNIT_COUNT, TG_UNIT_PERCENT, TG_UNIT_RATE };
+enum tg_limit_unit { TG_UNIT_DURATION, TG_UNIT_COUNT, TG_UNIT_PERCENT, TG_UNIT_RATE, TG_UNIT_BYTES };
 
 struct tg_limit {
 	enum tg_limit_kind kind;
 	uint64_t ns;      /* TG_UNIT_DURATION */
-	uint64_t count;   /* TG_UNIT_COUNT */
+	uint64_t count;   /* TG_UNIT_COUNT, TG_UNIT_BYTES */
 	double value;     /* TG_UNIT_PERCENT (25 for "25%"), TG_UNIT_RATE (per second) */
 	char *text;       /* the value as written in the spec: "5ms", "0", "25%", "50/s" */
 	int line, column; /* of the limit's key */
@@ -152,6 +154,7 @@ struct tg_spec {
 		uint64_t ring_buffer_bytes;     /* default 16MB; a power of two, at least a page */
 		enum tg_unwind unwind;          /* default auto */
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
+		bool heap;                      /* allocation tracking (probe.heap); default false */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */

@@ -82,6 +82,23 @@ static int h_unwind(struct ctx *c, const struct field *f, yaml_node_t *v, const 
 	return fail(c, v, path, "expected auto, fp or dwarf (how user stacks are walked), got %s",
 		    describe(v, q, sizeof q));
 }
+/* probe.heap: true or false (allocation tracking is opt-in: it costs a trap per allocation). */
+static int h_heap(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "true or false", &s);
+
+	(void)f;
+	if (rc)
+		return rc;
+	if (strcmp(s, "true") && strcmp(s, "false"))
+		return fail(c, v, path, "expected true or false (allocation tracking), got %s",
+			    describe(v, q, sizeof q));
+	((struct tg_spec *)obj)->probe.heap = strcmp(s, "true") == 0;
+	return 0;
+}
+
 /* report.html is a view, not a contract file: `html: false` leaves it out. */
 static int h_html(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
@@ -110,6 +127,7 @@ static const struct field probe_fields[] = {
 	FIELD("unwind", h_unwind),
 	{ "stack_copy", h_size32, offsetof(struct tg_spec, probe.stack_copy_bytes), 4096,
 	  TG_SPEC_STACK_COPY_MAX, NULL },
+	FIELD("heap", h_heap),
 };
 const struct table probe_table = TABLE(probe_fields, NULL);
 
