@@ -12,7 +12,8 @@
 # build before it, side by side. With TG_BENCH_DWARF=1 a column runs tokio-guard
 # with probe.unwind: dwarf on the same binary (its stacks copied and unwound
 # with CFI, as for a build without frame pointers), beside the default
-# frame-pointer walk.
+# frame-pointer walk. With TG_BENCH_HEAP=1 a column runs tokio-guard with
+# probe.heap: true (uprobes on the Rust allocator: a trap per allocation and free).
 #
 # usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
 # needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
@@ -23,7 +24,7 @@ rounds=${1:-3}
 secs=${2:-5}
 guard=${TG_BIN:-build/tokio-guard}
 server=examples/target/release/blocking-server
-port=3390
+port=${TG_BENCH_PORT:-3390}
 conns=32
 work=$(mktemp -d /tmp/tg-bench-XXXXXX)
 trap 'pkill -f "blocking-server --port $port" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -102,12 +103,13 @@ modes='plain guard bpftrace'
 [ "${TG_BENCH_OPTIN:-0}" = 1 ] && modes="$modes optin"
 [ -n "${TG_BIN_BASE:-}" ] && modes="$modes base"
 [ "${TG_BENCH_DWARF:-0}" = 1 ] && modes="$modes dwarf"
+[ "${TG_BENCH_HEAP:-0}" = 1 ] && modes="$modes heap"
 nm=$(echo $modes | wc -w)
-printf '%-8s %-6s %12s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base dwarf
+printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base dwarf heap
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     # Rotate the order each round: on a shared machine, running first or last is not neutral.
-    d=- e=- f=-
+    d=- e=- f=- g=-
     for m in $(echo $modes | tr ' ' '\n' | awk -v r="$r" -v n="$nm" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[(i + r) % n + 1] }'); do
       case $m in
         plain) a=$(run_plain "$path") ;;
@@ -116,11 +118,12 @@ for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
         optin) d=$(run_guard "$path" "$optin") ;;
         base) e=$(run_guard "$path" none "$TG_BIN_BASE") ;;
         dwarf) f=$(run_guard "$path" "[]" "$guard" "{ unwind: dwarf }") ;;
+        heap) g=$(run_guard "$path" "[]" "$guard" "{ heap: true }") ;;
       esac
     done
-    printf '%-8s %-6s %12s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s  dwarf %s\n' \
-      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$f" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
+    printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s  dwarf %s  heap %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
       "$([ "$d" = - ] && echo - || ratio "$a" "$d")" "$([ "$e" = - ] && echo - || ratio "$a" "$e")" \
-      "$([ "$f" = - ] && echo - || ratio "$a" "$f")"
+      "$([ "$f" = - ] && echo - || ratio "$a" "$f")" "$([ "$g" = - ] && echo - || ratio "$a" "$g")"
   done
 done

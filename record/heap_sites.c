@@ -122,9 +122,17 @@ int tg_heap_build(struct tg_heap_report *r, const struct tg_heap_snapshot *snap,
 {
 	int rc = 0;
 
+	/* Growth is what the stacks hold, not the running total: the maps are
+	 * read one after the other while the target runs, and frees between the
+	 * two reads (a server closing its connections) would set them apart.
+	 * Live at attach is 0: nothing older is seen. */
 	r->live_bytes = snap->totals.live;
 	r->peak_live_bytes = snap->totals.peak;
-	r->growth_bytes = snap->totals.live; /* live at attach is 0: nothing older is seen */
+	r->growth_bytes = 0;
+	for (size_t i = 0; i < snap->n; i++)
+		r->growth_bytes += snap->stacks[i].live_bytes;
+	if (r->peak_live_bytes < r->growth_bytes)
+		r->peak_live_bytes = r->growth_bytes;
 	memcpy(r->stats, snap->totals.stats, sizeof(r->stats));
 	r->window_s = window_s;
 	for (size_t i = 0; i < snap->n && !rc; i++) {
