@@ -6,7 +6,9 @@
 #include "frame_text.h"
 #include "heap_sites.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const stat_keys[TG_HEAP_STAT__COUNT] = {
 	[TG_HEAP_ALLOCS] = "allocs", [TG_HEAP_FREES] = "frees",
@@ -50,4 +52,41 @@ cJSON *tg_heap_json(const struct tg_heap_report *h, const char *base)
 		cJSON_AddNumberToObject(st, stat_keys[i], (double)h->stats[i]);
 	cJSON_AddItemToObject(o, "stats", st);
 	return o;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int tg_heap_from_json(const cJSON *o, struct tg_heap_report *h)
+{
+	const cJSON *s, *st = cJSON_GetObjectItemCaseSensitive(o, "stats");
+	const char *syms = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "symbols"));
+
+	memset(h, 0, sizeof(*h));
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "sites")) {
+		const char *fn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "function"));
+		const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "file"));
+
+		if (tg_heap_add(h, fn, file, (int)num(s, "line"),
+				!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "own")),
+				(uint64_t)num(s, "allocs"), (uint64_t)num(s, "bytes"),
+				(int64_t)num(s, "live_bytes"))) {
+			tg_heap_free(h);
+			return -ENOMEM;
+		}
+	}
+	h->peak_live_bytes = (int64_t)num(o, "peak_live_bytes");
+	h->growth_bytes = (int64_t)num(o, "growth_bytes");
+	h->live_bytes = h->growth_bytes;
+	h->window_s = num(o, "window_s");
+	h->frees_seen = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "frees_seen"));
+	snprintf(h->symbols, sizeof(h->symbols), "%s", syms ? syms : "");
+	for (int i = 0; i < TG_HEAP_STAT__COUNT; i++)
+		h->stats[i] = (uint64_t)num(st, stat_keys[i]);
+	tg_heap_sort(h);
+	return 0;
 }

@@ -65,6 +65,28 @@ static void source_of(const cJSON *r, const cJSON *site, char *out, size_t len)
 		snprintf(out, len, "%s/examples/costs/src/main.rs", TG_SOURCE_DIR);
 }
 
+/* `tokio-guard report` on the saved run: the heap and its verdicts come back the same */
+static void recheck(const cJSON *r)
+{
+	char saved[128], out[128], path[160];
+	const char *args[] = { "report", saved, "--out-dir", out, NULL };
+	struct e2e_io io = { .err_path = "/dev/null" };
+	cJSON *again;
+
+	snprintf(saved, sizeof saved, "%s/out/results.json", dir);
+	snprintf(out, sizeof out, "%s/again", dir);
+	assert_int_equal(e2e_run(TG_EXE, args, &io), 1);
+	snprintf(path, sizeof path, "%s/results.json", out);
+	again = e2e_load_json(path);
+	assert_non_null(again);
+	assert_true(e2e_num(cJSON_GetObjectItemCaseSensitive(again, "heap"), "growth_bytes") ==
+		    e2e_num(cJSON_GetObjectItemCaseSensitive(r, "heap"), "growth_bytes"));
+	assert_string_equal(e2e_str(check_named(again, "max_heap_growth", "all"), "status"), "failed");
+	assert_string_equal(e2e_str(check_named(again, "max_alloc_rate", "function=costs::handle_request*"),
+				    "status"), "passed");
+	cJSON_Delete(again);
+}
+
 static void test_leak(void **state)
 {
 	char spec[128], *text, *log = NULL, path[4096];
@@ -136,6 +158,7 @@ static void test_leak(void **state)
 		      (requests + freed) / window, window);
 	assert_true(window > 0 && fabs(rate - (requests + freed) / window) <= 0.1 * (requests + freed) / window);
 	free(log);
+	recheck(r);
 	cJSON_Delete(r);
 }
 
