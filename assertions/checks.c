@@ -8,6 +8,7 @@
 #include "checks_parts.h"
 #include "cpu_profile.h"
 #include "frame_text.h"
+#include "heap_sites.h"
 #include "hist.h"
 #include "load.h"
 #include "names.h"
@@ -536,6 +537,8 @@ static const char *limit_label(enum tg_limit_kind k, bool *count_first)
 	case TG_LIM_P99_LATENCY: return "p99 latency";
 	case TG_LIM_MAX_LATENCY: return "max latency";
 	case TG_LIM_MIN_THROUGHPUT: return "throughput";
+	case TG_LIM_MAX_HEAP_GROWTH: return "heap growth";
+	case TG_LIM_MAX_ALLOC_RATE: return "allocation rate";
 	default: return "value";
 	}
 }
@@ -546,6 +549,7 @@ static void format_observed(const struct tg_limit *l, const struct meas *m, char
 	case TG_UNIT_DURATION: tg_format_duration(m->u, buf, len); break;
 	case TG_UNIT_COUNT: snprintf(buf, len, "%" PRIu64, m->u); break;
 	case TG_UNIT_RATE: snprintf(buf, len, "%.1f/s", m->d); break;
+	case TG_UNIT_BYTES: tg_heap_format_bytes(m->u, buf, len); break;
 	case TG_UNIT_PERCENT:
 		if (l->kind == TG_LIM_MAX_POLL_REGRESSION)
 			snprintf(buf, len, "%+.0f%%", m->d);
@@ -562,7 +566,8 @@ static bool compare(const struct tg_limit *l, const struct meas *m, double *seve
 
 	switch (tg_limit_unit(l->kind)) {
 	case TG_UNIT_DURATION: obs = (double)m->u; lim = (double)l->ns; break;
-	case TG_UNIT_COUNT: obs = (double)m->u; lim = (double)l->count; break;
+	case TG_UNIT_COUNT:
+	case TG_UNIT_BYTES: obs = (double)m->u; lim = (double)l->count; break;
 	default: obs = m->d; lim = l->value; break;
 	}
 	if (tg_limit_is_min(l->kind)) {
@@ -572,7 +577,8 @@ static bool compare(const struct tg_limit *l, const struct meas *m, double *seve
 	*severity = lim > 0 ? obs / lim : obs + 1;
 	switch (tg_limit_unit(l->kind)) { /* integers compare exactly */
 	case TG_UNIT_DURATION: return m->u > l->ns;
-	case TG_UNIT_COUNT: return m->u > l->count;
+	case TG_UNIT_COUNT:
+	case TG_UNIT_BYTES: return m->u > l->count;
 	default: return obs > lim;
 	}
 }
@@ -709,6 +715,8 @@ static void measure(const struct ctx *c, struct meas *m)
 		measure_delayed(c, m);
 	} else if (k == TG_LIM_MAX_CPU_SHARE) {
 		measure_cpu_share(c, m);
+	} else if (k == TG_LIM_MAX_HEAP_GROWTH || k == TG_LIM_MAX_ALLOC_RATE) {
+		measure_heap(c, m);
 	} else if (c->e->sel == TG_SEL_FUNCTION) {
 		if (is_sched_kind(k) || k == TG_LIM_MAX_POLL_REGRESSION) {
 			m->state = M_SKIP;

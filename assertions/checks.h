@@ -17,6 +17,7 @@ struct tg_step_result;
 struct tg_fn_summary;
 struct tg_frame;
 struct tg_baseline;
+struct tg_heap_report;
 
 enum tg_check_status { TG_CHECK_PASSED, TG_CHECK_FAILED, TG_CHECK_WARNED, TG_CHECK_SKIPPED };
 enum tg_check_group { TG_GROUP_ASSERTION, TG_GROUP_PROBE, TG_GROUP_LOAD };
@@ -93,6 +94,7 @@ struct tg_assert_input {
 	const pid_t *unprobed;                 /* processes of the target's program it forked or
 					      * daemonized into: not probed (a warning check) */
 	size_t nunprobed;
+	const struct tg_heap_report *heap;   /* probe.heap's sites, or NULL (off or failed) */
 };
 
 /* Marks spans with a frame (any stack) matching an allow entry's glob: the

@@ -60,6 +60,8 @@ void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result 
 
 /* suggest.c */
 void suggest(const struct ctx *c, struct meas *m);
+/* max_heap_growth and max_alloc_rate (heap_checks.c). */
+void measure_heap(const struct ctx *c, struct meas *m);
 
 /* step_checks.c */
 size_t count_steps(const struct tg_step_result *r, size_t n);

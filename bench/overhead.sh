@@ -17,6 +17,8 @@
 # span's cascade) is the tokio-guard column against this one.
 # With TG_BENCH_CPU=1 two columns run tokio-guard with
 # probe.cpu_profile at 99 and at 999 Hz (every thread sampled, stacks counted).
+# With TG_BENCH_HEAP=1 a column runs tokio-guard with
+# probe.heap: true (uprobes on the Rust allocator: a trap per allocation and free).
 #
 # usage: sudo bench/overhead.sh [ROUNDS=3] [SECONDS=5]
 # needs: a build (ci/test.sh or cmake), wrk, bpftrace (TG_WITH_BENCH=1 ci/install-deps.sh)
@@ -108,12 +110,13 @@ modes='plain guard bpftrace'
 [ "${TG_BENCH_DWARF:-0}" = 1 ] && modes="$modes dwarf"
 [ "${TG_BENCH_SCHED:-0}" = 1 ] && modes="$modes schedoff"
 [ "${TG_BENCH_CPU:-0}" = 1 ] && modes="$modes cpu99 cpu999"
+[ "${TG_BENCH_HEAP:-0}" = 1 ] && modes="$modes heap"
 nm=$(echo $modes | wc -w)
-printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base dwarf sched-off cpu99 cpu999
+printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s %12s %12s %12s\n' handler round unprobed tokio-guard bpftrace opt-in base dwarf sched-off cpu99 cpu999 heap
 for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
   for r in $(seq "$rounds"); do
     # Rotate the order each round: on a shared machine, running first or last is not neutral.
-    d=- e=- f=- g=- h=- i=-
+    d=- e=- f=- g=- h=- i=- j=-
     for m in $(echo $modes | tr ' ' '\n' | awk -v r="$r" -v n="$nm" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[(i + r) % n + 1] }'); do
       case $m in
         plain) a=$(run_plain "$path") ;;
@@ -125,12 +128,14 @@ for path in ${TG_BENCH_PATHS:-/hello /work?us=50}; do
         schedoff) g=$(run_guard "$path" "[]" "$guard" "{ scheduling_delay: off }") ;;
         cpu99) h=$(run_guard "$path" "[]" "$guard" "{ cpu_profile: 99 }") ;;
         cpu999) i=$(run_guard "$path" "[]" "$guard" "{ cpu_profile: 999 }") ;;
+        heap) j=$(run_guard "$path" "[]" "$guard" "{ heap: true }") ;;
       esac
     done
-    printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s  dwarf %s  sched-off %s  cpu99 %s  cpu999 %s\n' \
-      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
+    printf '%-8s %-6s %12s %12s %12s %12s %12s %12s %12s %12s %12s %12s   ratios: tokio-guard %s  bpftrace %s  opt-in %s  base %s  dwarf %s  sched-off %s  cpu99 %s  cpu999 %s  heap %s\n' \
+      "${path%%\?*}" "$r" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i" "$j" "$(ratio "$a" "$b")" "$(ratio "$a" "$c")" \
       "$([ "$d" = - ] && echo - || ratio "$a" "$d")" "$([ "$e" = - ] && echo - || ratio "$a" "$e")" \
       "$([ "$f" = - ] && echo - || ratio "$a" "$f")" "$([ "$g" = - ] && echo - || ratio "$a" "$g")" \
-      "$([ "$h" = - ] && echo - || ratio "$a" "$h")" "$([ "$i" = - ] && echo - || ratio "$a" "$i")"
+      "$([ "$h" = - ] && echo - || ratio "$a" "$h")" "$([ "$i" = - ] && echo - || ratio "$a" "$i")" \
+      "$([ "$j" = - ] && echo - || ratio "$a" "$j")"
   done
 done

@@ -21,6 +21,9 @@
 #include "junit.h"
 #include "report_file.h"
 #include "checks.h"
+#include "glob.h"
+#include "heap_sites.h"
+#include "heap_text.h"
 #include "load.h"
 #include "record.h"
 #include "results_json.h"
@@ -186,6 +189,17 @@ static uint64_t runtime_polls(const struct tg_results *r)
 	return n;
 }
 
+/* probe.heap: "grew 7.6MB (peak 7.7MB live), ..." */
+static int heap_property(xmlTextWriterPtr w, const struct tg_results *r)
+{
+	char line[256];
+
+	if (!r->heap)
+		return 0;
+	tg_heap_headline(r->heap, line, sizeof(line));
+	return property(w, "heap", line);
+}
+
 static int properties(xmlTextWriterPtr w, const struct tg_results *r)
 {
 	const struct tg_spec *spec = r->spec;
@@ -210,7 +224,7 @@ static int properties(xmlTextWriterPtr w, const struct tg_results *r)
 	    property(w, "exit_code", num) < 0 ||
 	    property(w, "blocking_threshold", thr) < 0 ||
 	    property(w, "polls", poll) < 0 ||
-	    property(w, "blocking_spans", spans) < 0 ||
+	    property(w, "blocking_spans", spans) < 0 || heap_property(w, r) < 0 ||
 	    (r->cpu_profile && property(w, "cpu_profile.top", tg_cpu_top_text(r, 5, top, sizeof(top))) < 0) ||
 	    xmlTextWriterEndElement(w) < 0)
 		goto out;
@@ -297,6 +311,30 @@ static void step_lines(FILE *f, const struct tg_results *r, const struct tg_chec
 	}
 }
 
+/* A heap limit's body: the run's heap, and the sites the selector holds. */
+static void heap_lines(FILE *f, const struct tg_results *r, const struct tg_check *c)
+{
+	const char *glob = c->entry && c->entry->sel == TG_SEL_FUNCTION ? c->entry->pattern : NULL;
+	char line[2048];
+	size_t shown = 0;
+
+	if (!r->heap || !c->limit || (c->limit->kind != TG_LIM_MAX_HEAP_GROWTH &&
+				      c->limit->kind != TG_LIM_MAX_ALLOC_RATE))
+		return;
+	tg_heap_headline(r->heap, line, sizeof line);
+	fprintf(f, "heap: %s\n", line);
+	for (size_t i = 0; i < r->heap->nsites && shown < TG_CHECK_WORST; i++) {
+		if (glob && !tg_glob_match(glob, r->heap->sites[i].function))
+			continue;
+		tg_heap_site_text(&r->heap->sites[i], tg_results_root(r), line, sizeof line);
+		fprintf(f, "  %s\n", line);
+		shown++;
+	}
+	tg_heap_caveats(r->heap, line, sizeof line);
+	if (line[0])
+		fprintf(f, "note: %s\n", line);
+}
+
 /* The failure or warning body; malloc'd or NULL. */
 static char *check_body(const struct tg_results *r, const struct tg_check *c)
 {
@@ -316,6 +354,7 @@ static char *check_body(const struct tg_results *r, const struct tg_check *c)
 		if (c->worst[i])
 			span_lines(f, r, c->worst[i], i + 1);
 	step_lines(f, r, c);
+	heap_lines(f, r, c);
 	if (fclose(f) != 0) {
 		free(s);
 		return NULL;

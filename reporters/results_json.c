@@ -12,6 +12,7 @@
 #include "cpu_report.h"
 #include "results_json.h"
 #include "checks.h"
+#include "heap_json.h"
 #include "report_file.h"
 #include "load.h"
 #include "hist.h"
@@ -607,6 +608,8 @@ static cJSON *results_json(const struct tg_results *r)
 	if (r->cpu_profile)
 		cJSON_AddItemToObject(root, "cpu_profile", tg_cpu_profile_json(r));
 	cJSON_AddItemToObject(root, "assertions", checks_json(r));
+	if (r->heap)
+		cJSON_AddItemToObject(root, "heap", tg_heap_json(r->heap, tg_results_root(r)));
 	return root;
 }
 

@@ -70,6 +70,7 @@ struct tg_results {
 	size_t nchecks;
 	bool sched_measured;                   /* scheduling delay was probed */
 	const struct tg_cpu_profile *cpu_profile; /* probe.cpu_profile's, resolved; NULL: off */
+	const struct tg_heap_report *heap;     /* probe.heap's sites, or NULL */
 	const struct tg_results_saved *saved;  /* set when RECORD is NULL because the
 					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "results_load.h"
+#include "heap_json.h"
 #include "json_file.h"
 #include "checks.h"
 #include "spec.h"
@@ -438,6 +439,12 @@ static int read_doc(const cJSON *doc, struct tg_saved_run *run, char *why, size_
 	    (rc = read_target(doc, run)))
 		return rc;
 	read_probe(doc, run);
+	if (get(doc, "heap")) {
+		if ((rc = tg_heap_from_json(get(doc, "heap"), &run->heap)))
+			return rc;
+		run->have_heap = true;
+		r->heap = &run->heap;
+	}
 	run->spec_given = tg_json_str(doc, "spec");
 	run->spec_file = tg_json_str(doc, "spec_file");
 	if (!run->spec_file)
@@ -545,6 +552,7 @@ void tg_saved_run_free(struct tg_saved_run *run)
 	free(run->unprobed);
 	free(run->saved.argv);
 	free((void *)run->saved.timing_json);
+	tg_heap_free(&run->heap);
 	cJSON_Delete(run->doc);
 	memset(run, 0, sizeof(*run));
 }

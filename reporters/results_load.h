@@ -8,6 +8,7 @@
 
 #include "results_json.h"
 #include "record.h"
+#include "heap_sites.h"
 #include "load.h"
 
 struct cJSON;
@@ -32,6 +33,8 @@ struct tg_saved_run {
 	int exit_code;                 /* the run's */
 	const char *error;             /* the run's error line, or NULL */
 	bool probed;                   /* its probes were attached */
+	struct tg_heap_report heap;    /* results.json's heap (probe.heap), when have_heap */
+	bool have_heap;
 };
 
 /* Reads PATH. 0, or -errno / -EINVAL with one line in ERR naming the file and

@@ -9,12 +9,15 @@
 
 #include "cpu_report.h"
 #include "checks.h"
+#include "heap_sites.h"
+#include "heap_text.h"
 #include "record.h"
 #include "results_json.h"
 #include "spec.h"
 #include "summary.h"
 
 #define SUMMARY_SPANS 5
+#define SUMMARY_HEAP_SITES 5
 
 struct out {
 	FILE *f;
@@ -225,6 +228,34 @@ static void worst_spans(const struct out *o, const struct tg_results *r)
 	}
 }
 
+/* probe.heap: growth and the sites holding the most, where it grew. */
+static void heap_block(const struct out *o, const struct tg_results *r)
+{
+	char line[2048];
+
+	if (!r->heap)
+		return;
+	tg_heap_headline(r->heap, line, sizeof line);
+	on(o, BOLD);
+	fputs("Heap:", o->f);
+	off(o);
+	fputc(' ', o->f);
+	text(o, line);
+	fputs(r->heap->nsites ? "; most live first:\n" : "\n", o->f);
+	for (size_t i = 0; i < r->heap->nsites && i < SUMMARY_HEAP_SITES; i++) {
+		tg_heap_site_text(&r->heap->sites[i], tg_results_root(r), line, sizeof line);
+		fputs("  ", o->f);
+		text(o, line);
+		fputc('\n', o->f);
+	}
+	tg_heap_caveats(r->heap, line, sizeof line);
+	if (line[0]) {
+		fputs("  note: ", o->f);
+		text(o, line);
+		fputc('\n', o->f);
+	}
+}
+
 static void report_path(const struct out *o, const char *what, const char *path, const char *hint)
 {
 	if (!path || !path[0])
@@ -246,6 +277,7 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 	problems(&o, r);
 	worst_spans(&o, r);
 	tg_cpu_summary_print(f, r);
+	heap_block(&o, r);
 	if ((r->junit_path && r->junit_path[0]) || (r->trace_path && r->trace_path[0]) ||
 	    (r->results_path && r->results_path[0]) || (r->html_path && r->html_path[0])) {
 		on(&o, BOLD);

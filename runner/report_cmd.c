@@ -127,6 +127,7 @@ static int evaluate(struct tg_saved_run *run, const struct tg_baseline *baseline
 		.polls = run->saved.polls, .lost_events = tg_results_lost_events(r),
 		.target_pid = r->pid, .unprobed = r->unprobed, .nunprobed = r->nunprobed,
 		.cpu = r->cpu_profile,
+		.heap = r->heap,
 	};
 
 	tg_apply_allow(r->spec, run->spans, run->nspans);

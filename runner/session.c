@@ -34,6 +34,8 @@
 #include "results_json.h"
 #include "reports.h"
 #include "checks.h"
+#include "heap_probe.h"
+#include "heap_sites.h"
 #include "summary.h"
 #include "spec.h"
 #include "symbolize.h"
@@ -97,6 +99,14 @@ struct session {
 	bool adhoc;                 /* run -- CMD: its exit ends the run, it is no failure */
 	struct tg_cpu_profiling *cpu_run; /* probe.cpu_profile while it samples */
 	struct tg_cpu_profile *cpu;       /* ... and what it sampled, once stopped */
+	/* probe.heap: the allocator probes, their maps as read at the end of the
+	 * load (before the stop frees what the program held), and the sites */
+	struct tg_heap_probe *heap;
+	struct tg_heap_snapshot heap_snap;
+	bool heap_read, heap_frees;
+	char heap_symbols[160];
+	struct tg_heap_report heap_rep;
+	bool have_heap;
 };
 
 static volatile sig_atomic_t g_signal;
@@ -393,6 +403,23 @@ static int prepare_output(struct session *s)
 	return 0;
 }
 
+/* probe.heap's own BPF object, beside the poll probes. */
+static int start_heap(struct session *s, char *err, size_t errlen)
+{
+	int r = tg_heap_probe_open(s->exe, s->target.pid, &s->heap, err, errlen);
+
+	if (r)
+		return r;
+	s->heap_frees = tg_heap_probe_sees_frees(s->heap);
+	snprintf(s->heap_symbols, sizeof(s->heap_symbols), "%s", tg_heap_probe_symbols(s->heap));
+	if (!s->o->quiet)
+		fprintf(stderr, "tokio-guard: heap: probing %s\n", s->heap_symbols);
+	if (!s->heap_frees)
+		fprintf(stderr, "tokio-guard: warning: probe.heap: %s has no dealloc symbol (LTO inlined "
+			"it): frees are not seen, live bytes and growth count every allocation\n", s->exe);
+	return 0;
+}
+
 static int start_probe(struct session *s)
 {
 	struct tg_target_opts to = {
@@ -438,6 +465,8 @@ static int start_probe(struct session *s)
 	if (tg_probe_open(&po, &s->probe, err, sizeof(err)))
 		return fail(s, TG_EXIT_ENV, "%s", err);
 	s->sched_delay = tg_probe_sched_delay(s->probe);
+	if (s->spec.probe.heap && start_heap(s, err, sizeof(err)))
+		return fail(s, TG_EXIT_ENV, "%s", err);
 	if (!s->o->quiet)
 		fprintf(stderr, "tokio-guard: %zu poll sites in %s, %zu probes attached, sampling: %s, "
 			"stacks: %s\n", s->sites.n, s->attached ? s->att.shown : s->exe,
@@ -454,6 +483,31 @@ static int start_probe(struct session *s)
 	s->probes_attached = tg_probe_attached(s->probe);
 	s->phase_ns[TG_PHASE_ATTACHED] = tg_now_ns();
 	return start_consumer(s);
+}
+
+/* The allocation view, at the end of the load: what the program still holds
+ * then, before the stop makes it free its runtime. */
+static void read_heap(struct session *s)
+{
+	if (s->heap && !s->heap_read)
+		s->heap_read = tg_heap_probe_read(s->heap, &s->heap_snap) == 0;
+}
+
+static void build_heap(struct session *s)
+{
+	uint64_t at = s->heap_snap.at_ns;
+
+	if (!s->heap_read || !s->t0_ns)
+		return;
+	if (tg_heap_build(&s->heap_rep, &s->heap_snap, s->sz,
+			  at > s->t0_ns ? (double)(at - s->t0_ns) / 1e9 : 0)) {
+		tg_heap_free(&s->heap_rep);
+		fprintf(stderr, "tokio-guard: warning: out of memory building the heap sites\n");
+		return;
+	}
+	s->heap_rep.frees_seen = s->heap_frees;
+	snprintf(s->heap_rep.symbols, sizeof(s->heap_rep.symbols), "%s", s->heap_symbols);
+	s->have_heap = true;
 }
 
 /* Libraries loaded since the last look: mapped now, symbolized later. */
@@ -801,6 +855,7 @@ static void fill_results(struct session *s, struct tg_results *res)
 	res->tasks = s->tasks;
 	res->ntasks = s->ntasks;
 	res->cpu_profile = s->cpu;
+	res->heap = s->have_heap ? &s->heap_rep : NULL;
 	if (s->attached) /* not our child: no status to tell */
 		;
 	else if (s->target.exited && WIFSIGNALED(st))
@@ -850,6 +905,7 @@ static void evaluate(struct session *s)
 	}
 	in.tasks = s->tasks;
 	in.ntasks = s->ntasks;
+	in.heap = s->have_heap ? &s->heap_rep : NULL;
 	in.nfns = nfns;
 	if (tg_assert_eval(&in, &s->checks, &s->nchecks)) {
 		fail(s, TG_EXIT_ENV, "out of memory while checking assertions");
@@ -879,6 +935,7 @@ static int finish(struct session *s)
 
 	if (s->phase_ns[TG_PHASE_READY])
 		phase(s, TG_PHASE_LOAD_END);
+	read_heap(s);
 	stop_target(s);
 	tg_watchdog_stop(); /* the target is gone: not a stray */
 	strays = tg_kill_strays(); /* before the probes' background release is spawned */
@@ -888,6 +945,8 @@ static int finish(struct session *s)
 			strays == 1 ? "" : "es");
 	phase(s, TG_PHASE_STOPPED);
 	stop_probe(s);
+	tg_heap_probe_close(s->heap);
+	s->heap = NULL;
 	phase(s, TG_PHASE_DETACHED);
 	/* A bad spec has nothing to report on; anything later does, even a
 	 * target that never started: the CI's test view must say why. */
@@ -901,6 +960,7 @@ static int finish(struct session *s)
 			tg_record_resolve(s->rec, s->sz);
 		if (s->cpu && s->sz)
 			tg_cpu_profile_resolve(s->cpu, s->sz);
+		build_heap(s);
 		evaluate(s);
 		phase(s, TG_PHASE_RESOLVED);
 		fill_results(s, &res);
@@ -916,6 +976,8 @@ static int finish(struct session *s)
 	free(s->by_length);
 	tg_record_free(s->rec);
 	tg_cpu_profile_free(s->cpu);
+	tg_heap_free(&s->heap_rep);
+	tg_heap_snapshot_free(&s->heap_snap);
 	tg_symbolizer_free(s->sz);
 	for (size_t i = 0; i < s->nsteps; i++)
 		tg_step_result_free(&s->steps[i]);

@@ -68,6 +68,8 @@ enum tg_limit_kind {
 	TG_LIM_MAX_CPU_SHARE,        /* percent of CPU profile samples (function selectors) */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
 	TG_LIM_MAX_DELAYED_TASKS,    /* count: tasks one span kept waiting (its cascade) */
+	TG_LIM_MAX_HEAP_GROWTH,      /* bytes (probe.heap): no selector or a function selector */
+	TG_LIM_MAX_ALLOC_RATE,       /* rate (probe.heap): allocations per second at the sites */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
 	TG_LIM_MAX_ERROR_RATE,       /* percent */
@@ -77,12 +79,12 @@ enum tg_limit_kind {
 };
 
 /* How a limit's value is written and compared. */
-enum tg_limit_unit { TG_UNIT_DURATION, TG_UNIT_COUNT, TG_UNIT_PERCENT, TG_UNIT_RATE };
+enum tg_limit_unit { TG_UNIT_DURATION, TG_UNIT_COUNT, TG_UNIT_PERCENT, TG_UNIT_RATE, TG_UNIT_BYTES };
 
 struct tg_limit {
 	enum tg_limit_kind kind;
 	uint64_t ns;      /* TG_UNIT_DURATION */
-	uint64_t count;   /* TG_UNIT_COUNT */
+	uint64_t count;   /* TG_UNIT_COUNT, TG_UNIT_BYTES */
 	double value;     /* TG_UNIT_PERCENT (25 for "25%"), TG_UNIT_RATE (per second) */
 	char *text;       /* the value as written in the spec: "5ms", "0", "25%", "50/s" */
 	int line, column; /* of the limit's key */
@@ -156,6 +158,7 @@ struct tg_spec {
 		uint32_t stack_copy_bytes;      /* dwarf mode's stack copy; default 16KB, 4KB to 56KB */
 		bool scheduling_delay;          /* default on: wake-to-poll time and each span's delayed tasks */
 		uint32_t cpu_profile_hz;        /* probe.cpu_profile: samples a second per CPU; 0 (default): off */
+		bool heap;                      /* allocation tracking (probe.heap); default false */
 	} probe;
 
 	struct tg_step *steps; /* NULL when nsteps == 0 */

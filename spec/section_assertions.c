@@ -116,6 +116,8 @@ int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const char *pa
 	X(TG_LIM_MAX_SCHEDULING_DELAY, "max_scheduling_delay", TG_UNIT_DURATION, false)      \
 	X(TG_LIM_P99_SCHEDULING_DELAY, "p99_scheduling_delay", TG_UNIT_DURATION, false)      \
 	X(TG_LIM_MAX_DELAYED_TASKS, "max_delayed_tasks", TG_UNIT_COUNT, false)               \
+	X(TG_LIM_MAX_HEAP_GROWTH, "max_heap_growth", TG_UNIT_BYTES, false)                   \
+	X(TG_LIM_MAX_ALLOC_RATE, "max_alloc_rate", TG_UNIT_RATE, false)                      \
 	X(TG_LIM_MAX_ERRORS, "max_errors", TG_UNIT_COUNT, true)                              \
 	X(TG_LIM_MAX_ERROR_RATE, "max_error_rate", TG_UNIT_PERCENT, true)                    \
 	X(TG_LIM_P50_LATENCY, "p50_latency", TG_UNIT_DURATION, true)                         \
@@ -169,6 +171,9 @@ static const char *misplaced_limit(enum tg_selector sel, enum tg_limit_kind kind
 	if (kind == TG_LIM_MAX_CPU_SHARE && sel != TG_SEL_FUNCTION)
 		return "is the CPU share of functions: put it in an entry with function: GLOB "
 		       "(and set probe.cpu_profile)";
+	if ((kind == TG_LIM_MAX_HEAP_GROWTH || kind == TG_LIM_MAX_ALLOC_RATE) && sel == TG_SEL_TASK)
+		return "counts allocations at call sites, not a task's: put it in an entry with "
+		       "function: or no selector";
 	if (sel != TG_SEL_FUNCTION)
 		return NULL;
 	if (kind == TG_LIM_MAX_POLL_REGRESSION)
@@ -230,6 +235,12 @@ static int parse_limit_value(struct ctx *c, yaml_node_t *v, const char *path, co
 	case TG_UNIT_RATE:
 		rc = tg_parse_rate(s, &lim->value, why, sizeof why);
 		break;
+	case TG_UNIT_BYTES:
+		if (strcmp(s, "0") && !(lim->count = parse_bytes(s))) {
+			quote(q, sizeof q, s, strlen(s));
+			return fail(c, v, path, "expected a size like 10MB or 512KB, got %s", q);
+		}
+		break;
 	}
 	return rc ? fail(c, v, path, "%s", why) : 0;
 }
@@ -241,6 +252,7 @@ static const char *limit_example(enum tg_limit_kind kind)
 	case TG_UNIT_COUNT: return "a count like 0 or 10";
 	case TG_UNIT_PERCENT: return "a percentage like 5%";
 	case TG_UNIT_RATE: return "a rate like 100/s";
+	case TG_UNIT_BYTES: return "a size like 10MB";
 	}
 	return "a value";
 }

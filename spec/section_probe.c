@@ -83,6 +83,7 @@ static int h_unwind(struct ctx *c, const struct field *f, yaml_node_t *v, const 
 	return fail(c, v, path, "expected auto, fp or dwarf (how user stacks are walked), got %s",
 		    describe(v, q, sizeof q));
 }
+
 /* probe.scheduling_delay: on or off (YAML's booleans too). */
 static int h_sched_delay(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
 {
@@ -101,6 +102,23 @@ static int h_sched_delay(struct ctx *c, const struct field *f, yaml_node_t *v, c
 		}
 	return fail(c, v, path, "expected on or off (wake-to-poll time and the tasks each span delayed), got %s",
 		    describe(v, q, sizeof q));
+}
+
+/* probe.heap: true or false (allocation tracking is opt-in: it costs a trap per allocation). */
+static int h_heap(struct ctx *c, const struct field *f, yaml_node_t *v, const char *path, void *obj)
+{
+	char q[QUOTE_LEN];
+	const char *s;
+	int rc = scalar(c, v, path, "true or false", &s);
+
+	(void)f;
+	if (rc)
+		return rc;
+	if (strcmp(s, "true") && strcmp(s, "false"))
+		return fail(c, v, path, "expected true or false (allocation tracking), got %s",
+			    describe(v, q, sizeof q));
+	((struct tg_spec *)obj)->probe.heap = strcmp(s, "true") == 0;
+	return 0;
 }
 
 /* report.html is a view, not a contract file: `html: false` leaves it out. */
@@ -133,6 +151,7 @@ static const struct field probe_fields[] = {
 	  TG_SPEC_STACK_COPY_MAX, NULL },
 	FIELD("scheduling_delay", h_sched_delay),
 	U32("cpu_profile", struct tg_spec, probe.cpu_profile_hz, 0, 10000),
+	FIELD("heap", h_heap),
 };
 const struct table probe_table = TABLE(probe_fields, NULL);
 

@@ -23,7 +23,7 @@
 #define PATH_LEN 512              /* field paths like load[12].exec[3] */
 #define QUOTE_LEN 256             /* a quoted value in a message */
 #define QUOTE_SRC 60              /* bytes of the value shown before "..." */
-#define MAX_FIELDS 24             /* keys per table */
+#define MAX_FIELDS 32             /* keys per table */
 #define MAX_DEPTH 64              /* the spec nests ~8 deep; libyaml slows down past ~10^4 */
 #define MAX_VALUES 200000         /* values visited, aliases expanded: no alias bombs */
 #define MAX_TEXT_BYTES (64u << 20) /* text read, aliases expanded: 200000 values of 4KB are 800MB */

@@ -530,6 +530,30 @@
       "From results.json's workers[]." }));
   })();
 
+  /* --------------------------------------------------------------- heap */
+  function fmtBytes(n) {
+    var a = Math.abs(n), u = ["B", "KB", "MB", "GB"], i = 0;
+    while (a >= 1024 && i < u.length - 1) { a /= 1024; i++; }
+    return (n < 0 ? "-" : "") + (i ? a.toFixed(1) : a) + u[i];
+  }
+  (function heapTable() { /* probe.heap: a section of its own, only when results.json has one */
+    var H = R.heap, load = $("load");
+    if (!H || !load) return;
+    var sec = el("section", { id: "heap" }, [el("h2", { text: "Heap: allocation sites" }), el("div", { cls: "body" })]);
+    load.parentNode.insertBefore(sec, load);
+    var body = sec.querySelector(".body"), sites = (H.sites || []).slice(0, 30);
+    body.appendChild(el("p", { text: "Grew " + fmtBytes(H.growth_bytes || 0) + " (peak " + fmtBytes(H.peak_live_bytes || 0) + " live), " +
+      ((H.stats && H.stats.allocs) || 0) + " allocations in " + (H.window_s || 0).toFixed(1) + "s." }));
+    if (!sites.length) { body.appendChild(empty("No allocations seen.")); return; }
+    body.appendChild(table(["function", "file", "allocs", "bytes", "live"], sites.map(function (x) {
+      return el("tr", { "data-site": x.function }, [cell(x.function + (x.own === false ? " (not own code)" : ""), "mono"), cell(loc(x)),
+        cell(x.allocs, "num"), cell(fmtBytes(x.bytes), "num"), cell(fmtBytes(x.live_bytes), "num")]);
+    }), [0, 0, 1, 1, 1]));
+    body.appendChild(el("p", { cls: "hint", text: "A site is the innermost frame of the program's own code in the allocation's stack; most live bytes first" +
+      (H.sites.length > sites.length ? " (30 of " + H.sites.length + ")" : "") + ". Growth: live bytes at the end of the load." +
+      (H.frees_seen === false ? " Frees were not seen (no dealloc symbol): live bytes count every allocation." : "") }));
+  })();
+
   /* --------------------------------------------------------------- load */
   (function loadTable() {
     var body = document.querySelector("#load .body"), rows = [];

@@ -96,6 +96,7 @@ static struct tg_assertion *limit(struct tg_assertion *e, enum tg_limit_kind k, 
 	case TG_UNIT_COUNT: l->count = strtoull(text, NULL, 10); break;
 	case TG_UNIT_PERCENT: assert_int_equal(tg_parse_percent(text, &l->value, why, sizeof why), 0); break;
 	case TG_UNIT_RATE: assert_int_equal(tg_parse_rate(text, &l->value, why, sizeof why), 0); break;
+	case TG_UNIT_BYTES: l->count = strtoull(text, NULL, 10); break;
 	}
 	return e;
 }

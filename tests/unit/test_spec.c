@@ -845,7 +845,7 @@ static void test_err_many(void **state)
 {
 	static const char *const four[] = {
 		"4:41: target.ready.timeout: a duration needs a unit (ns, us, ms, s, m or h), got \"5\" (write 5ms or 5s)",
-		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)",
+		"7:3: probe: unknown key \"sampel_rate\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile, heap)",
 		"10:5: load[1]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)",
 		"12:15: assertions[0].max_poll: expected a duration like 250ms, got \"fast\"",
 	};
@@ -873,7 +873,7 @@ static void test_err_many(void **state)
 		  selectors, 2, false);
 
 	/* capped: 25 wrong keys give the first 20, and say there were more */
-	char text[2048], want_buf[20][224];
+	char text[2048], want_buf[20][256];
 	const char *want[20];
 	size_t o = snprintf(text, sizeof text, "target: {command: [x]}\nprobe:\n");
 	for (int i = 0; i < 25; i++)
@@ -881,7 +881,7 @@ static void test_err_many(void **state)
 	for (int i = 0; i < 20; i++) {
 		snprintf(want_buf[i], sizeof want_buf[i],
 			 "%d:3: probe: unknown key \"k%02d\" (expected one of: blocking_threshold, "
-			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)", i + 3, i);
+			 "sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile, heap)", i + 3, i);
 		want[i] = want_buf[i];
 	}
 	load_errs(text, want, 20, true);
@@ -937,7 +937,7 @@ static void test_err_unknown_key(void **state)
 	load_err("target: {command: [x]}\nload:\n  - sleep: 1s\n    sleeep: 2s\n",
 		 "4:5: load[0]: unknown key \"sleeep\" (expected one of: name, exec, sleep, http, tcp, parallel, timeout, env, cwd, rate, concurrency, duration, requests)");
 	load_err("target: {command: [x]}\nprobe: {\"bad\\nkey\": 1}\n",
-		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile)");
+		 "2:9: probe: unknown key \"bad\\nkey\" (expected one of: blocking_threshold, sample_rate, stack_depth, ring_buffer, unwind, stack_copy, scheduling_delay, cpu_profile, heap)");
 	load_err("base: &b {command: [x]}\n",
 		 "1:1: unknown key \"base\" (expected one of: version, name, target, probe, load, allow, assertions, report)");
 	load_err("target:\n  <<: {command: [x]}\n",
@@ -1748,7 +1748,7 @@ static void test_limit_kinds(void **state)
 {
 	static const char *const example[] = {
 		[TG_UNIT_DURATION] = "7ms", [TG_UNIT_COUNT] = "7", [TG_UNIT_PERCENT] = "7%",
-		[TG_UNIT_RATE] = "7/s",
+		[TG_UNIT_RATE] = "7/s", [TG_UNIT_BYTES] = "7MB",
 	};
 	char text[256];
 	for (int k = 1; k < TG_LIM__COUNT; k++) {
@@ -1761,10 +1761,12 @@ static void test_limit_kinds(void **state)
 		assert_int_equal(tg_limit_is_load(k), load);
 		assert_int_equal(tg_limit_is_min(k), k == TG_LIM_MIN_POLLS || k == TG_LIM_MIN_THROUGHPUT);
 		enum tg_limit_unit unit = tg_limit_unit(k);
-		assert_true(unit <= TG_UNIT_RATE);
+		assert_true(unit <= TG_UNIT_BYTES);
+		/* heap limits count allocation sites: no task selector */
+		bool heap = k == TG_LIM_MAX_HEAP_GROWTH || k == TG_LIM_MAX_ALLOC_RATE;
 		snprintf(text, sizeof text,
 			 "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n  - %s\n    %s: %s\n",
-			 load ? "load: w" : k == TG_LIM_MAX_CPU_SHARE ? "function: f" : "task: t", name,
+			 load ? "load: w" : heap || k == TG_LIM_MAX_CPU_SHARE ? "function: f" : "task: t", name,
 			 example[unit]);
 		struct tg_spec s;
 		load_ok(NULL, text, &s);
@@ -1776,6 +1778,8 @@ static void test_limit_kinds(void **state)
 			assert_int_equal(l->ns, 7 * MS);
 		else if (unit == TG_UNIT_COUNT)
 			assert_int_equal(l->count, 7);
+		else if (unit == TG_UNIT_BYTES)
+			assert_int_equal(l->count, 7u << 20);
 		else
 			assert_true(l->value == 7.0);
 		tg_spec_free(&s);
@@ -1791,11 +1795,11 @@ static void test_limit_kinds(void **state)
 
 #define TASK_LIMITS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
 	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay, " \
-	"max_delayed_tasks"
+	"max_delayed_tasks, max_heap_growth, max_alloc_rate"
 /* the keys: max_cpu_share too, which only function selectors take */
 #define TASK_KEYS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
 	"max_blocking_time, min_polls, max_poll_regression, max_cpu_share, max_scheduling_delay, " \
-	"p99_scheduling_delay, max_delayed_tasks"
+	"p99_scheduling_delay, max_delayed_tasks, max_heap_growth, max_alloc_rate"
 #define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
 #define A "target: {command: [x]}\nassertions:\n"
 #define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
@@ -1870,9 +1874,11 @@ static void test_err_assertion_shape(void **state)
 		 "4:5: assertions[0].max_poll: duplicate key (first given on line 3)");
 	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " TASK_LIMITS);
 	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
-		 "4:5: assertions[1]: an assertion needs at least one limit: " TASK_LIMITS);
+		 "4:5: assertions[1]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, "
+		 "p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_poll_regression, "
+		 "max_scheduling_delay, p99_scheduling_delay, max_delayed_tasks"); /* the heap limits take no task: selector */
 	load_err(A "  - function: f\n",
-		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_cpu_share, max_delayed_tasks");
+		 "3:5: assertions[0]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_cpu_share, max_delayed_tasks, max_heap_growth, max_alloc_rate");
 	load_err(W "  - load: w\n    mode: warn\n", "4:5: assertions[0]: an assertion needs at least one limit: " LOAD_LIMITS);
 	load_err(A "  -\n", "3:4: assertions[0]: expected an assertion (a mapping like {max_poll: 50ms}), got nothing");
 	load_err(A "  - max_poll\n",
