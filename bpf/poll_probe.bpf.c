@@ -69,6 +69,7 @@ struct thread_state {
 	__u32 seq;
 	__u32 worker; /* ran a task's runtime poll: its parks are a scheduler's, not a block_on's */
 	struct open_poll polls[TG_MAX_NEST];
+	struct tg_worker_acc util; /* worker utilization: its outermost polls' totals */
 	/* The stack taken at the last voluntary switch-out, sent at switch-in
 	 * only if the thread then stayed off-CPU for long enough. */
 	struct tg_stack_event pending;
@@ -457,6 +458,57 @@ static __always_inline void emit_poll(struct open_poll *p, __u32 tid, __u64 dur)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
+static __always_inline void emit_worker(struct thread_state *ts, __u32 tid)
+{
+	struct tg_worker_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(TG_STAT_RB_FULL_POLL);
+		return;
+	}
+	e->hdr.type = TG_EV_WORKER;
+	e->hdr.tid = tid;
+	e->hdr.seq = ts->seq;
+	e->hdr.site = 0;
+	e->acc = ts->util;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+/* Worker utilization counts a thread's outermost polls only: a nested
+ * poll's time is inside its parent's. A covered segment is not counted, the
+ * poll inside it is; a blocking-pool poll (a worker's launch) is no parent. */
+static __always_inline bool util_outermost(struct thread_state *ts, __u32 d)
+{
+	struct open_poll *up;
+
+	if (d == 0)
+		return true;
+	up = &ts->polls[(d - 1) & (TG_MAX_NEST - 1)];
+	return up->kind == TG_SITE_BLOCKING || up->covered;
+}
+
+/* Every poll adds to its thread's totals; an event goes out only every
+ * TG_WORKER_EMIT_NS (or for a span), so short polls cost no ring traffic. */
+static __always_inline void util_add(struct thread_state *ts, struct open_poll *p, __u64 now, __u64 own)
+{
+	struct tg_worker_acc *u = &ts->util;
+	bool span = is_span(p, own);
+
+	u->busy_ns += own;
+	if (span)
+		u->blocked_ns += own;
+	u->prev_end_ns = u->last_end_ns;
+	u->last_start_ns = p->start_ns;
+	u->last_own_ns = own;
+	u->last_end_ns = now;
+	u->last_span = span;
+	u->worker = ts->worker;
+	if (span || now - u->last_emit_ns >= TG_WORKER_EMIT_NS) {
+		u->last_emit_ns = now;
+		emit_worker(ts, (__u32)bpf_get_current_pid_tgid());
+	}
+}
+
 static __always_inline void pop_poll(struct thread_state *ts)
 {
 	struct open_poll *p;
@@ -476,6 +528,8 @@ static __always_inline void pop_poll(struct thread_state *ts)
 	account(p, own, dur);
 	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
+		if (util_outermost(ts, d))
+			util_add(ts, p, now, own);
 		if (sched_delay)
 			sched_delay_restart(p, now);
 		if (p->fn_mask)
@@ -920,5 +974,27 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	p = long_poll(task, now, stack_floor_ns);
 	if (p)
 		take_sample(task, p, now);
+	return 0;
+}
+
+/* When the probes stop: every thread's totals since its last event (user
+ * space cannot walk task storage; a task iterator can). */
+SEC("iter/task")
+int worker_totals(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct thread_state *ts;
+	struct tg_worker_event e = {};
+
+	if (!task || task->tgid != target_tgid)
+		return 0;
+	ts = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!ts || !ts->util.busy_ns)
+		return 0;
+	e.hdr.type = TG_EV_WORKER;
+	e.hdr.tid = task->pid;
+	e.hdr.seq = ts->seq;
+	e.acc = ts->util;
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
 	return 0;
 }

@@ -656,6 +656,34 @@ int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats
 	return 0;
 }
 
+/* The worker_totals iterator's records: every thread's utilization totals
+ * since its last ring event. The ring is drained first, so they come last. */
+int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+{
+	struct tg_worker_event e;
+	struct bpf_link *l;
+	ssize_t n;
+	int fd, r = 0;
+
+	ring_buffer__consume(p->rb);
+	l = bpf_program__attach_iter(p->skel->progs.worker_totals, NULL);
+	if (!l)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(l));
+	if (fd < 0) {
+		r = -errno;
+		bpf_link__destroy(l);
+		return r;
+	}
+	while ((n = read(fd, &e, sizeof(e))) == (ssize_t)sizeof(e))
+		fn(ctx, &e, sizeof(e));
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	bpf_link__destroy(l);
+	return r;
+}
+
 uint64_t tg_probe_polls(struct tg_probe *p)
 {
 	uint64_t vals[p->ncpus], n = 0;

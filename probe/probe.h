@@ -59,6 +59,10 @@ size_t tg_probe_fn_symbols(const struct tg_probe *p, uint32_t idx);
 int tg_probe_read_fn(struct tg_probe *p, uint32_t idx, struct tg_site_stats *out);
 /* One site's scheduling delay statistics (zeros unless sched_delay was on). */
 int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats *out);
+/* When the probes stop: each thread's worker utilization totals (struct
+ * tg_worker_event) handed to FN like ring events, after what the ring holds.
+ * 0 or -errno (a kernel without task iterators: the last ~100 ms are missing). */
+int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 /* Runtime polls so far (TG_STAT_POLLS summed over CPUs): cheap, for the timeline. */
 uint64_t tg_probe_polls(struct tg_probe *p);
 

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "results_json.h"
+#include "workers_json.h"
 #include "checks.h"
 #include "report_file.h"
 #include "load.h"
@@ -576,6 +577,7 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "hist_layout", hist_layout_json());
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
+	cJSON_AddItemToObject(root, "workers", tg_workers_json(r->workers, r->nworkers));
 	cJSON_AddItemToObject(root, "load", load_json(r));
 	cJSON_AddItemToObject(root, "function_selectors", functions_json(r));
 	cJSON_AddItemToObject(root, "assertions", checks_json(r));

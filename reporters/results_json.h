@@ -68,6 +68,8 @@ struct tg_results {
 	const struct tg_check *checks;         /* assertions, probe health, load steps */
 	size_t nchecks;
 	bool sched_measured;                   /* scheduling delay was probed */
+	const struct tg_worker_util *workers;  /* worker utilization, by tid (record/workers.h) */
+	size_t nworkers;
 	const struct tg_results_saved *saved;  /* set when RECORD is NULL because the
 					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */

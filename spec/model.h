@@ -66,6 +66,7 @@ enum tg_limit_kind {
 	TG_LIM_MIN_POLLS,            /* count */
 	TG_LIM_MAX_POLL_REGRESSION,  /* percent, vs --baseline */
 	TG_LIM_MAX_SCHEDULING_DELAY, TG_LIM_P99_SCHEDULING_DELAY, /* durations, wake to poll */
+	TG_LIM_MAX_WORKER_BUSY,      /* percent: the busiest worker's busy share (no selector) */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
 	TG_LIM_MAX_ERROR_RATE,       /* percent */
