@@ -488,18 +488,22 @@ static __always_inline bool util_outermost(struct thread_state *ts, __u32 d)
 }
 
 /* Every poll adds to its thread's totals; an event goes out only every
- * TG_WORKER_EMIT_NS (or for a span), so short polls cost no ring traffic. */
-static __always_inline void util_add(struct thread_state *ts, struct open_poll *p, __u64 now, __u64 own)
+ * TG_WORKER_EMIT_NS (or for a span), so short polls cost no ring traffic.
+ * A span held the worker for its whole wall time, preempted or not; any other
+ * poll counts its own time (a busy machine's preemptions are not the
+ * program's). Nested spans of a poll that is none (a LocalSet's) are blocked. */
+static __always_inline void util_add(struct thread_state *ts, struct open_poll *p, __u64 now,
+				     __u64 own, __u64 dur)
 {
 	struct tg_worker_acc *u = &ts->util;
 	bool span = is_span(p, own);
+	__u64 busy = span ? dur : own;
 
-	u->busy_ns += own;
-	if (span)
-		u->blocked_ns += own;
+	u->busy_ns += busy;
+	u->blocked_ns += span ? dur : p->child_span_ns < own ? p->child_span_ns : own;
 	u->prev_end_ns = u->last_end_ns;
 	u->last_start_ns = p->start_ns;
-	u->last_own_ns = own;
+	u->last_own_ns = busy;
 	u->last_end_ns = now;
 	u->last_span = span;
 	u->worker = ts->worker;
@@ -529,7 +533,7 @@ static __always_inline void pop_poll(struct thread_state *ts)
 	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
 		if (util_outermost(ts, d))
-			util_add(ts, p, now, own);
+			util_add(ts, p, now, own, dur);
 		if (sched_delay)
 			sched_delay_restart(p, now);
 		if (p->fn_mask)
@@ -977,8 +981,24 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* When the probes stop: every thread's totals since its last event (user
- * space cannot walk task storage; a task iterator can). */
+/* A thread's end: its totals since its last event (a stopped target's
+ * threads are gone before the probes stop). Fires once per exiting thread:
+ * nothing on the polls' path. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *t)
+{
+	struct thread_state *ts;
+
+	if (t->tgid != target_tgid)
+		return 0;
+	ts = bpf_task_storage_get(&threads, t, 0, 0);
+	if (ts && ts->util.busy_ns && ts->util.last_emit_ns != ts->util.last_end_ns)
+		emit_worker(ts, t->pid);
+	return 0;
+}
+
+/* When the probes stop: the totals of every thread still alive since its
+ * last event (user space cannot walk task storage; a task iterator can). */
 SEC("iter/task")
 int worker_totals(struct bpf_iter__task *ctx)
 {

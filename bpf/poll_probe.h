@@ -102,9 +102,10 @@ struct tg_poll_event {
 /* A thread's totals over its outermost runtime and block_on polls (every
  * poll, not only those over the trace floor), sent at a poll's end at most
  * every TG_WORKER_EMIT_NS per thread, at every blocking span's end, and once
- * per thread by the worker_totals iterator when the probes stop. busy is own
- * time (wall less waiting for a CPU); blocked is the own time of the polls
- * that were blocking spans (a part of busy). The last poll's bounds and the
+ * per thread at its exit (on_exit) and by the worker_totals iterator when the
+ * probes stop. blocked is the wall time of the polls that were blocking spans
+ * (they held the worker, preempted or not); busy is that plus the own time
+ * (wall less waiting for a CPU) of the other polls. The last poll's bounds and the
  * end of the one before it let user space place the time on a timeline: the
  * polls between the previous event and prev_end_ns lie in that window. */
 #define TG_WORKER_EMIT_NS 100000000ull
@@ -113,7 +114,7 @@ struct tg_worker_acc {
 	__u64 busy_ns;
 	__u64 blocked_ns;
 	__u64 last_emit_ns;
-	__u64 last_start_ns; /* the last counted poll: start, own time, end */
+	__u64 last_start_ns; /* the last counted poll: start, busy time, end */
 	__u64 last_own_ns;
 	__u64 last_end_ns;
 	__u64 prev_end_ns;   /* the end of the counted poll before it */

@@ -344,7 +344,8 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 						     : "attaching uprobes to the poll sites");
 	if ((r = attach_optional(p, o, err, errlen)) ||
 	    (r = attach_prog(p, s->progs.on_switch, "attaching sched_switch (tp_btf)", err, errlen)) ||
-	    (r = attach_prog(p, s->progs.on_wakeup, "attaching sched_wakeup (tp_btf)", err, errlen)))
+	    (r = attach_prog(p, s->progs.on_wakeup, "attaching sched_wakeup (tp_btf)", err, errlen)) ||
+	    (r = attach_prog(p, s->progs.on_exit, "attaching sched_process_exit (tp_btf)", err, errlen)))
 		return r;
 	if (p->sampler == SAMPLER_PERF && (r = attach_samplers(p, o->sample_rate)))
 		return fail(err, errlen, r, "opening cpu-clock sampling perf events");
@@ -667,8 +668,12 @@ int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, s
 
 	ring_buffer__consume(p->rb);
 	l = bpf_program__attach_iter(p->skel->progs.worker_totals, NULL);
-	if (!l)
-		return -errno;
+	if (!l) {
+		r = -errno;
+		if (getenv("TG_LIBBPF_DEBUG"))
+			fprintf(stderr, "tokio-guard: worker totals iterator: %s\n", strerror(-r));
+		return r;
+	}
 	fd = bpf_iter_create(bpf_link__fd(l));
 	if (fd < 0) {
 		r = -errno;
@@ -679,6 +684,8 @@ int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, s
 		fn(ctx, &e, sizeof(e));
 	if (n < 0)
 		r = -errno;
+	if (getenv("TG_LIBBPF_DEBUG") && r)
+		fprintf(stderr, "tokio-guard: worker totals iterator: %s\n", strerror(-r));
 	close(fd);
 	bpf_link__destroy(l);
 	return r;

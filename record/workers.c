@@ -168,36 +168,46 @@ int tg_workers_add(struct tg_workers *w, uint32_t tid, const struct tg_worker_ac
 	return 0;
 }
 
-/* Adds AMOUNT, spread evenly over [a, b], into per-second SEC[] from T0. */
-static void spread(double *sec, size_t nsec, uint64_t t0, uint64_t a, uint64_t b, double amount)
+/* Adds AMOUNT, spread evenly over [a, b], into per-second SEC[] of [T0, T1]:
+ * the parts outside it are dropped. */
+static void spread(double *sec, size_t nsec, uint64_t t0, uint64_t t1, uint64_t a, uint64_t b,
+		   double amount)
 {
-	uint64_t len;
+	uint64_t len = b > a ? b - a : 0;
 
-	if (!nsec)
+	if (!nsec || b < t0 || a > t1)
 		return;
-	if (a < t0)
-		a = t0;
-	if (b < a)
-		b = a;
-	len = b - a;
-	for (uint64_t s = (a - t0) / 1000000000ull; s < nsec; s++) {
-		uint64_t lo = t0 + s * 1000000000ull, hi = lo + 1000000000ull;
+	if (!len) {
+		size_t k = (size_t)((a - t0) / 1000000000ull);
+
+		sec[k < nsec ? k : nsec - 1] += amount;
+		return;
+	}
+	for (uint64_t k = a > t0 ? (a - t0) / 1000000000ull : 0; k < nsec; k++) {
+		uint64_t lo = t0 + k * 1000000000ull, hi = lo + 1000000000ull < t1 ? lo + 1000000000ull : t1;
 		uint64_t x = a > lo ? a : lo, y = b < hi ? b : hi;
 
-		if (!len) {
-			sec[s] += amount;
-			return;
-		}
 		if (x >= b)
 			return;
 		if (y > x)
-			sec[s] += amount * (double)(y - x) / (double)len;
+			sec[k] += amount * (double)(y - x) / (double)len;
 	}
 }
 
 static double clamp_pct(double v)
 {
 	return v < 0 ? 0 : v > 100 ? 100 : v;
+}
+
+/* The part of window W inside [T0, T1] (polls after the stop, before the
+ * probes detach, or before the target's release are outside the run). */
+static double inside(const struct window *w, uint64_t t0, uint64_t t1)
+{
+	uint64_t a = w->a > t0 ? w->a : t0, b = w->b < t1 ? w->b : t1;
+
+	if (w->b == w->a)
+		return w->a >= t0 && w->a <= t1 ? 1.0 : 0.0;
+	return b > a ? (double)(b - a) / (double)(w->b - w->a) : 0.0;
 }
 
 static int fill(struct tg_worker_util *u, const struct wthread *t, uint64_t t0, uint64_t t1)
@@ -213,9 +223,11 @@ static int fill(struct tg_worker_util *u, const struct wthread *t, uint64_t t0, 
 		return -ENOMEM;
 	u->nseconds = nsec;
 	for (size_t i = 0; i < t->nwin; i++) {
-		u->busy_ns += t->win[i].busy_ns;
-		u->blocked_ns += t->win[i].blocked_ns;
-		spread(u->timeline, nsec, t0, t->win[i].a, t->win[i].b, (double)t->win[i].busy_ns);
+		double f = inside(&t->win[i], t0, t1);
+
+		u->busy_ns += (uint64_t)(f * (double)t->win[i].busy_ns + 0.5);
+		u->blocked_ns += (uint64_t)(f * (double)t->win[i].blocked_ns + 0.5);
+		spread(u->timeline, nsec, t0, t1, t->win[i].a, t->win[i].b, (double)t->win[i].busy_ns);
 	}
 	for (size_t s = 0; s < nsec; s++) {
 		uint64_t lo = t0 + s * 1000000000ull, hi = lo + 1000000000ull < t1 ? lo + 1000000000ull : t1;

@@ -4,12 +4,14 @@
  * running totals (struct tg_worker_acc), which count every poll.
  *
  * Definitions (the README's "Worker utilization"):
- *   busy    = own time of the thread's outermost runtime and block_on polls
- *             (wall time less waiting for a CPU: a preempted worker is not busy);
- *   blocked = own time of those polls that were blocking spans (own time at or
- *             above blocking_threshold): the part of busy the thread spent
- *             holding its worker in a poll that blocked; blocked <= busy;
- *   idle    = 100% - busy (parked, or waiting for a CPU between polls). */
+ *   blocked = wall time of the thread's polls that were blocking spans (own
+ *             time at or above blocking_threshold): the worker was held by a
+ *             poll that blocked, whether it ran, slept or waited for a CPU;
+ *   busy    = blocked + the own time of its other polls (wall less waiting for
+ *             a CPU: a busy machine preempting a well-behaved poll is not the
+ *             program's busy time); polls counted are the outermost runtime
+ *             and block_on polls; blocked <= busy;
+ *   idle    = 100% - busy (parked between polls, or preempted in a short one). */
 #ifndef TG_WORKERS_H
 #define TG_WORKERS_H
 
