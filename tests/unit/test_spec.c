@@ -1722,7 +1722,8 @@ static void test_limit_kinds(void **state)
 		assert_true(unit <= TG_UNIT_RATE);
 		snprintf(text, sizeof text,
 			 "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n  - %s\n    %s: %s\n",
-			 load ? "load: w" : "task: t", name, example[unit]);
+			 load ? "load: w" : k == TG_LIM_MAX_WORKER_BUSY ? "mode: fail" : "task: t", name,
+			 example[unit]);
 		struct tg_spec s;
 		load_ok(NULL, text, &s);
 		assert_int_equal(s.nassertions, 1);
@@ -1748,6 +1749,7 @@ static void test_limit_kinds(void **state)
 
 #define TASK_LIMITS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
 	"max_blocking_time, min_polls, max_poll_regression, max_scheduling_delay, p99_scheduling_delay"
+#define ALL_LIMITS TASK_LIMITS ", max_worker_busy" /* no selector: also the worker limit */
 #define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
 #define A "target: {command: [x]}\nassertions:\n"
 #define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
@@ -1811,16 +1813,20 @@ static void test_err_assertion_shape(void **state)
 		 "6:5: assertions[0].max_poll: max_poll measures task polls, not a load step: put it in an entry with task: or no selector");
 	load_err(A "  - function: f\n    max_poll_regression: 10%\n",
 		 "4:5: assertions[0].max_poll_regression: max_poll_regression compares tasks with the baseline, not functions: put it in an entry with task: or no selector");
+	load_err(A "  - {max_worker_busy: 80%, task: t}\n",
+		 "3:6: assertions[0].max_worker_busy: max_worker_busy is a worker thread's busy share, not a task's or a step's: put it in an entry with no selector");
+	load_err(A "  - {max_worker_busy: 101%}\n",
+		 "3:23: assertions[0].max_worker_busy: a busy share cannot be more than 100%, got \"101%\"");
 	load_err(A "  - {p99_scheduling_delay: 1ms, function: f}\n",
 		 "3:6: assertions[0].p99_scheduling_delay: p99_scheduling_delay is a task's time from wake to poll, not a function's: put it in an entry with task: or no selector");
 	/* the first misplaced limit in the document */
 	load_err(A "  - function: f\n    max_poll: 1ms\n    max_errors: 1\n    max_scheduling_delay: 1ms\n",
 		 "5:5: assertions[0].max_errors: max_errors measures a load step: put it in an entry that selects one with load: NAME");
 	load_err(A "  - max_pol: 5ms\n",
-		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " TASK_LIMITS ", " LOAD_LIMITS ")");
+		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " ALL_LIMITS ", " LOAD_LIMITS ")");
 	load_err(A "  - max_poll: 5ms\n    max_poll: 6ms\n",
 		 "4:5: assertions[0].max_poll: duplicate key (first given on line 3)");
-	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " TASK_LIMITS);
+	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " ALL_LIMITS);
 	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
 		 "4:5: assertions[1]: an assertion needs at least one limit: " TASK_LIMITS);
 	load_err(A "  - function: f\n",
