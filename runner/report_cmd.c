@@ -132,6 +132,7 @@ static int evaluate(struct tg_saved_run *run, const struct tg_baseline *baseline
 		.sched_measured = r->sched_measured, .probed = run->probed, .run_error = run->error,
 		.polls = run->saved.polls, .lost_events = tg_results_lost_events(r),
 		.target_pid = r->pid, .unprobed = r->unprobed, .nunprobed = r->nunprobed,
+		.workers = r->workers, .nworkers = r->nworkers,
 	};
 
 	tg_apply_allow(r->spec, run->spans, run->nspans);
