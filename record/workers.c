@@ -14,6 +14,7 @@
 /* Windows kept per thread before new ones merge into the last (a timeline
  * that coarse only on runs of many hours). */
 #define MAX_WINDOWS (1u << 18)
+#define TG_WORKERS_MIN_PART 100000000ull
 
 struct window {
 	uint64_t a, b;              /* CLOCK_MONOTONIC bounds */
@@ -168,23 +169,42 @@ int tg_workers_add(struct tg_workers *w, uint32_t tid, const struct tg_worker_ac
 	return 0;
 }
 
+/* Timeline seconds: whole seconds from T0; a last partial second of at least
+ * TG_WORKERS_MIN_PART is a point of its own, a shorter one (an attach's few
+ * microseconds past its duration) is part of the second before. */
+static size_t seconds_of(uint64_t t0, uint64_t t1)
+{
+	uint64_t dur = t1 > t0 ? t1 - t0 : 0, n = dur / 1000000000ull;
+
+	return (size_t)(n + (n == 0 || dur % 1000000000ull >= TG_WORKERS_MIN_PART ? 1 : 0));
+}
+
+static uint64_t second_end(size_t k, size_t nsec, uint64_t t0, uint64_t t1)
+{
+	uint64_t hi = t0 + (k + 1) * 1000000000ull;
+
+	return k + 1 == nsec || hi > t1 ? t1 : hi;
+}
+
 /* Adds AMOUNT, spread evenly over [a, b], into per-second SEC[] of [T0, T1]:
  * the parts outside it are dropped. */
 static void spread(double *sec, size_t nsec, uint64_t t0, uint64_t t1, uint64_t a, uint64_t b,
 		   double amount)
 {
 	uint64_t len = b > a ? b - a : 0;
+	size_t k;
 
 	if (!nsec || b < t0 || a > t1)
 		return;
+	k = a > t0 ? (size_t)((a - t0) / 1000000000ull) : 0;
+	if (k >= nsec)
+		k = nsec - 1; /* in a short tail merged into the last second */
 	if (!len) {
-		size_t k = (size_t)((a - t0) / 1000000000ull);
-
-		sec[k < nsec ? k : nsec - 1] += amount;
+		sec[k] += amount;
 		return;
 	}
-	for (uint64_t k = a > t0 ? (a - t0) / 1000000000ull : 0; k < nsec; k++) {
-		uint64_t lo = t0 + k * 1000000000ull, hi = lo + 1000000000ull < t1 ? lo + 1000000000ull : t1;
+	for (; k < nsec; k++) {
+		uint64_t lo = t0 + k * 1000000000ull, hi = second_end(k, nsec, t0, t1);
 		uint64_t x = a > lo ? a : lo, y = b < hi ? b : hi;
 
 		if (x >= b)
@@ -213,7 +233,7 @@ static double inside(const struct window *w, uint64_t t0, uint64_t t1)
 static int fill(struct tg_worker_util *u, const struct wthread *t, uint64_t t0, uint64_t t1)
 {
 	uint64_t dur = t1 > t0 ? t1 - t0 : 0;
-	size_t nsec = (size_t)((dur + 999999999ull) / 1000000000ull);
+	size_t nsec = dur ? seconds_of(t0, t1) : 0;
 
 	memset(u, 0, sizeof(*u));
 	u->tid = t->tid;
@@ -230,7 +250,7 @@ static int fill(struct tg_worker_util *u, const struct wthread *t, uint64_t t0, 
 		spread(u->timeline, nsec, t0, t1, t->win[i].a, t->win[i].b, (double)t->win[i].busy_ns);
 	}
 	for (size_t s = 0; s < nsec; s++) {
-		uint64_t lo = t0 + s * 1000000000ull, hi = lo + 1000000000ull < t1 ? lo + 1000000000ull : t1;
+		uint64_t lo = t0 + s * 1000000000ull, hi = second_end(s, nsec, t0, t1);
 
 		u->timeline[s] = clamp_pct(100.0 * u->timeline[s] / (double)(hi - lo));
 	}

@@ -26,7 +26,8 @@ struct tg_worker_util {
 	const char *name;     /* the thread's name ("tokio-runtime-w"), or "" */
 	double busy_pct, blocked_pct, idle_pct; /* of the window */
 	uint64_t busy_ns, blocked_ns;
-	/* busy % per whole or partial second of the window, from its start */
+	/* busy % per second of the window, from its start; the last one a
+	 * partial second's (one under 100 ms is part of the second before) */
 	double *timeline;
 	size_t nseconds;
 };

@@ -146,6 +146,16 @@ static void test_partial_second(void **state)
 	near(u[0].timeline[1], 50.0);
 	near(u[0].busy_pct, 100.0 * 250 / 1500);
 	tg_workers_free(w);
+
+	/* a 50 ms tail is part of the last whole second: 140 ms of 1.05 s */
+	w = tg_workers_new(0);
+	sim = (struct sim){ 0 };
+	poll(w, &sim, T0 + 900 * MS, 100 * MS, 100 * MS, false, true);
+	poll(w, &sim, T0 + S, 40 * MS, 40 * MS, false, true);
+	u = tg_workers_compute(w, T0, T0 + S + 50 * MS, &n);
+	assert_int_equal(u[0].nseconds, 1);
+	near(u[0].timeline[0], 100.0 * 140 / 1050);
+	tg_workers_free(w);
 }
 
 int main(void)
