@@ -539,6 +539,7 @@ static const char *limit_label(enum tg_limit_kind k, bool *count_first)
 	case TG_LIM_MIN_THROUGHPUT: return "throughput";
 	case TG_LIM_MAX_HEAP_GROWTH: return "heap growth";
 	case TG_LIM_MAX_ALLOC_RATE: return "allocation rate";
+	case TG_LIM_MAX_WORKER_BUSY: return "worker busy";
 	default: return "value";
 	}
 }
@@ -731,6 +732,8 @@ static void measure(const struct ctx *c, struct meas *m)
 		m->u = selected_polls(c, m);
 	} else if (k == TG_LIM_MAX_POLL_REGRESSION) {
 		measure_regression(c, m);
+	} else if (k == TG_LIM_MAX_WORKER_BUSY) {
+		measure_worker_busy(c, m);
 	} else {
 		measure_per_task(c, m);
 	}

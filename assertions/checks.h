@@ -18,6 +18,7 @@ struct tg_fn_summary;
 struct tg_frame;
 struct tg_baseline;
 struct tg_heap_report;
+struct tg_worker_util;
 
 enum tg_check_status { TG_CHECK_PASSED, TG_CHECK_FAILED, TG_CHECK_WARNED, TG_CHECK_SKIPPED };
 enum tg_check_group { TG_GROUP_ASSERTION, TG_GROUP_PROBE, TG_GROUP_LOAD };
@@ -84,6 +85,8 @@ struct tg_assert_input {
 	size_t nfns;
 	const struct tg_baseline *baseline;  /* NULL: max_poll_regression is skipped */
 	bool sched_measured;                 /* wakes were probed */
+	const struct tg_worker_util *workers; /* max_worker_busy: record/workers.h */
+	size_t nworkers;
 	bool probed;                         /* the probes ran (else only load checks are real) */
 	const char *run_error;               /* why the run ended early (target, environment), or
 					      * NULL; with !probed, "probe: polls observed" fails with it */

@@ -58,6 +58,9 @@ struct load_agg {
 void load_walk(struct load_agg *a, const char *pat, const struct tg_step_result *r,
 	       size_t n, bool parent_matched);
 
+/* worker_checks.c */
+void measure_worker_busy(const struct ctx *c, struct meas *m);
+
 /* suggest.c */
 void suggest(const struct ctx *c, struct meas *m);
 /* max_heap_growth and max_alloc_rate (heap_checks.c). */

@@ -88,6 +88,17 @@ struct pt_regs {
 	unsigned long ss;
 } __attribute__((preserve_access_index));
 
+/* a task iterator's context (iter/task: worker_totals) */
+struct seq_file;
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
 /* only pointed to: a perf_event program's context and a tracepoint argument */
 struct bpf_perf_event_data;
 struct hrtimer;

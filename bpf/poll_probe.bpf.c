@@ -74,6 +74,7 @@ struct thread_state {
 	__u32 span_seq; /* the last blocking span of this thread (sched_delay): its seq and end */
 	__u64 span_end;
 	struct open_poll polls[TG_MAX_NEST];
+	struct tg_worker_acc util; /* worker utilization: its outermost polls' totals */
 	/* The stack taken at the last voluntary switch-out, sent at switch-in
 	 * only if the thread then stayed off-CPU for long enough. */
 	struct tg_stack_event pending;
@@ -504,6 +505,61 @@ static __always_inline void emit_wait(struct open_poll *p, __u32 tid, __u64 dur)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
+static __always_inline void emit_worker(struct thread_state *ts, __u32 tid)
+{
+	struct tg_worker_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(TG_STAT_RB_FULL_POLL);
+		return;
+	}
+	e->hdr.type = TG_EV_WORKER;
+	e->hdr.tid = tid;
+	e->hdr.seq = ts->seq;
+	e->hdr.site = 0;
+	e->acc = ts->util;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+/* Worker utilization counts a thread's outermost polls only: a nested
+ * poll's time is inside its parent's. A covered segment is not counted, the
+ * poll inside it is; a blocking-pool poll (a worker's launch) is no parent. */
+static __always_inline bool util_outermost(struct thread_state *ts, __u32 d)
+{
+	struct open_poll *up;
+
+	if (d == 0)
+		return true;
+	up = &ts->polls[(d - 1) & (TG_MAX_NEST - 1)];
+	return up->kind == TG_SITE_BLOCKING || up->covered;
+}
+
+/* Every poll adds to its thread's totals; an event goes out only every
+ * TG_WORKER_EMIT_NS (or for a span), so short polls cost no ring traffic.
+ * A span held the worker for its whole wall time, preempted or not; any other
+ * poll counts its own time (a busy machine's preemptions are not the
+ * program's). Nested spans of a poll that is none (a LocalSet's) are blocked. */
+static __always_inline void util_add(struct thread_state *ts, struct open_poll *p, __u64 now,
+				     __u64 own, __u64 dur)
+{
+	struct tg_worker_acc *u = &ts->util;
+	bool span = is_span(p, own);
+	__u64 busy = span ? dur : own;
+
+	u->busy_ns += busy;
+	u->blocked_ns += span ? dur : p->child_span_ns < own ? p->child_span_ns : own;
+	u->prev_end_ns = u->last_end_ns;
+	u->last_start_ns = p->start_ns;
+	u->last_own_ns = busy;
+	u->last_end_ns = now;
+	u->last_span = span;
+	u->worker = ts->worker;
+	if (span || now - u->last_emit_ns >= TG_WORKER_EMIT_NS) {
+		u->last_emit_ns = now;
+		emit_worker(ts, (__u32)bpf_get_current_pid_tgid());
+	}
+}
+
 static __always_inline void pop_poll(struct thread_state *ts)
 {
 	struct open_poll *p;
@@ -523,6 +579,8 @@ static __always_inline void pop_poll(struct thread_state *ts)
 	account(p, own, dur);
 	if (p->kind != TG_SITE_BLOCKING) {
 		count(TG_STAT_POLLS);
+		if (util_outermost(ts, d))
+			util_add(ts, p, now, own, dur);
 		if (sched_delay) {
 			sched_delay_restart(p, now);
 			if (p->delay_wake)
@@ -982,5 +1040,43 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	p = long_poll(task, now, stack_floor_ns);
 	if (p)
 		take_sample(task, p, now);
+	return 0;
+}
+
+/* A thread's end: its totals since its last event (a stopped target's
+ * threads are gone before the probes stop). Fires once per exiting thread:
+ * nothing on the polls' path. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *t)
+{
+	struct thread_state *ts;
+
+	if (t->tgid != target_tgid)
+		return 0;
+	ts = bpf_task_storage_get(&threads, t, 0, 0);
+	if (ts && ts->util.busy_ns && ts->util.last_emit_ns != ts->util.last_end_ns)
+		emit_worker(ts, t->pid);
+	return 0;
+}
+
+/* When the probes stop: the totals of every thread still alive since its
+ * last event (user space cannot walk task storage; a task iterator can). */
+SEC("iter/task")
+int worker_totals(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct thread_state *ts;
+	struct tg_worker_event e = {};
+
+	if (!task || task->tgid != target_tgid)
+		return 0;
+	ts = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!ts || !ts->util.busy_ns)
+		return 0;
+	e.hdr.type = TG_EV_WORKER;
+	e.hdr.tid = task->pid;
+	e.hdr.seq = ts->seq;
+	e.acc = ts->util;
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
 	return 0;
 }

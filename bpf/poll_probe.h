@@ -75,6 +75,7 @@ enum tg_event_type {
 	TG_EV_SAMPLE_COPY = 4, /* the same two, as registers and stack bytes to unwind */
 	TG_EV_OFFCPU_COPY = 5,
 	TG_EV_WAIT = 6,   /* a poll whose wake came before its thread's last blocking span ended */
+	TG_EV_WORKER = 7, /* a thread's running busy/blocked totals (worker utilization) */
 };
 
 /* Every event starts with this; seq ties samples and off-CPU intervals to
@@ -108,6 +109,34 @@ struct tg_wait_event {
 	__u64 wake_ns;     /* the earliest wake not followed by a poll */
 	__u64 start_ns;    /* the delayed poll's start: wait = start - wake */
 	__u64 duration_ns; /* the delayed poll's wall time */
+};
+
+/* A thread's totals over its outermost runtime and block_on polls (every
+ * poll, not only those over the trace floor), sent at a poll's end at most
+ * every TG_WORKER_EMIT_NS per thread, at every blocking span's end, and once
+ * per thread at its exit (on_exit) and by the worker_totals iterator when the
+ * probes stop. blocked is the wall time of the polls that were blocking spans
+ * (they held the worker, preempted or not); busy is that plus the own time
+ * (wall less waiting for a CPU) of the other polls. The last poll's bounds and the
+ * end of the one before it let user space place the time on a timeline: the
+ * polls between the previous event and prev_end_ns lie in that window. */
+#define TG_WORKER_EMIT_NS 100000000ull
+
+struct tg_worker_acc {
+	__u64 busy_ns;
+	__u64 blocked_ns;
+	__u64 last_emit_ns;
+	__u64 last_start_ns; /* the last counted poll: start, busy time, end */
+	__u64 last_own_ns;
+	__u64 last_end_ns;
+	__u64 prev_end_ns;   /* the end of the counted poll before it */
+	__u32 last_span;     /* the last poll was a blocking span */
+	__u32 worker;        /* the thread ran a task's runtime poll */
+};
+
+struct tg_worker_event {
+	struct tg_event_hdr hdr;
+	struct tg_worker_acc acc;
 };
 
 /* Sample and off-CPU events carry their stack inline, truncated to nr frames.

@@ -14,7 +14,8 @@ struct bpf_map;
 
 /* X(name): every program, map and .rodata constant (X(type, name)) probe.c uses */
 #define TG_POLL_PROBE_PROGS(X) X(poll_enter) X(poll_exit) X(park_enter) X(park_exit) \
-	X(fn_enter) X(task_wake) X(on_switch) X(on_wakeup) X(on_tick) X(on_sample)
+	X(fn_enter) X(task_wake) X(on_switch) X(on_wakeup) X(on_tick) X(on_sample) \
+	X(on_exit) X(worker_totals)
 #define TG_POLL_PROBE_MAPS(X) X(events) X(stats) X(site_stats) X(fn_stats) X(sched_stats) \
 	X(wake_slots) X(samplers)
 #define TG_POLL_PROBE_RODATA(X) X(uint32_t, target_tgid) X(uint64_t, trace_min_ns) \

@@ -345,7 +345,8 @@ static int attach_all(struct tg_probe *p, const struct tg_probe_opts *o, char *e
 						     : "attaching uprobes to the poll sites");
 	if ((r = attach_optional(p, o, err, errlen)) ||
 	    (r = attach_prog(p, s->progs.on_switch, "attaching sched_switch (tp_btf)", err, errlen)) ||
-	    (r = attach_prog(p, s->progs.on_wakeup, "attaching sched_wakeup (tp_btf)", err, errlen)))
+	    (r = attach_prog(p, s->progs.on_wakeup, "attaching sched_wakeup (tp_btf)", err, errlen)) ||
+	    (r = attach_prog(p, s->progs.on_exit, "attaching sched_process_exit (tp_btf)", err, errlen)))
 		return r;
 	if (p->sampler == SAMPLER_PERF && (r = attach_samplers(p, o->sample_rate)))
 		return fail(err, errlen, r, "opening cpu-clock sampling perf events");
@@ -668,6 +669,40 @@ int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats
 			out->hist[b] += v[c].hist[b];
 	}
 	return 0;
+}
+
+/* The worker_totals iterator's records: every thread's utilization totals
+ * since its last ring event. The ring is drained first, so they come last. */
+int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+{
+	struct tg_worker_event e;
+	struct bpf_link *l;
+	ssize_t n;
+	int fd, r = 0;
+
+	ring_buffer__consume(p->rb);
+	l = bpf_program__attach_iter(p->skel->progs.worker_totals, NULL);
+	if (!l) {
+		r = -errno;
+		if (getenv("TG_LIBBPF_DEBUG"))
+			fprintf(stderr, "tokio-guard: worker totals iterator: %s\n", strerror(-r));
+		return r;
+	}
+	fd = bpf_iter_create(bpf_link__fd(l));
+	if (fd < 0) {
+		r = -errno;
+		bpf_link__destroy(l);
+		return r;
+	}
+	while ((n = read(fd, &e, sizeof(e))) == (ssize_t)sizeof(e))
+		fn(ctx, &e, sizeof(e));
+	if (n < 0)
+		r = -errno;
+	if (getenv("TG_LIBBPF_DEBUG") && r)
+		fprintf(stderr, "tokio-guard: worker totals iterator: %s\n", strerror(-r));
+	close(fd);
+	bpf_link__destroy(l);
+	return r;
 }
 
 uint64_t tg_probe_polls(struct tg_probe *p)

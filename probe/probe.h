@@ -62,6 +62,10 @@ int tg_probe_read_fn(struct tg_probe *p, uint32_t idx, struct tg_site_stats *out
 int tg_probe_read_sched(struct tg_probe *p, uint32_t site, struct tg_sched_stats *out);
 /* Whether task wakes are probed (sched_delay, and the binary had the waker symbols). */
 bool tg_probe_sched_delay(const struct tg_probe *p);
+/* When the probes stop: each thread's worker utilization totals (struct
+ * tg_worker_event) handed to FN like ring events, after what the ring holds.
+ * 0 or -errno (a kernel without task iterators: the last ~100 ms are missing). */
+int tg_probe_read_workers(struct tg_probe *p, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 /* Runtime polls so far (TG_STAT_POLLS summed over CPUs): cheap, for the timeline. */
 uint64_t tg_probe_polls(struct tg_probe *p);
 

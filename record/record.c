@@ -62,6 +62,7 @@ void tg_record_free(struct tg_record *r)
 {
 	if (!r)
 		return;
+	tg_workers_free(r->workers);
 	for (size_t i = 0; i < r->npend; i++)
 		free_stack(&r->pend[i].st);
 	for (size_t i = 0; i < r->nspans; i++)
@@ -423,6 +424,19 @@ static int on_wait(struct tg_record *r, const struct tg_wait_event *e)
 	return 0; /* a span not kept (caps.h): its cascade goes with it */
 }
 
+static int on_worker(struct tg_record *r, const struct tg_worker_event *e)
+{
+	if (!r->workers && !(r->workers = tg_workers_new(r->pid)))
+		return -ENOMEM;
+	return tg_workers_add(r->workers, e->hdr.tid, &e->acc);
+}
+
+const struct tg_worker_util *tg_record_workers(struct tg_record *r, uint64_t t0, uint64_t t1, size_t *n)
+{
+	*n = 0;
+	return r->workers ? tg_workers_compute(r->workers, t0, t1, n) : NULL;
+}
+
 int tg_record_on_event(void *ctx, void *data, size_t size)
 {
 	struct tg_record *r = ctx;
@@ -441,6 +455,8 @@ int tg_record_on_event(void *ctx, void *data, size_t size)
 	case TG_EV_SAMPLE_COPY:
 	case TG_EV_OFFCPU_COPY:
 		return size >= offsetof(struct tg_copy_event, data) ? on_copy(r, data, size) : 0;
+	case TG_EV_WORKER:
+		return size >= sizeof(struct tg_worker_event) ? on_worker(r, data) : 0;
 	}
 	return 0;
 }

@@ -163,6 +163,12 @@ const struct tg_fn_summary *tg_record_fns(const struct tg_record *r, size_t *n);
 void tg_record_add_sample(struct tg_record *r, uint64_t ts_ns, uint64_t total_polls);
 const struct tg_counter_sample *tg_record_samples(const struct tg_record *r, size_t *n);
 
+/* Worker utilization over the run [T0, T1] (CLOCK_MONOTONIC): every thread
+ * that ran a task's runtime poll, by tid (record/workers.h); valid until the
+ * next call or the record is freed. NULL and 0 when none was seen. */
+struct tg_worker_util;
+const struct tg_worker_util *tg_record_workers(struct tg_record *r, uint64_t t0, uint64_t t1, size_t *n);
+
 /* Threads that ran polls: workers first (by number), then others by tid. */
 const struct tg_thread *tg_record_threads(struct tg_record *r, size_t *n);
 

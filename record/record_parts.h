@@ -6,6 +6,7 @@
 #include "record.h"
 #include "caps.h"
 #include "poll_probe.h"
+#include "workers.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,6 +63,7 @@ struct tg_record {
 	size_t stack_bytes;          /* what they hold */
 	size_t resolved;             /* spans[0, resolved) symbolized, their raw stacks freed */
 	size_t keep_slices;          /* TG_KEEP_SLICES unless set */
+	struct tg_workers *workers;  /* utilization totals (TG_EV_WORKER); NULL until the first */
 	_Atomic uint64_t progress_slices, progress_spans;
 };
 

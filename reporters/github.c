@@ -21,6 +21,7 @@
 #include "record.h"
 #include "results_json.h"
 #include "spec.h"
+#include "workers.h"
 
 #define SUMMARY_SPANS 20
 #define SUMMARY_TASKS 50
@@ -411,6 +412,15 @@ static void task_row(struct md *m, const struct tg_results *r, size_t i)
 	md_cell(m, num);
 }
 
+static void worker_row(struct md *m, const struct tg_results *r, size_t i)
+{
+	const struct tg_worker_util *w = &r->workers[i];
+
+	md_put(m, "|", 1);
+	md_cell(m, w->name && w->name[0] ? w->name : "thread");
+	md_printf(m, " %u | %.1f%% | %.1f%% | %.1f%% |", w->tid, w->busy_pct, w->blocked_pct, w->idle_pct);
+}
+
 static void headline(struct md *m, const struct tg_results *r)
 {
 	size_t failed = tg_checks_count(r->checks, r->nchecks, TG_CHECK_FAILED);
@@ -537,6 +547,11 @@ int tg_github_summary(const char *path, const struct tg_results *r, char *err, s
 		md_printf(&m, "### CPU profile\n\nTop functions by self share: ");
 		md_text(&m, tg_cpu_top_text(r, 5, top, sizeof(top)));
 		md_printf(&m, " (folded stacks: `cpu.folded`)\n\n");
+	}
+	if (r->nworkers) {
+		md_printf(&m, "### Workers\n\n");
+		md_table(&m, r, "| Thread | Tid | Busy | Blocked | Idle |\n|---|---:|---:|---:|---:|\n",
+			 r->nworkers, SUMMARY_TASKS, worker_row);
 	}
 	artifacts(&m, r);
 	if (m.nomem) {

@@ -11,6 +11,7 @@
 
 #include "cpu_report.h"
 #include "results_json.h"
+#include "workers_json.h"
 #include "checks.h"
 #include "heap_json.h"
 #include "report_file.h"
@@ -603,6 +604,7 @@ static cJSON *results_json(const struct tg_results *r)
 	cJSON_AddItemToObject(root, "hist_layout", hist_layout_json());
 	cJSON_AddItemToObject(root, "tasks", tasks_json(r));
 	cJSON_AddItemToObject(root, "blocking_spans", spans_json(r));
+	cJSON_AddItemToObject(root, "workers", tg_workers_json(r->workers, r->nworkers));
 	cJSON_AddItemToObject(root, "load", load_json(r));
 	cJSON_AddItemToObject(root, "function_selectors", functions_json(r));
 	if (r->cpu_profile)

@@ -71,6 +71,8 @@ struct tg_results {
 	bool sched_measured;                   /* scheduling delay was probed */
 	const struct tg_cpu_profile *cpu_profile; /* probe.cpu_profile's, resolved; NULL: off */
 	const struct tg_heap_report *heap;     /* probe.heap's sites, or NULL */
+	const struct tg_worker_util *workers;  /* worker utilization, by tid (record/workers.h) */
+	size_t nworkers;
 	const struct tg_results_saved *saved;  /* set when RECORD is NULL because the
 					       * run was read back: `report` */
 	/* Report files as written ("" when not written): the summary points at them. */

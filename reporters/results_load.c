@@ -15,6 +15,7 @@
 #include "json_file.h"
 #include "checks.h"
 #include "spec.h"
+#include "workers.h"
 
 #define get(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 
@@ -340,6 +341,30 @@ static int read_steps(const cJSON *a, struct tg_step_result **out, size_t *n, co
 	return 0;
 }
 
+/* workers[]: absent from files of runs before worker utilization. */
+static int read_worker(const cJSON *o, size_t i, struct tg_worker_util *w, char *why, size_t len)
+{
+	const cJSON *tl = get(o, "timeline"), *pt;
+
+	if (!cJSON_IsObject(o))
+		return bad(why, len, "workers[%zu] is not an object", i);
+	w->tid = (uint32_t)u64_or0(o, "tid");
+	w->name = tg_json_str(o, "name");
+	w->busy_pct = tg_json_num(o, "busy_pct", 0);
+	w->blocked_pct = tg_json_num(o, "blocked_pct", 0);
+	w->idle_pct = tg_json_num(o, "idle_pct", 100 - w->busy_pct);
+	w->busy_ns = u64_or0(o, "busy_ns");
+	w->blocked_ns = u64_or0(o, "blocked_ns");
+	if (!cJSON_IsArray(tl) || !cJSON_GetArraySize(tl))
+		return 0;
+	if (!(w->timeline = calloc((size_t)cJSON_GetArraySize(tl), sizeof(*w->timeline))))
+		return -ENOMEM;
+	cJSON_ArrayForEach(pt, tl)
+		w->timeline[w->nseconds++] = cJSON_IsArray(pt) && cJSON_IsNumber(cJSON_GetArrayItem(pt, 1)) ?
+					     cJSON_GetArrayItem(pt, 1)->valuedouble : 0;
+	return 0;
+}
+
 /* Every element of DOC's array KEY through READ into a new array of SIZE each. */
 #define READ_ARRAY(doc, key, arr, n, read, why, len) ({                                   \
 	const cJSON *a_ = get(doc, key), *o_;                                              \
@@ -435,6 +460,7 @@ static int read_doc(const cJSON *doc, struct tg_saved_run *run, char *why, size_
 	if ((rc = READ_ARRAY(doc, "tasks", run->tasks, run->ntasks, read_task, why, len)) ||
 	    (rc = READ_ARRAY(doc, "blocking_spans", run->spans, run->nspans, read_span, why, len)) ||
 	    (rc = READ_ARRAY(doc, "function_selectors", run->file_fns, run->nfile_fns, read_fn, why, len)) ||
+	    (rc = READ_ARRAY(doc, "workers", run->workers, run->nworkers, read_worker, why, len)) ||
 	    (rc = read_steps(get(doc, "load"), &run->steps, &run->nsteps, "load", why, len)) ||
 	    (rc = read_target(doc, run)))
 		return rc;
@@ -456,6 +482,8 @@ static int read_doc(const cJSON *doc, struct tg_saved_run *run, char *why, size_
 		return -ENOMEM;
 	r->tasks = run->tasks;
 	r->ntasks = run->ntasks;
+	r->workers = run->workers;
+	r->nworkers = run->nworkers;
 	r->steps = run->steps;
 	r->nsteps = run->nsteps;
 	r->saved = &run->saved;
@@ -548,6 +576,9 @@ void tg_saved_run_free(struct tg_saved_run *run)
 		free((void *)run->file_fns[i].hist);
 	free(run->file_fns);
 	free(run->fns);
+	for (size_t i = 0; run->workers && i < run->nworkers; i++)
+		free(run->workers[i].timeline);
+	free(run->workers);
 	free_steps(run->steps, run->nsteps);
 	free(run->unprobed);
 	free(run->saved.argv);

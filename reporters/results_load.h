@@ -25,6 +25,8 @@ struct tg_saved_run {
 	struct tg_fn_summary *file_fns; /* as listed in results.json */
 	size_t nfile_fns;
 	struct tg_fn_summary *fns;     /* by the bound spec's selector index */
+	struct tg_worker_util *workers; /* as listed (timelines owned) */
+	size_t nworkers;
 	struct tg_step_result *steps;
 	size_t nsteps;
 	pid_t *unprobed;

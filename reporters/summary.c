@@ -15,9 +15,11 @@
 #include "results_json.h"
 #include "spec.h"
 #include "summary.h"
+#include "workers.h"
 
 #define SUMMARY_SPANS 5
 #define SUMMARY_HEAP_SITES 5
+#define SUMMARY_WORKERS 8
 
 struct out {
 	FILE *f;
@@ -256,6 +258,28 @@ static void heap_block(const struct out *o, const struct tg_results *r)
 	}
 }
 
+/* One line per worker thread (the first SUMMARY_WORKERS): what share of
+ * the run it ran polls, and held its worker in blocking ones. */
+static void workers(const struct out *o, const struct tg_results *r)
+{
+	if (!r->nworkers)
+		return;
+	on(o, BOLD);
+	fputs("Workers (busy, of it blocked in spans; idle):", o->f);
+	off(o);
+	fputc('\n', o->f);
+	for (size_t i = 0; i < r->nworkers && i < SUMMARY_WORKERS; i++) {
+		const struct tg_worker_util *w = &r->workers[i];
+
+		fputs("  ", o->f);
+		text(o, w->name && w->name[0] ? w->name : "thread");
+		fprintf(o->f, " %u: busy %.1f%%, blocked %.1f%%, idle %.1f%%\n", w->tid, w->busy_pct,
+			w->blocked_pct, w->idle_pct);
+	}
+	if (r->nworkers > SUMMARY_WORKERS)
+		fprintf(o->f, "  ... %zu more (results.json workers[])\n", r->nworkers - SUMMARY_WORKERS);
+}
+
 static void report_path(const struct out *o, const char *what, const char *path, const char *hint)
 {
 	if (!path || !path[0])
@@ -278,6 +302,7 @@ void tg_summary_print(FILE *f, const struct tg_results *r, bool color)
 	worst_spans(&o, r);
 	tg_cpu_summary_print(f, r);
 	heap_block(&o, r);
+	workers(&o, r);
 	if ((r->junit_path && r->junit_path[0]) || (r->trace_path && r->trace_path[0]) ||
 	    (r->results_path && r->results_path[0]) || (r->html_path && r->html_path[0])) {
 		on(&o, BOLD);

@@ -12,7 +12,8 @@
  *     ...) because siblings run at the same time and would not nest;
  *   - counters: "polls/s" (rate between two timeline samples, drawn at the
  *     start of the interval it measures) and "blocking spans" (cumulative:
- *     a step up shows when a span happened, the height how many so far).
+ *     a step up shows when a span happened, the height how many so far),
+ *     and per worker "busy % <thread> <tid>" (its busy share each second).
  *
  * Samples: speedscope names every X slice by its name *and* its args' JSON
  * (src/import/trace-event.ts, keyForEvent), and the args are what Perfetto
@@ -46,6 +47,7 @@
 #include "results_json.h"
 #include "spec.h"
 #include "trace_frames.h"
+#include "workers.h"
 
 #define LOAD_TID (1u << 30)
 #define NONE UINT32_MAX
@@ -535,6 +537,24 @@ static void put_counters(struct out *o, const struct ctx *c)
 	}
 }
 
+/* "busy % <thread> <tid>": each worker's busy share per second, a point at
+ * the start of each second it measures. */
+static void put_worker_counters(struct out *o, const struct ctx *c)
+{
+	char name[64], v[32];
+
+	for (size_t i = 0; c->r->workers && i < c->r->nworkers; i++) {
+		const struct tg_worker_util *w = &c->r->workers[i];
+
+		snprintf(name, sizeof(name), "busy %% %.16s %u", w->name && w->name[0] ? w->name : "thread",
+			 w->tid);
+		for (size_t s = 0; s < w->nseconds; s++) {
+			snprintf(v, sizeof(v), "%.1f", w->timeline[s]);
+			put_counter(o, c, name, (uint64_t)s * 1000000000ull, v);
+		}
+	}
+}
+
 static void put_metadata(struct out *o, const struct ctx *c)
 {
 	const struct tg_spec *spec = c->r->spec;
@@ -612,6 +632,7 @@ static void put_document(struct out *o, const struct ctx *c)
 	puts_(o, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
 	put_names(o, c);
 	put_counters(o, c);
+	put_worker_counters(o, c);
 	for (size_t i = 0; i < c->nitems; i++)
 		if (!c->no_plain_polls || !is_plain_poll(&c->items[i]))
 			put_item(o, c, &c->items[i]);

@@ -128,6 +128,7 @@ static int evaluate(struct tg_saved_run *run, const struct tg_baseline *baseline
 		.target_pid = r->pid, .unprobed = r->unprobed, .nunprobed = r->nunprobed,
 		.cpu = r->cpu_profile,
 		.heap = r->heap,
+		.workers = r->workers, .nworkers = r->nworkers,
 	};
 
 	tg_apply_allow(r->spec, run->spans, run->nspans);

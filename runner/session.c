@@ -88,6 +88,8 @@ struct session {
 	const struct tg_span **by_length; /* every span, longest first */
 	const struct tg_task_summary *tasks; /* computed once, for the checks and every report */
 	size_t ntasks;
+	const struct tg_worker_util *workers; /* record-owned */
+	size_t nworkers;
 	size_t nspans;
 	bool unwind_dwarf;          /* probe.unwind, auto decided: copies unwound with CFI */
 	pid_t unprobed[16];         /* forks of the target's program, or the daemon it became */
@@ -810,6 +812,7 @@ static void stop_probe(struct session *s)
 	if (!s->probe)
 		return;
 	tg_probe_read_stats(s->probe, s->bpf_stats);
+	tg_probe_read_workers(s->probe, tg_record_on_event, s->rec);
 	tg_record_add_sample(s->rec, tg_now_ns(), tg_probe_polls(s->probe));
 	st = malloc(sizeof(*st));
 	for (uint32_t i = 0; st && i < s->sites.n; i++)
@@ -856,6 +859,8 @@ static void fill_results(struct session *s, struct tg_results *res)
 	res->ntasks = s->ntasks;
 	res->cpu_profile = s->cpu;
 	res->heap = s->have_heap ? &s->heap_rep : NULL;
+	res->workers = s->workers;
+	res->nworkers = s->nworkers;
 	if (s->attached) /* not our child: no status to tell */
 		;
 	else if (s->target.exited && WIFSIGNALED(st))
@@ -902,7 +907,10 @@ static void evaluate(struct session *s)
 		in.fns = tg_record_fns(s->rec, &nfns);
 		in.polls = tg_record_total_polls(s->rec);
 		in.lost_events = tg_lost_events(s->bpf_stats, s->rec);
+		s->workers = tg_record_workers(s->rec, s->t0_ns, s->t_end_ns, &s->nworkers);
 	}
+	in.workers = s->workers;
+	in.nworkers = s->nworkers;
 	in.tasks = s->tasks;
 	in.ntasks = s->ntasks;
 	in.heap = s->have_heap ? &s->heap_rep : NULL;

@@ -70,6 +70,7 @@ enum tg_limit_kind {
 	TG_LIM_MAX_DELAYED_TASKS,    /* count: tasks one span kept waiting (its cascade) */
 	TG_LIM_MAX_HEAP_GROWTH,      /* bytes (probe.heap): no selector or a function selector */
 	TG_LIM_MAX_ALLOC_RATE,       /* rate (probe.heap): allocations per second at the sites */
+	TG_LIM_MAX_WORKER_BUSY,      /* percent: the busiest worker's busy share (no selector) */
 	/* load entries */
 	TG_LIM_MAX_ERRORS,           /* count */
 	TG_LIM_MAX_ERROR_RATE,       /* percent */

@@ -118,6 +118,7 @@ int h_allow(struct ctx *c, const struct field *f, yaml_node_t *v, const char *pa
 	X(TG_LIM_MAX_DELAYED_TASKS, "max_delayed_tasks", TG_UNIT_COUNT, false)               \
 	X(TG_LIM_MAX_HEAP_GROWTH, "max_heap_growth", TG_UNIT_BYTES, false)                   \
 	X(TG_LIM_MAX_ALLOC_RATE, "max_alloc_rate", TG_UNIT_RATE, false)                      \
+	X(TG_LIM_MAX_WORKER_BUSY, "max_worker_busy", TG_UNIT_PERCENT, false)                 \
 	X(TG_LIM_MAX_ERRORS, "max_errors", TG_UNIT_COUNT, true)                              \
 	X(TG_LIM_MAX_ERROR_RATE, "max_error_rate", TG_UNIT_PERCENT, true)                    \
 	X(TG_LIM_P50_LATENCY, "p50_latency", TG_UNIT_DURATION, true)                         \
@@ -163,6 +164,9 @@ bool tg_limit_is_load(enum tg_limit_kind kind)
 /* Why KIND cannot be a limit of an entry selecting with SEL, or NULL when it can. */
 static const char *misplaced_limit(enum tg_selector sel, enum tg_limit_kind kind)
 {
+	if (kind == TG_LIM_MAX_WORKER_BUSY && sel != TG_SEL_ALL)
+		return "is a worker thread's busy share, not a task's or a step's: put it in an "
+		       "entry with no selector";
 	if (tg_limit_is_load(kind) && sel != TG_SEL_LOAD)
 		return "measures a load step: put it in an entry that selects one with load: NAME";
 	if (!tg_limit_is_load(kind) && sel == TG_SEL_LOAD)
@@ -227,9 +231,11 @@ static int parse_limit_value(struct ctx *c, yaml_node_t *v, const char *path, co
 		return parse_count(c, v, path, s, &lim->count);
 	case TG_UNIT_PERCENT:
 		rc = tg_parse_percent(s, &lim->value, why, sizeof why);
-		if (!rc && lim->kind == TG_LIM_MAX_ERROR_RATE && lim->value > 100) {
+		if (!rc && (lim->kind == TG_LIM_MAX_ERROR_RATE || lim->kind == TG_LIM_MAX_WORKER_BUSY) &&
+		    lim->value > 100) {
 			quote(q, sizeof q, s, strlen(s));
-			return fail(c, v, path, "an error rate cannot be more than 100%%, got %s", q);
+			return fail(c, v, path, "%s cannot be more than 100%%, got %s",
+				    lim->kind == TG_LIM_MAX_ERROR_RATE ? "an error rate" : "a busy share", q);
 		}
 		break;
 	case TG_UNIT_RATE:

@@ -20,6 +20,7 @@
 
 #include "cpu_profile.h"
 #include "checks.h"
+#include "workers.h"
 #include "hist.h"
 #include "load.h"
 #include "poll_probe.h"
@@ -357,6 +358,29 @@ static void test_cpu_share(void **state)
 	expect(chk(1), TG_CHECK_PASSED, "100.0%", "CPU share 100.0% <= 100%");
 	expect_prefix(chk(2), TG_CHECK_FAILED, "matched no polls (no function of the CPU profile matches other::*)");
 	tg_cpu_profile_free(p);
+}
+
+/* max_worker_busy: the busiest worker against the limit; no worker seen is
+ * a selection that matched nothing. */
+static void test_worker_busy(void **state)
+{
+	static const struct tg_worker_util w[] = {
+		{ .tid = 11, .name = "tokio-rt-worker", .busy_pct = 42.5, .blocked_pct = 30, .idle_pct = 57.5 },
+		{ .tid = 12, .name = "tokio-rt-worker", .busy_pct = 61.25, .blocked_pct = 5, .idle_pct = 38.75 },
+	};
+
+	limit(limit(entry(TG_SEL_ALL, NULL), TG_LIM_MAX_WORKER_BUSY, "60%"), TG_LIM_MAX_WORKER_BUSY, "70%");
+	in.workers = w;
+	in.nworkers = 2;
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "61.2%",
+	       "worker busy 61.2% > 60% in worker tokio-rt-worker (tid 12) (blocked 5.0%, idle 38.8%)");
+	assert_string_equal(chk(0)->name, "max_worker_busy <= 60% [all]");
+	expect(chk(1), TG_CHECK_PASSED, "61.2%",
+	       "worker busy 61.2% <= 70% (worker tokio-rt-worker (tid 12); blocked 5.0%, idle 38.8%)");
+	in.nworkers = 0;
+	eval();
+	expect(chk(0), TG_CHECK_FAILED, "", "matched no polls: no worker thread ran a task's poll");
 }
 
 static void test_min_polls(void **state)
@@ -1085,6 +1109,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_percentiles, reset, done),
 		cmocka_unit_test_setup_teardown(test_scheduling_delay, reset, done),
 		cmocka_unit_test_setup_teardown(test_delayed_tasks, reset, done),
+		cmocka_unit_test_setup_teardown(test_worker_busy, reset, done),
 		cmocka_unit_test_setup_teardown(test_min_polls, reset, done),
 		cmocka_unit_test_setup_teardown(test_blocking_pool_only_matches_nothing, reset, done),
 		cmocka_unit_test_setup_teardown(test_apply_allow, reset, done),

@@ -19,6 +19,7 @@
 
 #include "checks.h"
 #include "github.h"
+#include "workers.h"
 #include "record.h"
 #include "results_json.h"
 #include "spec.h"
@@ -428,8 +429,15 @@ static void test_summary_tables(void **state)
 	size_t len;
 	struct table t;
 
+	static const struct tg_worker_util w[] = {
+		{ .tid = 41, .name = "tokio-rt-worker", .busy_pct = 60.25, .blocked_pct = 20, .idle_pct = 39.75 },
+		{ .tid = 42, .name = "a|b", .busy_pct = 10, .idle_pct = 90 },
+	};
+
 	(void)state;
 	build(&x);
+	x.r.workers = w;
+	x.r.nworkers = 2;
 	temp_path(path, sizeof(path));
 	assert_int_equal(tg_github_summary(path, &x.r, err, sizeof(err)), 0);
 	x.spec.name = "second";
@@ -455,7 +463,12 @@ static void test_summary_tables(void **state)
 		t = table_after(text, "### Task polls", copy);
 		assert_int_equal(t.columns, 6);
 		assert_int_equal(t.rows, 3); /* the blocking-pool task is left out */
+		t = table_after(text, "### Workers", copy);
+		assert_int_equal(t.columns, 5);
+		assert_int_equal(t.rows, 2);
 	}
+	assert_non_null(strstr(text, "| tokio-rt-worker | 41 | 60.2% | 20.0% | 39.8% |"));
+	assert_non_null(strstr(text, "| a\\|b | 42 | 10.0% | 0.0% | 90.0% |"));
 	/* hostile text: escaped, on one line, no raw HTML */
 	/* (an underscore inside a word cannot make emphasis: left as it is) */
 	assert_non_null(strstr(text, "a\\|b \\`c\\` &lt;d&gt; &amp; e\\\\\\|f line2 %0A 50%:x,y \\*g\\* \\_h\\_ \\[i\\] snake_case"));

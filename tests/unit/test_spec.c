@@ -1766,7 +1766,8 @@ static void test_limit_kinds(void **state)
 		bool heap = k == TG_LIM_MAX_HEAP_GROWTH || k == TG_LIM_MAX_ALLOC_RATE;
 		snprintf(text, sizeof text,
 			 "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n  - %s\n    %s: %s\n",
-			 load ? "load: w" : heap || k == TG_LIM_MAX_CPU_SHARE ? "function: f" : "task: t", name,
+			 load ? "load: w" : heap || k == TG_LIM_MAX_CPU_SHARE ? "function: f"
+			 : k == TG_LIM_MAX_WORKER_BUSY ? "mode: fail" : "task: t", name,
 			 example[unit]);
 		struct tg_spec s;
 		load_ok(NULL, text, &s);
@@ -1800,6 +1801,9 @@ static void test_limit_kinds(void **state)
 #define TASK_KEYS "max_poll, p50_poll, p90_poll, p99_poll, p999_poll, max_blocking_spans, " \
 	"max_blocking_time, min_polls, max_poll_regression, max_cpu_share, max_scheduling_delay, " \
 	"p99_scheduling_delay, max_delayed_tasks, max_heap_growth, max_alloc_rate"
+/* an entry without a selector takes the worker limit too; the key table has every key */
+#define NOSEL_LIMITS TASK_LIMITS ", max_worker_busy"
+#define ALL_KEYS TASK_KEYS ", max_worker_busy"
 #define LOAD_LIMITS "max_errors, max_error_rate, p50_latency, p99_latency, max_latency, min_throughput"
 #define A "target: {command: [x]}\nassertions:\n"
 #define W "target: {command: [x]}\nload: [{name: w, sleep: 1s}]\nassertions:\n"
@@ -1863,16 +1867,20 @@ static void test_err_assertion_shape(void **state)
 		 "6:5: assertions[0].max_poll: max_poll measures task polls, not a load step: put it in an entry with task: or no selector");
 	load_err(A "  - function: f\n    max_poll_regression: 10%\n",
 		 "4:5: assertions[0].max_poll_regression: max_poll_regression compares tasks with the baseline, not functions: put it in an entry with task: or no selector");
+	load_err(A "  - {max_worker_busy: 80%, task: t}\n",
+		 "3:6: assertions[0].max_worker_busy: max_worker_busy is a worker thread's busy share, not a task's or a step's: put it in an entry with no selector");
+	load_err(A "  - {max_worker_busy: 101%}\n",
+		 "3:23: assertions[0].max_worker_busy: a busy share cannot be more than 100%, got \"101%\"");
 	load_err(A "  - {p99_scheduling_delay: 1ms, function: f}\n",
 		 "3:6: assertions[0].p99_scheduling_delay: p99_scheduling_delay is a task's time from wake to poll, not a function's: put it in an entry with task: or no selector");
 	/* the first misplaced limit in the document */
 	load_err(A "  - function: f\n    max_poll: 1ms\n    max_errors: 1\n    max_scheduling_delay: 1ms\n",
 		 "5:5: assertions[0].max_errors: max_errors measures a load step: put it in an entry that selects one with load: NAME");
 	load_err(A "  - max_pol: 5ms\n",
-		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " TASK_KEYS ", " LOAD_LIMITS ")");
+		 "3:5: assertions[0]: unknown key \"max_pol\" (expected one of: task, function, load, allow_missing, mode, " ALL_KEYS ", " LOAD_LIMITS ")");
 	load_err(A "  - max_poll: 5ms\n    max_poll: 6ms\n",
 		 "4:5: assertions[0].max_poll: duplicate key (first given on line 3)");
-	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " TASK_LIMITS);
+	load_err(A "  - {}\n", "3:5: assertions[0]: an assertion needs at least one limit: " NOSEL_LIMITS);
 	load_err(A "  - max_poll: 1ms\n  - task: \"a*\"\n    allow_missing: true\n",
 		 "4:5: assertions[1]: an assertion needs at least one limit: max_poll, p50_poll, p90_poll, "
 		 "p99_poll, p999_poll, max_blocking_spans, max_blocking_time, min_polls, max_poll_regression, "

@@ -19,6 +19,7 @@
 #include "results_json.h"
 #include "spec.h"
 #include "summary.h"
+#include "workers.h"
 
 #define MS 1000000ull
 #define SPEC_DIR "/home/ci/proj"
@@ -140,6 +141,30 @@ static void test_headline_and_checks(void **state)
 	out = print(&x.r, false);
 	assert_true(strncmp(out, "PASS", 4) == 0);
 	assert_int_equal(lines_with(out, "3 passed, 0 failed, 1 warned, 1 skipped"), 1);
+	free(out);
+}
+
+/* One line per worker, its name's control bytes shown as '?'; none without workers. */
+static void test_workers(void **state)
+{
+	static const struct tg_worker_util w[] = {
+		{ .tid = 41, .name = "tokio-rt-worker", .busy_pct = 60.25, .blocked_pct = 20, .idle_pct = 39.75 },
+		{ .tid = 42, .name = "evil\033[2J", .busy_pct = 10, .idle_pct = 90 },
+	};
+	struct fixture x;
+	char *out;
+
+	(void)state;
+	build(&x);
+	out = print(&x.r, false);
+	assert_int_equal(lines_with(out, "Workers"), 0);
+	free(out);
+	x.r.workers = w;
+	x.r.nworkers = 2;
+	out = print(&x.r, false);
+	assert_int_equal(lines_with(out, "Workers (busy, of it blocked in spans; idle):"), 1);
+	assert_int_equal(lines_with(out, "  tokio-rt-worker 41: busy 60.2%, blocked 20.0%, idle 39.8%"), 1);
+	assert_int_equal(lines_with(out, "  evil?[2J 42: busy 10.0%, blocked 0.0%, idle 90.0%"), 1);
 	free(out);
 }
 
@@ -289,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headline_and_checks),
 		cmocka_unit_test(test_worst_spans),
+		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_spans_grouped_by_place),
 		cmocka_unit_test(test_reports_and_color),
 		cmocka_unit_test(test_run_time_is_wall_time),

@@ -29,6 +29,7 @@
 #include "results_json.h"
 #include "spec.h"
 #include "trace.h"
+#include "workers.h"
 
 #define US 1000ull
 #define MS 1000000ull
@@ -618,6 +619,37 @@ static void test_events(void **state)
 
 /* Over the budget: the shortest plain polls go, spans stay, the floor and
  * the count of dropped slices are in the stats and the metadata. */
+/* Per worker, a "busy %" counter: one point per timeline second. */
+static void test_worker_counters(void **state)
+{
+	static double tl[] = { 12.5, 40 };
+	static const struct tg_worker_util w[] = {
+		{ .tid = 77, .name = "tokio-rt-worker", .busy_pct = 26, .idle_pct = 74, .timeline = tl,
+		  .nseconds = 2 },
+	};
+	struct tg_record *rec = build_record();
+	struct tg_results res;
+	size_t len, n = 0;
+	cJSON *doc;
+	const cJSON *e;
+
+	(void)state;
+	fill_results(&res, rec);
+	res.workers = w;
+	res.nworkers = 1;
+	doc = write_and_parse(&res, "trace-workers.json", NULL, &len);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "traceEvents")) {
+		if (!is_ph(e, "C") || strcmp(str(e, "name"), "busy % tokio-rt-worker 77"))
+			continue;
+		assert_int_equal(ns(e, "ts"), n * 1000 * MS);
+		assert_true(num(args(e), "busy % tokio-rt-worker 77") == tl[n]);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	cJSON_Delete(doc);
+	tg_record_free(rec);
+}
+
 static void test_budget(void **state)
 {
 	struct tg_record *rec = tg_record_new(&sites, 10 * MS, 1000);
@@ -776,6 +808,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_worker_counters),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_errors),
