@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* results.json, read back: the file, its version check, its fields. */
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* How many events a second the user-space consumer takes: synthetic events
  * fed straight into tg_record_on_event (the callback libbpf's ring buffer
  * calls once per event), as fast as it returns, for a few realistic mixes.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* How long writing the reports takes after a big run, and how big the trace
  * gets: a synthetic 60 s run with POLLS polls (default 1,000,000), every one
  * of them at or above the trace floor (the worst case for the trace), one in

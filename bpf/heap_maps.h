@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* Structs shared by heap.bpf.c and user space (probe/heap_probe.c,
  * record/heap.c). Only fixed-width types: clang -target bpf compiles it too. */
 #ifndef TG_HEAP_MAPS_H

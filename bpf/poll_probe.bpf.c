@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
 /* Measures every Tokio task poll of one process.
  *
  * poll_enter/poll_exit sit on each tokio::runtime::task::raw::poll<T, S>
@@ -20,7 +20,7 @@
 #define TG_INLINE static __always_inline
 #include "poll_probe.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
 const volatile __u32 target_tgid = 0;
 const volatile __u64 trace_min_ns = 100000;     /* poll events at or above this */

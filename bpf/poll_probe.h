@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* Structs shared by poll_probe.bpf.c and the user-space side (probe/, record/).
  * Only fixed-width types: this header is compiled by clang -target bpf too. */
 #ifndef TG_POLL_PROBE_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* The histogram layout shared by the BPF probe (bpf/poll_probe.h: poll times),
  * the load driver (request latencies) and everything that reads them back.
  * Only fixed-width types: this header is compiled by clang -target bpf too. */

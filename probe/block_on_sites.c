@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* block_on's future, found by its calls. Every block_on (the multi-thread
  * runtime's CachedParkThread::block_on, the current_thread CoreGuard's, and
  * the wrappers around them) polls its future by a direct call, maybe through

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Opening an embedded BPF object and finding its variables by name. Only
  * libbpf 1.0's API: bpf_map__initial_value points at the value libbpf
  * creates the map with, so writes to it before load are what the programs

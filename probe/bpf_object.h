@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* BPF objects embedded in the binary (the build's clang output, .incbin'd
  * by the .S that tg_bpf_embed in CMakeLists.txt generates), opened without a
  * bpftool skeleton: programs and maps are looked up by name, and global

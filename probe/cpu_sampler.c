@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* One perf event per CPU with pid -1 (the BPF side keeps the target's tgid):
  * threads the target starts later are sampled too, which per-thread events
  * would miss and inherited ones would not tell apart from its children. */

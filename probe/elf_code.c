@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Function symbols and direct calls of an x86-64 ELF binary. Calls are found
  * by a byte scan, which can misread an operand as an opcode: a target only
  * counts when a function symbol starts exactly there. */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Function selectors. Names are matched the way frames are displayed
  * (demangled, no hashes, no ::<generics>), so "blocking_kinds::burn_cpu"
  * selects the same function under legacy and v0 mangling. Both symbol tables

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* probe.heap. Every Rust allocation goes through the shims the compiler
  * generates (__rust_alloc & co.), which jump to the #[global_allocator]'s
  * __rg_* functions or to std's default __rdl_*: a probe on the shim sees

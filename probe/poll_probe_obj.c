@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Opening poll_probe from the bytes the build embedded (tg_bpf_embed in
  * CMakeLists.txt). A name missing from the object is a build mismatch
  * between bpf/ and probe/: open fails saying which. */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: MIT */
 /* bpf/poll_probe.bpf.c as embedded in the binary, its programs, maps and
  * constants found by name once, at open: what a bpftool skeleton gave,
  * without bpftool at build time. */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Poll-site discovery. Each raw::poll<T, S> instance is found by its symbol
  * (legacy or v0 mangling, possibly with a .llvm.N suffix, possibly local) and
  * identified by address. T and S are named, best source first:

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Measured on 6.18 with `setcap …+ep` on the binary and a normal user:
  * CAP_BPF and CAP_PERFMON together load and attach everything (uprobe_multi,
  * tp_btf, task storage, the ring buffer, the perf-event sampler); either

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Loading and attaching poll_probe. Uprobes attach by file offset with the
  * target's pid as filter, one entry and one return probe per poll site, the
  * site index and kind in the attach cookie. sched_switch is a tp_btf program

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* BPF_LINK_CREATE for BPF_TRACE_UPROBE_MULTI. The attribute layout is the
  * kernel's (include/uapi/linux/bpf.h since 6.6), spelled out here because
  * the build machine's headers may be older than the kernel it runs on. */

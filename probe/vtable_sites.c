@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Tokio's task Vtable, in declaration order (unchanged through tokio 1.54):
  * poll, schedule, dealloc, try_read_output, drop_join_handle_slow,
  * drop_abort_handle, shutdown (code pointers), then trailer_offset,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* A span's delayed tasks: every one counted and summed, the longest waits
  * kept by name (a span that held a worker for seconds in a busy server may
  * delay thousands of polls; memory stays TG_DELAYED_KEEP entries per span). */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Frames as people read them: source paths relative to the spec's folder. */
 #include <stdio.h>
 #include <string.h>

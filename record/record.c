@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Turns the probe's event stream into spans, slices and task statistics.
  *
  * Samples and off-CPU intervals arrive before the poll they belong to has

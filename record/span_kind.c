@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* What a blocking span blocked on. Off-CPU spans are read from their stack,
  * innermost frame first: the first frame that names a blocking operation
  * decides. Some frames only hint (a bare futex is usually a Mutex but may be a

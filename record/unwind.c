@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* libdw unwinds a "thread" whose registers and memory we supply: the Dwfl of
  * the symbolizer (its modules reported at their load addresses) gets a
  * process state attached once, and each unwind points that state at one

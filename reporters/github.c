@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* GitHub Actions: ::error / ::warning workflow commands for the checks that
  * failed or warned, and the Markdown job summary. The summary is built in
  * memory under a size budget (GitHub drops a step summary above 1 MiB) and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* junit.xml as action-junit-report (mikepenz), GitLab and Jenkins read it:
  * one testsuite per spec, one testcase per check, the worst spans of a failed
  * check in its <failure> body. Written with libxml2's xmlTextWriter (it

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* results.json back into tasks, spans, function selectors and load steps, as
  * the run held them when it checked its assertions. Field by field the
  * inverse of results_json.c; a field the file lacks reads as the run's zero. */

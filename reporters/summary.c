@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* The block people read at the end of a run: did it pass, what failed, which
  * polls blocked the worst and what to do about them, and where the reports
  * are. Names come from the target's binary: control bytes are shown as '?'

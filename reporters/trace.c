@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* trace.json in the Chrome Trace Event Format, streamed through a buffered
  * FILE: a run can hold two million slices, so the document is never built in
  * memory.

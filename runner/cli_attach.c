@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Options of attach and ad hoc runs. getopt stops at "--", so the ad hoc
  * command's own options are never taken for ours. */
 #include <errno.h>

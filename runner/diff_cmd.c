@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* tokio-guard diff BASE.json NEW.json: two runs side by side, per task, as a
  * Markdown table fit for a PR comment; exit 1 when a task got slower past --limit. */
 #define _GNU_SOURCE

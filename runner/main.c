@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* tokio-guard: catch blocking in Tokio tasks, in CI, without changing the program. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* tokio-guard report RESULTS.json: the saved run's assertions checked again
  * (against its spec, or an edited one) and every report rewritten, through
  * the same checks and writers as `run`. */

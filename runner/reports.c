@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Every report of a run, written in one place: `run` and `report` share it. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* One run, start to end. Every path out of it goes through finish(): the
  * target is stopped, the probes detached, and reports are written for
  * whatever was seen, errors and interruptions included. */

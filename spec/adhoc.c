@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* A spec built in memory instead of read from a file: what spec.c's build()
  * gives a file that sets nothing but target.command. */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Selectors' globs. Lives in the spec stage: the parser checks load selectors
  * against step names, and every later stage matches names with it. */
 #include <string.h>

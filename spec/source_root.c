@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Reports name source files from the repository's root, as GitHub places
  * annotations and as people read paths in a pull request; the spec's own
  * folder is only the fallback for a spec outside any repository. */

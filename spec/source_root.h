@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* The folder every report's source paths are relative to (spec.md, "Additions"). */
 #ifndef TG_SOURCE_ROOT_H
 #define TG_SOURCE_ROOT_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Finding and watching a process tokio-guard did not start. It is not our
  * child: its end is seen through a pidfd (or /proc), never waitpid, and
  * nothing here ever sends it a signal. */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: MIT
 /* Where report paths start: GITHUB_WORKSPACE, else the git top level above
  * the spec, else the spec's folder; and a loaded spec carries it. */
 #include <stdarg.h>
