@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "cpu_profile_event.h"
+#include "user_stack_copy.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
@@ -39,44 +40,6 @@ static __always_inline void count(__u32 which)
 		(*v)++;
 }
 
-/* The same copy as poll_probe.bpf.c's copy_user_stack (record/unwind.c
- * unwinds both): user registers in DWARF order, then sp's page upwards. */
-static __always_inline void copy_user_stack(struct task_struct *task, struct tg_copy_event *e)
-{
-	struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct pt_regs r;
-	__u64 base;
-
-	e->npages = 0;
-	if (bpf_probe_read_kernel(&r, sizeof(r), uregs))
-		return;
-	e->regs[0] = r.ax;
-	e->regs[1] = r.dx;
-	e->regs[2] = r.cx;
-	e->regs[3] = r.bx;
-	e->regs[4] = r.si;
-	e->regs[5] = r.di;
-	e->regs[6] = r.bp;
-	e->regs[7] = r.sp;
-	e->regs[8] = r.r8;
-	e->regs[9] = r.r9;
-	e->regs[10] = r.r10;
-	e->regs[11] = r.r11;
-	e->regs[12] = r.r12;
-	e->regs[13] = r.r13;
-	e->regs[14] = r.r14;
-	e->regs[15] = r.r15;
-	e->regs[16] = r.ip;
-	base = r.sp & ~(__u64)(TG_COPY_PAGE - 1);
-	e->base = base;
-	for (__u32 k = 0; k < TG_COPY_MAX_PAGES; k++) {
-		if (k >= copy_pages ||
-		    bpf_probe_read_user(e->data + k * TG_COPY_PAGE, TG_COPY_PAGE, (void *)(base + k * TG_COPY_PAGE)))
-			break;
-		e->npages = k + 1;
-	}
-}
-
 static __always_inline int copy_sample(struct task_struct *task)
 {
 	struct tg_copy_event *e;
@@ -86,7 +49,7 @@ static __always_inline int copy_sample(struct task_struct *task)
 		count(1);
 		return 0;
 	}
-	copy_user_stack(task, e);
+	tg_copy_user_stack(task, e, copy_pages);
 	if (!e->npages) {
 		count(2);
 		bpf_ringbuf_discard(e, 0);

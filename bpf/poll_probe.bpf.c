@@ -19,6 +19,7 @@
 
 #define TG_INLINE static __always_inline
 #include "poll_probe.h"
+#include "user_stack_copy.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL"; /* GPL-compatible: the probe-read helpers are GPL-only */
 
@@ -216,44 +217,6 @@ static __always_inline void copy_stack_top(struct task_struct *task, struct tg_s
 	e->sp = sp;
 	if (!sp || bpf_probe_read_user(e->top, sizeof(e->top), (void *)sp))
 		e->sp = 0;
-}
-
-/* The user registers (in DWARF order) and the stack from sp's page up,
- * page by page until COPY_PAGES or a page that faults: the top of the stack. */
-static __always_inline void copy_user_stack(struct task_struct *task, struct tg_copy_event *e)
-{
-	struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct pt_regs r;
-	__u64 base;
-
-	e->npages = 0;
-	if (bpf_probe_read_kernel(&r, sizeof(r), uregs))
-		return;
-	e->regs[0] = r.ax;
-	e->regs[1] = r.dx;
-	e->regs[2] = r.cx;
-	e->regs[3] = r.bx;
-	e->regs[4] = r.si;
-	e->regs[5] = r.di;
-	e->regs[6] = r.bp;
-	e->regs[7] = r.sp;
-	e->regs[8] = r.r8;
-	e->regs[9] = r.r9;
-	e->regs[10] = r.r10;
-	e->regs[11] = r.r11;
-	e->regs[12] = r.r12;
-	e->regs[13] = r.r13;
-	e->regs[14] = r.r14;
-	e->regs[15] = r.r15;
-	e->regs[16] = r.ip;
-	base = r.sp & ~(__u64)(TG_COPY_PAGE - 1);
-	e->base = base;
-	for (__u32 k = 0; k < TG_COPY_MAX_PAGES; k++) {
-		if (k >= copy_pages ||
-		    bpf_probe_read_user(e->data + k * TG_COPY_PAGE, TG_COPY_PAGE, (void *)(base + k * TG_COPY_PAGE)))
-			break;
-		e->npages = k + 1;
-	}
 }
 
 static __always_inline void set_cpu_poll_tid(__u32 tid)
@@ -741,7 +704,7 @@ static __always_inline void take_copy_sample(struct task_struct *task, struct op
 		count(TG_STAT_RB_FULL_SAMPLE);
 		return;
 	}
-	copy_user_stack(task, e);
+	tg_copy_user_stack(task, e, copy_pages);
 	p->samples++;
 	if (!e->npages) {
 		/* nothing to unwind: counted, not sent (user space would count it lost) */
@@ -802,7 +765,7 @@ static __always_inline void hold_copy(struct task_struct *prev, struct open_poll
 		count(TG_STAT_NO_STORAGE);
 		return;
 	}
-	copy_user_stack(prev, c);
+	tg_copy_user_stack(prev, c, copy_pages);
 	if (!c->npages)
 		count(TG_STAT_STACK_FAIL);
 	c->hdr.seq = p->seq;
