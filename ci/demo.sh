@@ -17,7 +17,7 @@ status=0
 as_root build/tokio-guard run examples/blocking-server/guard.yaml "$@" || status=$?
 if [ "$status" -eq 1 ]; then
 	echo "demo: exit 1 as intended: the example's assertions caught its blocking."
-	echo "demo: see tokio-guard-out/junit.xml, and open tokio-guard-out/trace.json in https://ui.perfetto.dev"
+	echo "demo: open tokio-guard-out/report.html in a browser; junit.xml, results.json and trace.json (https://ui.perfetto.dev) are beside it"
 	exit 0
 fi
 exit "$status"
