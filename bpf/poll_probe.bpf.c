@@ -454,7 +454,7 @@ static __always_inline void emit_wait(struct open_poll *p, __u32 tid, __u64 dur)
 	struct tg_wait_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(TG_STAT_RB_FULL_POLL);
+		count(TG_STAT_RB_FULL_OTHER);
 		return;
 	}
 	e->hdr.type = TG_EV_WAIT;
@@ -473,7 +473,7 @@ static __always_inline void emit_worker(struct thread_state *ts, __u32 tid)
 	struct tg_worker_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(TG_STAT_RB_FULL_POLL);
+		count(TG_STAT_RB_FULL_OTHER);
 		return;
 	}
 	e->hdr.type = TG_EV_WORKER;

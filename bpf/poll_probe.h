@@ -65,6 +65,7 @@ enum tg_stat {
 	TG_STAT_WAKES,           /* task wakes seen (scheduling delay probes) */
 	TG_STAT_FN_ENTRIES,      /* probed function entries inside an open poll */
 	TG_STAT_SWITCH_UNPAIRED, /* a switch-out of a poll whose last switch-in was not seen */
+	TG_STAT_RB_FULL_OTHER,   /* ... for a cascade wait or a worker-totals event */
 	TG_STAT__COUNT
 };
 

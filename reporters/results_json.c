@@ -23,7 +23,8 @@
 uint64_t tg_lost_events(const uint64_t stats[TG_STAT__COUNT], const struct tg_record *rec)
 {
 	uint64_t lost = stats[TG_STAT_RB_FULL_POLL] + stats[TG_STAT_RB_FULL_SAMPLE] +
-			stats[TG_STAT_RB_FULL_OFFCPU] + stats[TG_STAT_NEST_OVERFLOW];
+			stats[TG_STAT_RB_FULL_OFFCPU] + stats[TG_STAT_RB_FULL_OTHER] +
+			stats[TG_STAT_NEST_OVERFLOW];
 
 	return lost + (rec ? tg_record_dropped(rec) : 0);
 }
@@ -119,6 +120,7 @@ static const char *const stat_names[TG_STAT__COUNT] = {
 	[TG_STAT_WAKES] = "wakes",
 	[TG_STAT_FN_ENTRIES] = "function_entries",
 	[TG_STAT_SWITCH_UNPAIRED] = "switch_unpaired",
+	[TG_STAT_RB_FULL_OTHER] = "ringbuf_full_other",
 };
 
 /* What the memory budgets left out (record/caps.h): a long run keeps the
