@@ -361,10 +361,19 @@ static void check_span(const cJSON *span, size_t k, const struct e2e_section *se
 	 * are off CPU; file I/O is both, so its kind is not checked */
 	bool file = !strcmp(kinds[k], "file"), on_cpu = !strcmp(kinds[k], "cpu");
 
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(culprit, "line");
+
 	fprintf(stderr, "  %-5s truth %6ldus (cpu %6ldus)  span %8.0fus  %s:%d %s\n", kinds[k],
 		sec->wall_us, sec->cpu_us, dur_us,
 		culprit && e2e_str(culprit, "file") ? e2e_str(culprit, "file") : "?",
-		culprit ? (int)e2e_num(culprit, "line") : 0, culprit ? e2e_str(culprit, "function") : "?");
+		cJSON_IsNumber(line) ? (int)line->valuedouble : 0,
+		culprit && e2e_str(culprit, "function") ? e2e_str(culprit, "function") : "?");
+	if (!cJSON_IsNumber(line)) { /* say which span before the assertions below fail on it */
+		char *text = cJSON_Print(span);
+
+		fprintf(stderr, "  span without a culprit line: %.4000s\n", text ? text : "?");
+		free(text);
+	}
 	assert_true(dur_us >= sec->wall_us - tol && own_us <= sec->wall_us + tol);
 	if (!file)
 		assert_string_equal(e2e_str(span, "kind"), on_cpu ? "on_cpu" : "off_cpu");
