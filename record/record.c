@@ -239,22 +239,20 @@ void tg_record_set_pid(struct tg_record *r, int pid)
 	r->pid = pid;
 }
 
-/* The name is read once, at first sight: by the end of the run the thread
- * may be gone. */
-static void read_comm(const struct tg_record *r, struct thread *t)
+void tg_thread_comm(int pid, uint32_t tid, char *buf, size_t len)
 {
 	char path[64];
 	FILE *f;
 
-	t->comm[0] = 0;
-	if (r->pid <= 0)
+	buf[0] = 0;
+	if (pid <= 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", r->pid, t->tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	if (fgets(t->comm, sizeof(t->comm), f))
-		t->comm[strcspn(t->comm, "\n")] = 0;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
 	fclose(f);
 }
 
@@ -274,7 +272,7 @@ static void note_thread(struct tg_record *r, const struct tg_slice *s, bool runt
 		t = &r->threads[r->nthreads++];
 		memset(t, 0, sizeof(*t));
 		t->tid = s->tid;
-		read_comm(r, t);
+		tg_thread_comm(r->pid, t->tid, t->comm, sizeof(t->comm)); /* at first sight: it may be gone by the end */
 	}
 	t->slices++;
 	if (runtime && (!t->worker || s->start_ns < t->first_runtime_ns)) {

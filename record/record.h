@@ -123,6 +123,10 @@ struct tg_thread {
 	uint64_t slices;     /* polls of this thread at or above the trace floor */
 };
 
+/* /proc/PID/task/TID/comm into BUF ("" when it cannot be read): read when a
+ * thread is first seen, since by the end of the run it may be gone. */
+void tg_thread_comm(int pid, uint32_t tid, char *buf, size_t len);
+
 /* Running totals sampled during the run: the trace's counter tracks. */
 struct tg_counter_sample {
 	uint64_t ts_ns;   /* CLOCK_MONOTONIC */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
 #include "workers.h"
 
 /* Windows kept per thread before new ones merge into the last (a timeline
@@ -68,23 +69,6 @@ void tg_workers_free(struct tg_workers *w)
 	free(w);
 }
 
-/* Read at first sight: by the end of the run the thread may be gone. */
-static void read_comm(int pid, struct wthread *t)
-{
-	char path[64];
-	FILE *f;
-
-	t->comm[0] = 0;
-	if (pid <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, t->tid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(t->comm, sizeof(t->comm), f))
-		t->comm[strcspn(t->comm, "\n")] = 0;
-	fclose(f);
-}
 
 static struct wthread *thread_of(struct tg_workers *w, uint32_t tid)
 {
@@ -105,7 +89,7 @@ static struct wthread *thread_of(struct tg_workers *w, uint32_t tid)
 	t = &w->t[w->n++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
-	read_comm(w->pid, t);
+	tg_thread_comm(w->pid, t->tid, t->comm, sizeof(t->comm)); /* at first sight: it may be gone by the end */
 	return t;
 }
 
