@@ -94,15 +94,10 @@ static int setup(void **state)
 
 static void free_run(struct run *r)
 {
-	char cmd[128];
-
 	cJSON_Delete(r->results);
 	free(r->log);
-	if (r->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", r->dir);
-	}
+	if (r->dir[0] && !tg_test_rm_rf(r->dir))
+		fprintf(stderr, "could not remove %s\n", r->dir);
 }
 
 static int teardown(void **state)
